@@ -1,0 +1,207 @@
+"""Backends behind one switch: Brian2 runtime (numpy, cython), C++ and CUDA standalone.
+
+This is the only module that calls ``set_device``, builds, and resets the device.
+A standalone project is generated into a scratch directory, keyed by a hash of every
+generated file (code and data), compiled there and renamed atomically into
+``<build root>/<device>-<hash>``. A later build of the same network reuses that
+binary; new parameter values or initial states go in as run arguments
+(``device.run(run_args=...)``), never through a recompile. Two processes building at
+once work in their own scratch directories and never write into one directory.
+"""
+
+from __future__ import annotations
+
+import gc
+import glob
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import brian2
+from brian2 import Network, Quantity, defaultclock, device as _device_proxy, get_device, prefs, second, set_device, seed as brian_seed, start_scope
+
+from .units import require_quantity
+
+DEVICES = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
+STANDALONE = ("cpp_standalone", "cuda_standalone")
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot do what was asked (e.g. run CUDA without a GPU)."""
+
+
+def build_root() -> Path:
+    """Where standalone builds are kept: ``$DGNSIM_BUILD_DIR`` or ``~/.cache/dgnsim/builds``."""
+    return Path(os.environ.get("DGNSIM_BUILD_DIR", Path.home() / ".cache" / "dgnsim" / "builds"))
+
+
+def configure_cuda(compute_capability: float = 8.0, gpu_id: int = 0) -> None:
+    """Preferences for brian2cuda under CUDA 13 (C++17, cuRAND from the nvidia-curand wheel).
+
+    GPU detection is switched off, so code generation and compilation work on a
+    machine without a GPU; running the binary needs one.
+    """
+    import brian2cuda  # noqa: F401  (registers the device and its preferences)
+    import nvidia
+
+    cu = next((os.path.join(p, "cu13") for p in nvidia.__path__ if os.path.isdir(os.path.join(p, "cu13"))), None)
+    if cu is None or not glob.glob(os.path.join(cu, "lib", "libcurand.so*")):
+        raise BackendError("cuRAND not found: install the 'nvidia-curand' wheel (pip install nvidia-curand)")
+    shim = build_root() / "curand-shim"  # only curand headers, and an unversioned libcurand.so
+    (shim / "include").mkdir(parents=True, exist_ok=True)
+    (shim / "lib").mkdir(parents=True, exist_ok=True)
+    for header in glob.glob(os.path.join(cu, "include", "curand*.h")):
+        link = shim / "include" / os.path.basename(header)
+        if not link.exists():
+            _symlink(header, link)
+    lib = sorted(glob.glob(os.path.join(cu, "lib", "libcurand.so*")))[0]
+    if not (shim / "lib" / "libcurand.so").exists():
+        _symlink(lib, shim / "lib" / "libcurand.so")
+    cb = prefs.devices.cuda_standalone.cuda_backend
+    cb.detect_gpus = False
+    cb.gpu_id = gpu_id
+    cb.compute_capability = compute_capability
+    cb.detect_cuda = True
+    cb.cuda_path = os.environ.get("CUDA_PATH", "/usr/local/cuda")
+    cb.extra_compile_args_nvcc = ["-w", "-use_fast_math", "-std=c++17", f"-I{shim / 'include'}"]
+    prefs.codegen.cpp.extra_compile_args_gcc = ["-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-std=c++17"]
+    prefs.codegen.cpp.library_dirs = [str(shim / "lib")]
+    prefs.codegen.cpp.runtime_library_dirs = [os.path.join(cu, "lib")]
+
+
+def _symlink(src, dst) -> None:
+    tmp = Path(f"{dst}.{uuid.uuid4().hex}")
+    os.symlink(src, tmp)
+    os.replace(tmp, dst)  # atomic: another process may be doing the same
+
+
+def gpu_available() -> bool:
+    """Whether a CUDA GPU can be used here (nvidia-smi lists one)."""
+    return shutil.which("nvidia-smi") is not None and os.system("nvidia-smi -L > /dev/null 2>&1") == 0
+
+
+def _hash_tree(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "results" not in p.relative_to(directory).parts):
+        digest.update(str(path.relative_to(directory)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+class Simulation:
+    """One network on one backend: build once, run many times.
+
+    Use as a context manager; create the network's objects inside it and
+    :meth:`add` them, then :meth:`build` with the duration, then :meth:`run` as often
+    as needed, with ``run_args`` (``{group.var: value}``) for new parameter values
+    or initial states. Every run starts from the state at build time, with the same
+    random numbers, so equal run arguments give equal results. Read monitors inside
+    the ``with`` block.
+    """
+
+    def __init__(self, device: str = "numpy", *, dt: Quantity = 0.1 * brian2.ms, seed: int = 0,
+                 compile_only: bool = False):
+        if device not in DEVICES:
+            raise ValueError(f"device: one of {', '.join(DEVICES)}, not {device!r}")
+        self.device = device
+        self.dt = require_quantity("dt", dt, second, "ms")
+        if float(self.dt) <= 0:
+            raise ValueError(f"dt: must be positive, got {dt!r}")
+        self.seed = int(seed)
+        self.compile_only = compile_only
+        self.network = Network(name="dgnsim_network")
+        self.directory: Path | None = None
+        self.duration: Quantity | None = None
+        self.timings: dict[str, float] = {}
+        self._results: str | None = None
+
+    # -- device switching -------------------------------------------------------
+    def __enter__(self):
+        gc.collect()  # forget objects of earlier simulations, so generated names repeat
+        if self.device in STANDALONE:
+            if self.device == "cuda_standalone":
+                configure_cuda()
+            set_device(self.device, build_on_run=False)
+        else:
+            set_device("runtime")
+            prefs.codegen.target = self.device
+        start_scope()
+        defaultclock.dt = self.dt
+        brian_seed(self.seed)
+        return self
+
+    def __exit__(self, *exc):
+        self._drop_results()
+        if self.device in STANDALONE:
+            get_device().reinit()
+        set_device("runtime")
+        prefs.codegen.target = "numpy"
+        return False
+
+    def add(self, *objects):
+        """Add Brian2 objects to the network; returns the (single) object for chaining."""
+        self.network.add(*objects)
+        return objects[0] if len(objects) == 1 else objects
+
+    # -- build and run ----------------------------------------------------------
+    def build(self, duration: Quantity) -> None:
+        """Prepare to run for ``duration``; standalone: generate and compile (or reuse)."""
+        self.duration = require_quantity("duration", duration, second, "ms")
+        if float(self.duration) <= 0:
+            raise ValueError(f"duration: must be positive, got {duration!r}")
+        if self.device not in STANDALONE:
+            self.network.store("dgnsim_start")
+            return
+        self.network.run(self.duration)
+        dev = get_device()
+        root = build_root()
+        root.mkdir(parents=True, exist_ok=True)
+        scratch = root / f"scratch-{uuid.uuid4().hex}"
+        start = time.perf_counter()
+        dev.build(directory=str(scratch), compile=False, run=False)
+        self.timings["codegen_s"] = time.perf_counter() - start
+        key = root / f"{self.device}-{_hash_tree(scratch)}"
+        start = time.perf_counter()
+        if (key / "main").exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+            self.timings["compile_s"] = 0.0
+            self.timings["reused"] = True
+        else:
+            compiler = prefs["codegen.cpp.compiler"] or ("gcc" if os.name != "nt" else "msvc")
+            dev.compile_source(str(scratch), compiler, False, False)
+            try:
+                os.rename(scratch, key)  # atomic; fails if another process got there first
+            except OSError:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self.timings["compile_s"] = time.perf_counter() - start
+            self.timings["reused"] = False
+        dev.project_dir = str(key)
+        self.directory = key
+
+    def run(self, run_args: dict | None = None) -> None:
+        """Run the built network from its initial state, with optional new values."""
+        if self.duration is None:
+            raise RuntimeError("call build(duration) before run()")
+        run_args = dict(run_args or {})
+        start = time.perf_counter()
+        if self.device not in STANDALONE:
+            self.network.restore("dgnsim_start", restore_random_state=True)
+            for view, value in run_args.items():
+                view.group.__setattr__(view.name, value)
+            self.network.run(self.duration)
+        else:
+            if self.compile_only or (self.device == "cuda_standalone" and not gpu_available()):
+                raise BackendError(f"{self.device}: built in {self.directory}, but running it needs a GPU")
+            self._drop_results()
+            self._results = f"results/{uuid.uuid4().hex}"
+            get_device().run(directory=str(self.directory), results_directory=self._results,
+                             with_output=False, run_args=run_args)
+        self.timings["run_s"] = time.perf_counter() - start
+
+    def _drop_results(self) -> None:
+        if self._results and self.directory is not None:
+            shutil.rmtree(self.directory / self._results, ignore_errors=True)
+        self._results = None

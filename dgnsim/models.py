@@ -1,0 +1,323 @@
+"""Neuron models, read from the files in ``equations/`` (the one source of truth).
+
+Each ``equations/NAME.toml`` holds a model's Brian2 equations (mV, ms), its
+parameters with units, defaults, meaning and scope, threshold, reset, refractoriness,
+integration method and synapse. :func:`load_model` parses one into a frozen
+:class:`NeuronModel`, checking that every name is defined and that units agree;
+any error names the file and the variable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from brian2 import Equations, Quantity, get_dimensions, second
+from brian2.core.functions import DEFAULT_FUNCTIONS
+from brian2.core.variables import Constant
+from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION, SingleEquation, Expression
+from brian2.parsing.expressions import parse_expression_dimensions
+from brian2.units.fundamentalunits import DIMENSIONLESS
+
+from .units import _UNIT_NAMESPACE, parse_unit
+
+SCOPES = ("neuron", "shared")
+#: Names every model may use without declaring them.
+BUILTIN_NAMES = {"t", "dt", "xi", "i", "N", "not_refractory", "lastspike", "inf", "pi", "e", "True", "False"}
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used; the message names the file and the variable."""
+
+
+def equations_dir() -> Path:
+    """Where the model files live: ``$DGNSIM_EQUATIONS``, or ``equations/`` of the checkout."""
+    env = os.environ.get("DGNSIM_EQUATIONS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "equations"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter: default value (a Brian2 quantity), unit, scope and meaning."""
+
+    name: str
+    default: Quantity
+    unit: Quantity
+    unit_text: str
+    doc: str
+    scope: str = "neuron"  # "neuron": may differ per neuron (learnable per neuron); "shared": one per group
+    positive: bool = False
+    nonnegative: bool = False
+
+    def declaration(self, per_neuron: bool) -> str:
+        """The Brian2 equation line declaring this parameter."""
+        flags = "constant" if per_neuron else "constant, shared"
+        return f"{self.name} : {dimension_text(self.unit)} ({flags})"
+
+
+@dataclass(frozen=True)
+class SynapseModel:
+    """What a synapse of this model carries and what a presynaptic spike does."""
+
+    model: str
+    on_pre: str
+    parameters: dict[str, Parameter]
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """A neuron model as read from ``equations/NAME.toml``."""
+
+    name: str
+    title: str
+    reference: str
+    source: Path
+    sha256: str
+    equations_text: str
+    update_order: tuple[str, ...]
+    method: str
+    threshold: str
+    reset: str
+    resets: dict[str, str]
+    refractory: str
+    noise_variable: str
+    noise_term: str
+    initial: dict[str, str]
+    parameters: dict[str, Parameter]
+    synapse: SynapseModel
+    state_variables: tuple[str, ...] = field(default=())
+
+    def equations(self, per_neuron=(), noise=False) -> Equations:
+        """The model's Brian2 equations with its parameter declarations.
+
+        ``per_neuron``: parameters declared as one value per neuron (the others are
+        shared, so Brian2 hoists expressions of them out of the loop over neurons).
+        ``noise``: add the model's white-noise term (Brian2 ``xi``) to its noise variable.
+        """
+        unknown = set(per_neuron) - set(self.parameters)
+        if unknown:
+            raise ValueError(f"model {self.name!r} has no parameter(s) {sorted(unknown)}")
+        not_per_neuron = {p for p in per_neuron if self.parameters[p].scope == "shared"}
+        if not_per_neuron:
+            raise ValueError(
+                f"model {self.name!r}: parameter(s) {sorted(not_per_neuron)} are shared by "
+                "the whole group (scope 'shared' in the model file) and cannot vary per neuron"
+            )
+        eqs = Equations(self.equations_text)
+        if noise:
+            eqs = _add_term(eqs, self.noise_variable, self.noise_term)
+        declarations = "\n".join(
+            p.declaration(p.name in per_neuron) for p in self.parameters.values()
+        )
+        return eqs + Equations(declarations)
+
+    def reset_code(self, variant: str | None = None) -> str:
+        """The reset statements, the default or a named variant (e.g. ``"soft"``)."""
+        if variant is None or variant == "default":
+            return self.reset
+        try:
+            return self.resets[variant]
+        except KeyError:
+            raise ValueError(
+                f"model {self.name!r} has no reset {variant!r}; "
+                f"choose from {['default', *self.resets]}"
+            ) from None
+
+
+def dimension_text(unit: Quantity) -> str:
+    """The SI unit of a quantity as Brian2 equations want it ("volt", "1/second", "1")."""
+    dims = get_dimensions(unit)
+    if dims is DIMENSIONLESS:
+        return "1"
+    # Our models use volts and seconds; write those (Brian2 wants base units here).
+    a = dims.get_dimension("kg")
+    if dims.get_dimension("m") == 2 * a and dims.get_dimension("A") == -a and not any(
+        dims.get_dimension(d) for d in ("K", "mol", "cd")
+    ):
+        b = dims.get_dimension("s") + 3 * a
+        parts = [f"{base}**{float(k):g}" if k != 1 else base
+                 for base, k in (("volt", a), ("second", b)) if k != 0]
+        return "*".join(parts)
+    return dims._str_representation(python_code=True)
+
+
+def _add_term(eqs: Equations, variable: str, term: str) -> Equations:
+    """Equations with ``+ term`` added to the right-hand side of ``d variable/dt``."""
+    new = []
+    for eq in eqs.values():
+        if eq.varname == variable and eq.type == DIFFERENTIAL_EQUATION:
+            eq = SingleEquation(DIFFERENTIAL_EQUATION, eq.varname, eq.dim,
+                                expr=Expression(f"{eq.expr.code} + {term}"), flags=eq.flags)
+        new.append(eq)
+    return Equations(new)
+
+
+def list_models() -> list[str]:
+    """Names of the models in ``equations/``."""
+    return sorted(p.stem for p in equations_dir().glob("*.toml"))
+
+
+def load_model(name: str) -> NeuronModel:
+    """Load and check the model ``name`` from ``equations/NAME.toml``."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ModelError(f"invalid model name {name!r}")
+    path = equations_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    return _load(path)
+
+
+@lru_cache(maxsize=None)
+def _load(path: Path) -> NeuronModel:
+    raw = path.read_bytes()
+    where = path.name
+    try:
+        spec = tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{where}: not valid TOML: {exc}") from None
+
+    def need(key, table=spec, ctx=""):
+        if key not in table:
+            raise ModelError(f"{where}: missing key {ctx}{key!r}")
+        return table[key]
+
+    parameters = {n: _parameter(where, n, p) for n, p in need("parameters").items()}
+    syn = need("synapse")
+    synapse = SynapseModel(
+        model=need("model", syn, "synapse."),
+        on_pre=need("on_pre", syn, "synapse."),
+        parameters={n: _parameter(where, n, p, synapse=True)
+                    for n, p in need("parameters", syn, "synapse.").items()},
+    )
+    noise = need("noise")
+    model = NeuronModel(
+        name=need("name"), title=need("title"), reference=spec.get("reference", ""),
+        source=path, sha256=hashlib.sha256(raw).hexdigest(),
+        equations_text=need("equations"), update_order=tuple(need("update_order")),
+        method=need("method"), threshold=need("threshold"), reset=need("reset"),
+        resets=dict(spec.get("resets", {})), refractory=spec.get("refractory", "0*ms"),
+        noise_variable=need("variable", noise, "noise."), noise_term=need("term", noise, "noise."),
+        initial=dict(need("initial")), parameters=parameters, synapse=synapse,
+    )
+    if model.name != path.stem:
+        raise ModelError(f"{where}: name {model.name!r} differs from the file name")
+    try:
+        eqs = Equations(model.equations_text)
+    except Exception as exc:
+        raise ModelError(f"{where}: equations do not parse: {exc}") from None
+    object.__setattr__(model, "state_variables", tuple(sorted(eqs.diff_eq_names)))
+    _check(model, eqs, where)
+    return model
+
+
+def _parameter(where: str, name: str, p: dict, synapse: bool = False) -> Parameter:
+    ctx = f"{where}: parameter {name!r}"
+    for key in ("value", "unit", "doc"):
+        if key not in p:
+            raise ModelError(f"{ctx}: missing {key!r}")
+    try:
+        unit = parse_unit(p["unit"])
+    except ValueError as exc:
+        raise ModelError(f"{ctx}: {exc}") from None
+    scope = p.get("scope", "neuron")
+    if scope not in SCOPES:
+        raise ModelError(f"{ctx}: scope must be one of {SCOPES}, not {scope!r}")
+    param = Parameter(name=name, default=float(p["value"]) * unit, unit=unit, unit_text=p["unit"],
+                      doc=p["doc"], scope=scope, positive=bool(p.get("positive", False)),
+                      nonnegative=bool(p.get("nonnegative", False)))
+    if param.positive and not p["value"] > 0:
+        raise ModelError(f"{ctx}: default must be positive")
+    return param
+
+
+def _check(model: NeuronModel, eqs: Equations, where: str) -> None:
+    """Every name defined, every unit consistent, the update order complete."""
+    if set(model.update_order) != set(eqs.diff_eq_names) or len(model.update_order) != len(eqs.diff_eq_names):
+        raise ModelError(
+            f"{where}: update_order {list(model.update_order)} must list each state variable "
+            f"{sorted(eqs.diff_eq_names)} once"
+        )
+    clash = set(model.parameters) & set(eqs.names)
+    if clash:
+        raise ModelError(f"{where}: {sorted(clash)} declared both as parameter and variable")
+    def const(name, value):
+        value = Quantity(value)
+        return Constant(name, float(value), dimensions=get_dimensions(value))
+
+    known = dict(DEFAULT_FUNCTIONS)
+    known.update({n: const(n, u) for n, u in _UNIT_NAMESPACE.items()})
+    known.update({n: const(n, p.default) for n, p in model.parameters.items()})
+    for eq in eqs.values():
+        known[eq.varname] = const(eq.varname, Quantity(1.0, dim=eq.dim))
+    known["t"] = const("t", 1.0 * second)
+    known["dt"] = const("dt", 1.0 * second)
+    known["inf"] = const("inf", float("inf"))
+    known["xi"] = const("xi", Quantity(1.0, dim=second.dim ** -0.5))
+
+    def dims_of(expr, what):
+        try:
+            return parse_expression_dimensions(expr, known)
+        except KeyError as exc:
+            raise ModelError(f"{where}: {what}: undefined name {exc}") from None
+        except Exception as exc:
+            raise ModelError(f"{where}: {what}: {exc}") from None
+
+    def expect(expr, dim, what):
+        found = dims_of(expr, what)
+        if found is not dim and found != dim:
+            raise ModelError(f"{where}: {what}: has unit {found or 1}, expected {dim or 1}")
+
+    for eq in eqs.values():
+        if eq.type == DIFFERENTIAL_EQUATION:
+            expect(eq.expr.code, eq.dim / second.dim, f"equation of d{eq.varname}/dt")
+        elif eq.type == SUBEXPRESSION:
+            expect(eq.expr.code, eq.dim, f"subexpression {eq.varname}")
+    noise_eq = eqs.get(model.noise_variable)
+    if noise_eq is None or noise_eq.type != DIFFERENTIAL_EQUATION:
+        raise ModelError(f"{where}: noise variable {model.noise_variable!r} is not a state variable")
+    expect(model.noise_term, noise_eq.dim / second.dim, "noise term")
+    dims_of(model.threshold, "threshold")
+    dims_of(model.refractory, "refractory")
+    for label, code in [("reset", model.reset), *[(f"reset {k!r}", c) for k, c in model.resets.items()]]:
+        _check_statements(code, known, where, label, dims_of)
+    for var, expr in model.initial.items():
+        if var not in eqs.diff_eq_names:
+            raise ModelError(f"{where}: initial value for unknown state variable {var!r}")
+        expect(expr, eqs[var].dim, f"initial value of {var}")
+    missing = set(eqs.diff_eq_names) - set(model.initial)
+    if missing:
+        raise ModelError(f"{where}: no initial value for {sorted(missing)}")
+    syn_known = dict(known)
+    syn_known.update({n: const(n, p.default) for n, p in model.synapse.parameters.items()})
+    syn_known.update({f"{n}_post": c for n, c in known.items() if isinstance(c, Constant)})
+    declared = Equations(model.synapse.model).names
+    if set(declared) != set(model.synapse.parameters):
+        raise ModelError(f"{where}: synapse model declares {sorted(declared)} but documents "
+                         f"{sorted(model.synapse.parameters)}")
+
+    def syn_dims(expr, what):
+        try:
+            return parse_expression_dimensions(expr, syn_known)
+        except KeyError as exc:
+            raise ModelError(f"{where}: {what}: undefined name {exc}") from None
+
+    _check_statements(model.synapse.on_pre, syn_known, where, "synapse on_pre", syn_dims)
+
+
+def _check_statements(code: str, known: dict, where: str, what: str, dims_of) -> None:
+    for line in filter(None, (ln.strip() for ln in code.splitlines())):
+        m = re.fullmatch(r"(\w+)\s*([-+*/]?=)\s*(.+)", line)
+        if not m:
+            raise ModelError(f"{where}: {what}: cannot read statement {line!r}")
+        target, op, expr = m.groups()
+        if target not in known:
+            raise ModelError(f"{where}: {what}: assigns to undefined name {target!r}")
+        dim = dims_of(expr, f"{what} ({line})")
+        target_dim = known[target].dim
+        if op in ("=", "+=", "-=") and dim != target_dim and not (dim is DIMENSIONLESS and target_dim is DIMENSIONLESS):
+            raise ModelError(f"{where}: {what}: {line!r} assigns unit {dim or 1} to {target} ({target_dim or 1})")

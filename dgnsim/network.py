@@ -1,0 +1,225 @@
+"""Groups and synapses of the models in ``equations/``, built for any backend.
+
+All randomness that shapes a network (connectivity, weights, Poisson input trains,
+frozen noise) is drawn here in numpy from an explicit seed, so the runtime target and
+the standalone targets simulate the same network and give the same spikes.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+from brian2 import (NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray,
+                    defaultclock, ms, second, Hz)
+
+from . import integration  # noqa: F401  (registers the 'sequential' method)
+from .models import NeuronModel, load_model
+from .units import require_quantity
+
+__all__ = ["make_group", "connect", "poisson_input", "frozen_noise", "model_of", "check_time_step"]
+
+_MODEL_OF: "weakref.WeakKeyDictionary[NeuronGroup, NeuronModel]" = weakref.WeakKeyDictionary()
+#: A step must resolve the fastest time constant with at least this many steps.
+MIN_STEPS_PER_TIME_CONSTANT = 2
+#: Largest frozen-noise table (values); beyond it use the backend's own noise.
+MAX_FROZEN_NOISE_VALUES = 50_000_000
+
+
+def _as_model(model) -> NeuronModel:
+    return model if isinstance(model, NeuronModel) else load_model(model)
+
+
+def model_of(group: NeuronGroup) -> NeuronModel:
+    """The model a group made by :func:`make_group` was built from."""
+    try:
+        return _MODEL_OF[group]
+    except KeyError:
+        raise ValueError(f"group {group.name!r} was not made by dgnsim.make_group") from None
+
+
+def check_time_step(model: NeuronModel, values: dict, dt: Quantity) -> None:
+    """Refuse a time step too coarse for the model's fastest time constant."""
+    for name, value in values.items():
+        p = model.parameters[name]
+        if p.positive and p.unit.dim == second.dim:
+            fastest = np.min(np.asarray(value))
+            if float(dt) * MIN_STEPS_PER_TIME_CONSTANT > fastest:
+                raise ValueError(
+                    f"time step dt={dt!r} is too coarse for {model.name}.{name}="
+                    f"{fastest * second!r}: use dt <= {name}/{MIN_STEPS_PER_TIME_CONSTANT}"
+                )
+
+
+def _check_values(model: NeuronModel, n: int, params: dict) -> dict:
+    """Defaults overridden by ``params``, each checked for unit, sign and shape."""
+    unknown = set(params) - set(model.parameters)
+    if unknown:
+        raise ValueError(
+            f"model {model.name!r} has no parameter(s) {sorted(unknown)}; "
+            f"its parameters: {', '.join(model.parameters)}"
+        )
+    values = {}
+    for name, p in model.parameters.items():
+        value = require_quantity(name, params.get(name, p.default), p.unit, p.unit_text)
+        array = np.asarray(value)
+        if array.ndim > 1 or (array.ndim == 1 and array.shape[0] != n):
+            raise ValueError(f"{name}: expected one value or {n} values, got shape {array.shape}")
+        if p.positive and np.any(array <= 0):
+            raise ValueError(f"{name}: must be positive, got {value!r}")
+        if p.nonnegative and np.any(array < 0):
+            raise ValueError(f"{name}: must not be negative, got {value!r}")
+        values[name] = value
+    return values
+
+
+def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), reset: str | None = None,
+               method: str | None = None, noise_table: TimedArray | None = None,
+               dt: Quantity | None = None, name: str | None = None) -> NeuronGroup:
+    """A group of ``n`` neurons of ``model`` (a name or a :class:`NeuronModel`).
+
+    ``params`` overrides defaults with Brian2 quantities; a parameter given as ``n``
+    values, or named in ``per_neuron``, is stored per neuron, the others once for the
+    group. Giving ``noise_sigma`` (even 0 mV) adds the model's white-noise term; its
+    source is the backend's random generator (Brian2 ``xi``), or ``noise_table``
+    (from :func:`frozen_noise`), which makes the noise identical on every backend.
+    ``reset`` picks a reset variant of the model file (e.g. ``"soft"``); ``method``
+    overrides the model's integration method (e.g. ``"exponential_euler"``).
+    """
+    model = _as_model(model)
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: the number of neurons must be a positive integer, got {n!r}")
+    params = dict(params or {})
+    values = _check_values(model, int(n), params)
+    dt = require_quantity("dt", dt if dt is not None else defaultclock.dt, second, "ms")
+    check_time_step(model, values, dt)
+    varying = {k for k, v in values.items() if np.asarray(v).ndim == 1} | set(per_neuron)
+    noise = "noise_sigma" in params
+    if noise_table is not None and not noise:
+        raise ValueError("noise_table given but no noise_sigma: give noise_sigma to switch noise on")
+    eqs = model.equations(per_neuron=varying, noise=noise)
+    namespace = {}
+    if noise_table is not None:
+        if noise_table.values.shape[1] != n:
+            raise ValueError(f"noise_table has {noise_table.values.shape[1]} columns for {n} neurons")
+        eqs = _freeze(eqs, noise_table.name)
+        namespace[noise_table.name] = noise_table
+    method = method or model.method
+    options = {"order": list(model.update_order)} if method == "sequential" else None
+    group = NeuronGroup(
+        int(n), eqs, threshold=model.threshold, reset=model.reset_code(reset),
+        refractory=model.refractory, method=method, method_options=options,
+        namespace=namespace, dt=None if dt == defaultclock.dt else dt, name=name or f"{model.name}*",
+    )
+    for pname, value in values.items():
+        setattr(group, pname, value)
+    for var, expr in model.initial.items():
+        setattr(group, var, expr)
+    _MODEL_OF[group] = model
+    return group
+
+
+def _freeze(eqs, table_name: str):
+    """Equations with white noise ``xi`` read from a frozen table (same on every backend)."""
+    from brian2.equations.equations import Equations, Expression, SingleEquation
+    import re
+
+    new = []
+    for eq in eqs.values():
+        if eq.expr is not None and "xi" in eq.expr.identifiers:
+            code = re.sub(r"\bxi\b", f"({table_name}(t, i)/sqrt(dt))", eq.expr.code)
+            eq = SingleEquation(eq.type, eq.varname, eq.dim, var_type=eq.var_type,
+                                expr=Expression(code), flags=eq.flags)
+        new.append(eq)
+    return Equations(new)
+
+
+def frozen_noise(n: int, duration: Quantity, dt: Quantity, seed: int, name: str = "noise_table") -> TimedArray:
+    """A table of standard normal samples, one per neuron and step, drawn from ``seed``."""
+    duration = require_quantity("duration", duration, second, "ms")
+    dt = require_quantity("dt", dt, second, "ms")
+    steps = int(np.ceil(float(duration / dt))) + 1
+    if steps * n > MAX_FROZEN_NOISE_VALUES:
+        raise ValueError(
+            f"frozen noise for {n} neurons x {steps} steps is too large "
+            f"(> {MAX_FROZEN_NOISE_VALUES} values); use the backend's noise (no noise_table)"
+        )
+    values = np.random.default_rng(seed).standard_normal((steps, n))
+    return TimedArray(values, dt=dt, name=name)
+
+
+def poisson_input(n: int, rate: Quantity, duration: Quantity, seed: int,
+                  dt: Quantity | None = None, name: str = "poisson_input*") -> SpikeGeneratorGroup:
+    """``n`` independent Poisson trains at ``rate``, drawn in numpy (same on every backend).
+
+    At most one spike per source and step (probability ``rate*dt``).
+    """
+    rate = require_quantity("rate", rate, Hz, "Hz")
+    duration = require_quantity("duration", duration, second, "ms")
+    dt = require_quantity("dt", dt if dt is not None else defaultclock.dt, second, "ms")
+    if float(rate) < 0:
+        raise ValueError(f"rate: must not be negative, got {rate!r}")
+    p = float(rate * dt)
+    if p > 1:
+        raise ValueError(f"rate {rate!r} gives more than one spike per step at dt={dt!r}")
+    steps = int(round(float(duration / dt)))
+    rng = np.random.default_rng(seed)
+    step_idx, src = np.nonzero(rng.random((steps, n)) < p) if steps * n <= 20_000_000 else _sparse(rng, steps, n, p)
+    return SpikeGeneratorGroup(n, src, step_idx * dt, dt=None if dt == defaultclock.dt else dt, name=name)
+
+
+def _sparse(rng, steps, n, p):
+    """Bernoulli spikes without a dense (steps x n) table, for long or wide inputs."""
+    counts = rng.binomial(steps, p, size=n)
+    src = np.repeat(np.arange(n), counts)
+    step_idx = np.concatenate([np.sort(rng.choice(steps, c, replace=False)) for c in counts]) if n else np.array([], int)
+    order = np.lexsort((src, step_idx))
+    return step_idx[order], src[order]
+
+
+def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=None,
+            seed: int | None = None, delay: Quantity | None = None, name: str | None = None,
+            **weights) -> Synapses:
+    """Synapses from ``source`` to ``target`` with the target model's synapse.
+
+    Connectivity: explicit ``i``/``j`` index arrays, or each pair with probability
+    ``p`` (drawn in numpy from ``seed``; no self-connections when ``source`` is
+    ``target``, i.e. recurrent). ``weights``: the synapse parameters of the model
+    (``w``, and ``c`` for the DGN family), each one value or one per synapse.
+    """
+    model = model_of(target)
+    syn = model.synapse
+    unknown = set(weights) - set(syn.parameters)
+    if unknown:
+        raise ValueError(f"the {model.name} synapse has no parameter(s) {sorted(unknown)}; "
+                         f"it has {sorted(syn.parameters)}")
+    if (p is None) == (i is None):
+        raise ValueError("give either p (connection probability) or i and j (index arrays)")
+    if p is not None:
+        if not 0 <= p <= 1:
+            raise ValueError(f"p: a probability in [0, 1], got {p!r}")
+        if seed is None:
+            raise ValueError("seed: random connectivity needs a seed (so every backend gets the same network)")
+        mask = np.random.default_rng(seed).random((len(source), len(target))) < p
+        if source is target:
+            np.fill_diagonal(mask, False)
+        i, j = np.nonzero(mask)
+    i, j = np.asarray(i, dtype=int), np.asarray(j, dtype=int)
+    if i.shape != j.shape or i.ndim != 1:
+        raise ValueError(f"i and j must be 1-d arrays of one length, got {i.shape} and {j.shape}")
+    if len(i) and (i.min() < 0 or i.max() >= len(source) or j.min() < 0 or j.max() >= len(target)):
+        raise ValueError("i or j index outside the source or target group")
+    kwargs = {}
+    if delay is not None:
+        kwargs["delay"] = require_quantity("delay", delay, second, "ms")
+        if np.any(np.asarray(kwargs["delay"]) < 0):
+            raise ValueError(f"delay: must not be negative, got {delay!r}")
+    synapses = Synapses(source, target, model=syn.model, on_pre=syn.on_pre,
+                        name=name or f"{model.name}_synapses*", **kwargs)
+    synapses.connect(i=i, j=j)
+    for pname, par in syn.parameters.items():
+        value = require_quantity(pname, weights.get(pname, par.default), par.unit, par.unit_text)
+        if np.asarray(value).ndim == 1 and len(value) != len(i):
+            raise ValueError(f"{pname}: {len(value)} values for {len(i)} synapses")
+        setattr(synapses, pname, value)
+    return synapses

@@ -1,0 +1,61 @@
+"""Unit handling at the API boundary: refuse bare numbers where a unit is meant."""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Quantity, get_dimensions
+import brian2.units as _brian2_units
+from brian2.units.fundamentalunits import DIMENSIONLESS, Unit, fail_for_dimension_mismatch
+
+_UNIT_NAMESPACE = {name: obj for name, obj in vars(_brian2_units).items() if isinstance(obj, Unit)}
+
+
+def parse_unit(text: str) -> Quantity:
+    """Turn a unit written as text ("ms", "1/(mV**2*ms)", "1") into a Brian2 quantity."""
+    try:
+        value = eval(text, {"__builtins__": {}}, _UNIT_NAMESPACE)  # noqa: S307 - unit names only
+    except Exception as exc:  # a typo in a model file
+        raise ValueError(f"unknown unit {text!r}") from exc
+    return Quantity(value)
+
+
+def unit_name(unit: Quantity) -> str:
+    """A short name for a unit, for messages: "ms", "mV", "1"."""
+    dims = get_dimensions(unit)
+    return "1 (dimensionless)" if dims is DIMENSIONLESS else str(unit.dimensions)
+
+
+def require_quantity(name: str, value, unit: Quantity, display: str | None = None) -> Quantity:
+    """Check that ``value`` carries the dimensions of ``unit``; return it as a Quantity.
+
+    A bare number where a unit is meant is refused, naming the parameter and the unit
+    expected (a dimensionless parameter accepts plain numbers).
+    """
+    display = display or str(unit)
+    dims = get_dimensions(unit)
+    if isinstance(value, str):
+        raise TypeError(f"{name}: expected a quantity in {display}, got the string {value!r}")
+    if not isinstance(value, Quantity):
+        if dims is not DIMENSIONLESS:
+            raise TypeError(
+                f"{name}: a bare number ({value!r}) where a quantity in {display} is "
+                f"needed; write e.g. {name}=<value>*{display}"
+            )
+        value = Quantity(np.asarray(value, dtype=float))
+    try:
+        fail_for_dimension_mismatch(value, unit)
+    except Exception:
+        raise ValueError(
+            f"{name}: expected a quantity in {display}, got {value!r} "
+            f"(dimensions {get_dimensions(value)})"
+        ) from None
+    array = np.asarray(value)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: contains NaN or Inf ({value!r})")
+    return value
+
+
+def magnitude(value: Quantity, unit: Quantity) -> np.ndarray:
+    """The numbers of ``value`` expressed in ``unit`` (the one place units are dropped)."""
+    fail_for_dimension_mismatch(value, unit)
+    return np.asarray(value / unit, dtype=float)
