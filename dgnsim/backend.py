@@ -103,7 +103,7 @@ class Simulation:
     """
 
     def __init__(self, device: str = "numpy", *, dt: Quantity = 0.1 * brian2.ms, seed: int = 0,
-                 compile_only: bool = False):
+                 compile_only: bool = False, progress: bool = False):
         if device not in DEVICES:
             raise ValueError(f"device: one of {', '.join(DEVICES)}, not {device!r}")
         self.device = device
@@ -112,6 +112,7 @@ class Simulation:
             raise ValueError(f"dt: must be positive, got {dt!r}")
         self.seed = int(seed)
         self.compile_only = compile_only
+        self.progress = progress
         self.network = Network(name="dgnsim_network")
         self.directory: Path | None = None
         self.duration: Quantity | None = None
@@ -155,7 +156,7 @@ class Simulation:
         if self.device not in STANDALONE:
             self.network.store("dgnsim_start")
             return
-        self.network.run(self.duration)
+        self.network.run(self.duration, report=self._report())
         dev = get_device()
         root = build_root()
         root.mkdir(parents=True, exist_ok=True)
@@ -191,15 +192,18 @@ class Simulation:
             self.network.restore("dgnsim_start", restore_random_state=True)
             for view, value in run_args.items():
                 view.group.__setattr__(view.name, value)
-            self.network.run(self.duration)
+            self.network.run(self.duration, report=self._report())
         else:
             if self.compile_only or (self.device == "cuda_standalone" and not gpu_available()):
                 raise BackendError(f"{self.device}: built in {self.directory}, but running it needs a GPU")
             self._drop_results()
             self._results = f"results/{uuid.uuid4().hex}"
             get_device().run(directory=str(self.directory), results_directory=self._results,
-                             with_output=False, run_args=run_args)
+                             with_output=self.progress, run_args=run_args)
         self.timings["run_s"] = time.perf_counter() - start
+
+    def _report(self):
+        return "stderr" if self.progress else None
 
     def _drop_results(self) -> None:
         if self._results and self.directory is not None:

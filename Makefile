@@ -1,0 +1,33 @@
+# Set-up and the project's jobs. `make run` and `make test` bootstrap everything.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python 3.12: pyenv's shim (selected by .python-version) or any python3.12 on PATH.
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || pyenv which python3.12 2>/dev/null || echo python3.12)
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-all figures bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,cuda]'
+	@touch $(STAMP)
+
+# The main job: every figure (simulations included) on the embedded defaults.
+run: $(STAMP)
+	$(PY) figures/make_all.py
+
+# The default test suite (includes cpp_standalone and one CUDA compile; no GPU needed).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+figures: run
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf figures/out .pytest_cache

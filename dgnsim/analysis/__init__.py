@@ -1,0 +1,1 @@
+"""Analyses: pure functions that take Brian2 quantities or arrays and return small records."""

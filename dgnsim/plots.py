@@ -1,0 +1,56 @@
+"""Shared figure output: vector PDF plus PNG, written atomically, deterministic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "dgnsim",
+    "pdf.compression": 6,
+}
+plt.rcParams.update(STYLE)
+
+
+def save_figure(fig, stem: str | Path) -> list[Path]:
+    """Save ``fig`` as ``stem.pdf`` and ``stem.png`` (atomically) and close it."""
+    stem = Path(stem)
+    paths = []
+    for suffix in (".pdf", ".png"):
+        path = stem.with_suffix(suffix)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=suffix[1:], metadata={"CreationDate": None} if suffix == ".pdf" else None)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def raster_and_trace(spike_t_ms, spike_i, trace_t_ms, traces_mv, *, n_neurons: int, title: str,
+                     threshold_mv: float | None = None):
+    """A raster (top) and membrane traces (bottom) on a shared time axis in ms."""
+    fig, (ax_r, ax_v) = plt.subplots(2, 1, figsize=(6.5, 4.5), sharex=True,
+                                     gridspec_kw={"height_ratios": [1.3, 1]})
+    ax_r.plot(spike_t_ms, spike_i, ".", ms=2, color="k")
+    ax_r.set_ylabel("neuron index")
+    ax_r.set_ylim(-0.5, n_neurons - 0.5)
+    ax_r.set_title(title)
+    for k, trace in enumerate(traces_mv):
+        ax_v.plot(trace_t_ms, trace, lw=0.8, label=f"neuron {k}")
+    if threshold_mv is not None:
+        ax_v.axhline(threshold_mv, color="0.5", ls="--", lw=0.8, label="threshold")
+    ax_v.set_xlabel("time (ms)")
+    ax_v.set_ylabel("membrane potential v (mV)")
+    ax_v.legend(loc="upper right", fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

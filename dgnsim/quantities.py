@@ -1,0 +1,24 @@
+"""Reading quantities written as text on the command line ("1s", "20 Hz", "-65*mV")."""
+
+from __future__ import annotations
+
+import re
+
+from brian2 import Quantity
+
+from .units import parse_unit, require_quantity
+
+
+def parse_quantity(name: str, text: str, unit: Quantity, display: str) -> Quantity:
+    """Parse ``text`` such as ``"1s"``, ``"20 Hz"`` or ``"0.1*ms"``; the unit is required."""
+    m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-z_][\w*/()]*)?\s*", text)
+    if not m:
+        raise ValueError(f"--{name.replace('_', '-')}: cannot read {text!r}; write e.g. 10{display}")
+    number, unit_text = m.groups()
+    if unit_text is None:
+        return require_quantity(f"--{name.replace('_', '-')}", float(number), unit, display)
+    try:
+        value = float(number) * parse_unit(unit_text)
+    except ValueError:
+        raise ValueError(f"--{name.replace('_', '-')}: unknown unit {unit_text!r} in {text!r}") from None
+    return require_quantity(f"--{name.replace('_', '-')}", value, unit, display)
