@@ -122,6 +122,7 @@ class Simulation:
     # -- device switching -------------------------------------------------------
     def __enter__(self):
         gc.collect()  # forget objects of earlier simulations, so generated names repeat
+        prefs._backup()  # CUDA settings must not leak into later builds
         if self.device in STANDALONE:
             if self.device == "cuda_standalone":
                 configure_cuda()
@@ -139,7 +140,7 @@ class Simulation:
         if self.device in STANDALONE:
             get_device().reinit()
         set_device("runtime")
-        prefs.codegen.target = "numpy"
+        prefs._restore()
         return False
 
     def add(self, *objects):

@@ -82,9 +82,9 @@ def simulate(model: str, n_neurons: int, duration: Quantity, input_rate: Quantit
         result = SimulationResult(
             model=model, device=device, seed=seed, n_neurons=n_neurons,
             duration_s=float(duration), dt_s=float(dt),
-            spike_i=np.asarray(spikes.i[:], dtype=np.int32), spike_t_s=np.asarray(spikes.t[:] / second),
-            trace_t_s=np.asarray(states.t[:] / second),
-            traces={v: np.asarray(getattr(states, v)[:]) for v in spec.update_order},
+            spike_i=np.array(spikes.i[:], dtype=np.int32), spike_t_s=np.array(spikes.t[:] / second),
+            trace_t_s=np.array(states.t[:] / second),
+            traces={v: np.array(getattr(states, v)[:]) for v in spec.update_order},
             trace_units={v: _si_unit(group, v) for v in spec.update_order},
             recorded=record, timings=dict(sim.timings),
         )

@@ -8,6 +8,7 @@ import brian2.units as _brian2_units
 from brian2.units.fundamentalunits import DIMENSIONLESS, Unit, fail_for_dimension_mismatch
 
 _UNIT_NAMESPACE = {name: obj for name, obj in vars(_brian2_units).items() if isinstance(obj, Unit)}
+_UNIT_NAMESPACE["s"] = _brian2_units.second  # "1s" on the command line
 
 
 def parse_unit(text: str) -> Quantity:

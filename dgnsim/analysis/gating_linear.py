@@ -1,0 +1,221 @@
+"""Linearisation of a model from its ``equations/`` file: the analytic side of the gating analyses.
+
+Nothing here writes a model equation a second time. The continuous right-hand sides
+come from :meth:`NeuronModel.equations`; the one-step map of a discrete scheme comes
+from the abstract code of Brian2's state updater (``sequential``: :func:`dgnsim.integration.step_code`,
+or any Brian2 method such as ``exponential_euler``), executed here in plain Python on
+floats in SI units. Around a fixed point both are linearised by central differences:
+
+- continuous: ``dx/dt = J x + b u + n xi`` (``u`` = the ``I_ext`` input in volts,
+  ``xi`` white noise of unit intensity);
+- discrete:   ``x[k+1] = A x[k] + B u[k] + N eta[k]`` (``eta`` standard normal per step).
+
+From these: the effective time constant (slowest eigenvalue), the steady state, the
+transfer function (continuous ``H(s)``, or the discrete ``H(z)`` of the scheme that
+Brian2 runs, which matches a simulation to rounding), and the stationary variance
+(Lyapunov equations). A state variable listed in ``frozen`` is held at its value (a
+trace whose time constant is made very long: see :mod:`dgnsim.analysis.gating`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+from brian2 import Quantity, StateUpdateMethod, second, volt
+
+from .. import integration  # noqa: F401  (registers 'sequential')
+from ..models import NeuronModel, load_model
+from ..units import require_quantity
+
+__all__ = ["LinearModel", "linearise"]
+
+_FUNCS = {
+    "exp": math.exp, "sqrt": math.sqrt, "tanh": math.tanh, "log": math.log, "abs": abs,
+    "clip": lambda x, lo, hi: min(max(x, lo), hi), "inf": math.inf, "int": int,
+    "pi": math.pi, "not_refractory": True,
+}
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A model linearised around a fixed point (SI units: volt, second).
+
+    ``states``: the dynamic state variables, in order; ``x0``: the fixed point
+    (``v`` absolute, in volts); ``J``, ``b``, ``n``: continuous Jacobian (1/s),
+    input vector (1/s per volt of ``I_ext``) and noise vector; ``A``, ``B``, ``N``:
+    the same for one step ``dt`` (s) of ``method``.
+    """
+
+    model: str
+    method: str
+    dt: float
+    states: tuple[str, ...]
+    x0: np.ndarray
+    J: np.ndarray
+    b: np.ndarray
+    n: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+    N: np.ndarray
+
+    @property
+    def v_index(self) -> int:
+        return self.states.index("v")
+
+    @property
+    def v_ss(self) -> float:
+        """Steady-state membrane potential (V, absolute)."""
+        return float(self.x0[self.v_index])
+
+    def tau(self) -> float:
+        """Effective time constant of the continuous model: -1/(slowest eigenvalue) (s)."""
+        return float(-1.0 / np.max(np.linalg.eigvals(self.J).real))
+
+    def tau_discrete(self) -> float:
+        """Effective time constant of the discrete scheme: -dt/ln|slowest eigenvalue| (s)."""
+        lam = np.max(np.abs(np.linalg.eigvals(self.A)))
+        return float(-self.dt / np.log(lam))
+
+    def transfer(self, freq_hz) -> np.ndarray:
+        """Continuous transfer function from ``I_ext`` to ``v`` at ``freq_hz`` (V/V)."""
+        f = np.atleast_1d(np.asarray(freq_hz, dtype=float))
+        eye = np.eye(len(self.states))
+        return np.array([np.linalg.solve(2j * np.pi * fk * eye - self.J, self.b)[self.v_index] for fk in f])
+
+    def transfer_discrete(self, freq_hz) -> np.ndarray:
+        """Transfer function ``H(z)`` of the discrete scheme, ``z = exp(2j pi f dt)`` (V/V).
+
+        Convention: ``v[k]`` is recorded at ``t_k`` before the step that uses ``u[k]``,
+        so ``v[k] = A v[k-1] + B u[k-1]`` and ``H(z) = e_v (z - A)^-1 B``.
+        """
+        f = np.atleast_1d(np.asarray(freq_hz, dtype=float))
+        eye = np.eye(len(self.states))
+        z = np.exp(2j * np.pi * f * self.dt)
+        return np.array([np.linalg.solve(zk * eye - self.A, self.B)[self.v_index] for zk in z])
+
+    def variance(self) -> float:
+        """Stationary variance of ``v`` of the continuous model (V^2)."""
+        P = scipy.linalg.solve_continuous_lyapunov(self.J, -np.outer(self.n, self.n))
+        return float(P[self.v_index, self.v_index])
+
+    def variance_discrete(self) -> float:
+        """Stationary variance of ``v`` of the discrete scheme (V^2)."""
+        P = scipy.linalg.solve_discrete_lyapunov(self.A, np.outer(self.N, self.N))
+        return float(P[self.v_index, self.v_index])
+
+
+def _si(value) -> float | np.ndarray:
+    return np.asarray(value, dtype=float) if isinstance(value, Quantity) else np.asarray(value, dtype=float)
+
+
+def _namespace(model: NeuronModel, params: dict) -> dict:
+    ns = dict(_FUNCS)
+    for name, p in model.parameters.items():
+        value = params.get(name, p.default)
+        require_quantity(name, value, p.unit, p.unit_text)
+        ns[name] = float(np.asarray(value))
+    return ns
+
+
+def _step_code(model: NeuronModel, method: str, noise: bool) -> str:
+    eqs = model.equations(noise=noise)
+    if method == "sequential":
+        return integration.step_code(eqs, None, model.update_order)
+    code = StateUpdateMethod.apply_stateupdater(eqs, {}, method=method)
+    return code
+
+
+def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
+              method: str | None = None, dt: Quantity = 0.1e-3 * second,
+              noise: bool = False, guess: dict | None = None) -> LinearModel:
+    """Linearise ``model`` around its fixed point.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+    params : dict of Quantity
+        Parameter values (defaults from the model file otherwise); ``I_ext`` sets the
+        operating point's constant input (V).
+    frozen : dict
+        State variables held constant, with their values (Quantity or number). The
+        discrete map holds them only if their time constants are made very long in
+        ``params`` too (a trace decays inside the step before the membrane reads it).
+    method : str
+        Integration scheme of the discrete map (default: the model's own).
+    dt : Quantity
+        Time step of the discrete map (s).
+    noise : bool
+        Include the model's white-noise term (needs ``noise_sigma`` in ``params``).
+    guess : dict
+        Starting point for the fixed-point search (default: the model's initial state).
+    """
+    model = model if isinstance(model, NeuronModel) else load_model(model)
+    params = dict(params or {})
+    frozen = {k: float(_si(v)) for k, v in (frozen or {}).items()}
+    dt = float(require_quantity("dt", dt, second, "ms"))
+    method = method or model.method
+    ns = _namespace(model, params)
+    ns["dt"] = dt
+    unknown = set(frozen) - set(model.update_order)
+    if unknown:
+        raise ValueError(f"frozen: {sorted(unknown)} are not state variables of {model.name}")
+    states = tuple(s for s in model.update_order if s not in frozen)
+    if "v" not in states:
+        raise ValueError("the membrane potential v cannot be frozen")
+    eqs = model.equations(noise=noise)
+    rhs = {name: compile(expr.code, f"<{model.name}.{name}>", "eval")
+           for name, expr in eqs.get_substituted_expressions(None)}
+    code = compile(_step_code(model, method, noise).replace("randn()", "_randn"), f"<{model.name} step>", "exec")
+
+    def env(x, u, xi):
+        e = dict(ns)
+        e.update(frozen)
+        e.update(zip(states, x))
+        e["I_ext"] = ns["I_ext"] + u
+        e["xi"] = xi
+        e["_randn"] = xi
+        return e
+
+    def f(x, u=0.0, xi=0.0):
+        e = env(x, u, xi)
+        return np.array([eval(rhs[s], e) for s in states])
+
+    def step(x, u=0.0, eta=0.0):
+        e = env(x, u, eta)
+        exec(code, e)
+        return np.array([e[s] for s in states])
+
+    scale = np.array([1e-3 if eqs[s].dim == volt.dim else 1.0 for s in states])
+    x_init = np.array([_initial(model, s, ns, (guess or {}).get(s)) for s in states])
+    sol = scipy.optimize.root(lambda y: f(y * scale) / scale * 1e-2, x_init / scale, method="hybr", options={"xtol": 1e-13})
+    if not np.all(np.abs(f(sol.x * scale) / scale * 1e-2) < 1e-9):
+        raise ValueError(f"{model.name}: no fixed point found at this operating point ({sol.message})")
+    x0 = sol.x * scale
+
+    def jac(func):
+        cols, in_col, noise_col = [], None, None
+        for k in range(len(states)):
+            h = 1e-6 * scale[k]
+            e = np.zeros(len(states)); e[k] = h
+            cols.append((func(x0 + e) - func(x0 - e)) / (2 * h))
+        h = 1e-6
+        in_col = (func(x0, h) - func(x0, -h)) / (2 * h)
+        noise_col = (func(x0, 0.0, 1.0) - func(x0, 0.0, -1.0)) / 2.0
+        return np.array(cols).T, in_col, noise_col
+
+    J, b, n = jac(f)
+    A, B, N = jac(step)
+    return LinearModel(model.name, method, dt, states, x0, J, b, n, A, B, N)
+
+
+def _initial(model: NeuronModel, state: str, ns: dict, given) -> float:
+    if given is not None:
+        return float(_si(given))
+    e = dict(ns)
+    from ..units import _UNIT_NAMESPACE
+    e.update({k: float(np.asarray(v)) for k, v in _UNIT_NAMESPACE.items()})
+    return float(eval(model.initial[state], e))
