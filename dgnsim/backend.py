@@ -72,6 +72,19 @@ def configure_cuda(compute_capability: float = 8.0, gpu_id: int = 0) -> None:
     prefs.codegen.cpp.runtime_library_dirs = [os.path.join(cu, "lib")]
 
 
+def configure_cpp() -> None:
+    """C++ compiler flags: Brian2's defaults, plus room for gcc's aliasing checks.
+
+    The neuron loops touch one array per state variable and per-neuron parameter; with
+    more than a handful gcc gives up vectorising them unless it may emit more
+    run-time aliasing checks (measured: the DGN state update runs 4x faster with it).
+    """
+    flag = "--param=vect-max-version-for-alias-checks=64"
+    args = list(prefs["codegen.cpp.extra_compile_args_gcc"])
+    if flag not in args:
+        prefs.codegen.cpp.extra_compile_args_gcc = args + [flag]
+
+
 def _symlink(src, dst) -> None:
     tmp = Path(f"{dst}.{uuid.uuid4().hex}")
     os.symlink(src, tmp)
@@ -126,6 +139,8 @@ class Simulation:
         if self.device in STANDALONE:
             if self.device == "cuda_standalone":
                 configure_cuda()
+            else:
+                configure_cpp()
             set_device(self.device, build_on_run=False)
         else:
             set_device("runtime")
@@ -199,8 +214,10 @@ class Simulation:
                 raise BackendError(f"{self.device}: built in {self.directory}, but running it needs a GPU")
             self._drop_results()
             self._results = f"results/{uuid.uuid4().hex}"
-            get_device().run(directory=str(self.directory), results_directory=self._results,
-                             with_output=self.progress, run_args=run_args)
+            dev = get_device()
+            dev.run(directory=str(self.directory), results_directory=self._results,
+                    with_output=self.progress, run_args=run_args)
+            self.timings["network_s"] = float(dev._last_run_time)  # the binary's own clock
         self.timings["run_s"] = time.perf_counter() - start
 
     def _report(self):

@@ -67,7 +67,11 @@ def step_code(equations, variables=None, order=None) -> str:
         else:
             B = f.subs(x, 0)  # f is linear in x
             if A.free_symbols & {sp.Symbol(s, real=True) for s in state}:
-                new = x * sp.Function("clip")(1 + A * dt, 0, sp.oo) + B * dt
+                # max(0, rho) written branch-free as (rho + |rho|)/2 (exact in floating
+                # point), so the compiler can vectorise the loop over neurons.
+                rho = sp.Symbol(f"_rho_{name}", real=True)
+                code.append(f"_rho_{name} = {sympy_to_str(1 + A * dt)}")
+                new = x * (rho + sp.Abs(rho)) / 2 + B * dt
             elif B == 0:
                 new = x * sp.exp(A * dt)
             else:

@@ -74,11 +74,11 @@ def main(out_dir: Path = Path("figures/out"), quick: bool = False) -> list[Path]
     fig, ax = plt.subplots(2, 1, figsize=(6.5, 4.5), sharex=True)
     for m in ("dgn", "sdgn", "dgn_activity")[: 1 if quick else 3]:
         r = G.gate_dynamics(m)
-        ax[0].plot(r.t_ms, r.gate_sim[-1], label=f"{m} ({r.strength_name}={r.strength[-1]:g})")
+        ax[0].plot(r.t_ms, r.gate_sim[-1], label=f"{m} ({r.strength_name}={r.strength[-1] * (1e3 if r.strength_name == 'w' else 1):g}{' mV' if r.strength_name == 'w' else ''})")
         ax[1].plot(r.t_ms, r.v_sim_mV[-1], label=m)
     r = G.gate_dynamics("lif")
     ax[1].plot(r.t_ms, r.v_sim_mV[-1], label="lif (w=10 mV)")
-    ax[0].set(ylabel="gate g", title="gate under bursts of 10 spikes at 200 Hz")
+    ax[0].set(ylabel="gate g", title="gate under bursts of 10 spikes at 200 Hz (dgn and sdgn gates coincide)")
     ax[1].set(xlabel="time (ms)", ylabel="v - v_rest (mV)")
     ax[0].legend(frameon=False, fontsize=7)
     ax[1].legend(frameon=False, fontsize=7)
@@ -102,7 +102,7 @@ def main(out_dir: Path = Path("figures/out"), quick: bool = False) -> list[Path]
     for c, f in enumerate((10, 100)):
         for m in models:
             r = G.snr_transfer(m, gates=(4.0,), signal=f * Hz, replicas=4 if quick else 10)
-            ax[c].plot(r.snr_in_db, r.snr_out_sim_db[0], "o-", label=f"{m} (g=4)")
+            ax[c].plot(r.snr_in_db, r.snr_out_sim_db[0], "o-", label=m if m == "lif" else f"{m} (gate held at 4)")
             ax[c].plot(r.snr_in_db, r.snr_out_discrete_db[0], "k--", lw=0.7)
         ax[c].set(xlabel="input SNR (dB)", ylabel="output SNR (dB)", title=f"signal {f} Hz, white input noise")
     ax[0].legend(frameon=False, fontsize=7)
