@@ -29,7 +29,8 @@ import dgnsim
 from dgnsim.io import write_json, write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SYNAPSE = {"lif": {"w": 1.0 * mV}, "dgn": {"w": 2.0 * mV, "c": 0.1}}
+#: Weights that give both models a few Hz under the common drive (mean input 15-20 mV).
+SYNAPSE = {"lif": {"w": 3.0 * mV}, "dgn": {"w": 4.0 * mV, "c": 0.1}}
 
 
 def network(sim, model, n, duration, method=None, rate=10 * Hz):
