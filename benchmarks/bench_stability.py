@@ -35,14 +35,15 @@ def main(quick: bool = False) -> dict:
     rows, summary = check_bound(n, seed=0, trials=trials, dt=0.1 * ms, device="cpp_standalone")
     res["bound_dgn_activity"] = {"wall_s": time.perf_counter() - t0, "summary": summary,
                                  "rows": [asdict(r) for r in rows]}
+    write_json(OUT / "stability.json", res)
     res["outside"] = {}
     for regime in ("strong_noise", "weak_gate", "near_threshold"):
         t0 = time.perf_counter()
         r = check(n_out, seed=1, regime=regime, trials=trials, dt=0.05 * ms, device="cpp_standalone")
-        res["outside"][regime] = {"wall_s": time.perf_counter() - t0, "summary": r.summary,
+        res["outside"][regime] = {"wall_s": time.perf_counter() - t0, "summary": r.summary, "dt_ms": r.dt_ms,
                                   "rows": [asdict(x) for x in r.rows]}
-    write_json(OUT / "stability.json", res)
-    write_text(OUT / "stability.md", _markdown(res))
+        write_json(OUT / "stability.json", res)  # after each part: nothing lost if a later part fails
+        write_text(OUT / "stability.md", _markdown(res))
     return res
 
 

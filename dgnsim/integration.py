@@ -27,7 +27,7 @@ from brian2 import StateUpdateMethod
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.stateupdaters.base import UnsupportedEquationsException, extract_method_options
 
-__all__ = ["step_code", "SequentialStateUpdater"]
+__all__ = ["step_code", "step_statements", "SequentialStateUpdater"]
 
 NOT_REFRACTORY = "not_refractory"
 
@@ -39,20 +39,30 @@ def _strip_refractory(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: sp.Integer(1) for f in factors}) if factors else expr
 
 
-def step_code(equations, variables=None, order=None) -> str:
-    """Abstract code for one step of ``equations`` (see the module docstring)."""
+def step_code(equations, variables=None, order=None, refractory: bool = True) -> str:
+    """Abstract code for one step of ``equations`` (see the module docstring).
+
+    ``refractory=False`` leaves out the refractory clamp (the surrogate has none).
+    """
+    return "\n".join(line for _, lines in step_statements(equations, variables, order, refractory)
+                     for line in lines)
+
+
+def step_statements(equations, variables=None, order=None, refractory: bool = True):
+    """The step as ``[(variable, [statements])]`` in update order (see :func:`step_code`)."""
     state = set(equations.diff_eq_names)
     order = list(order) if order is not None else sorted(state)
     if set(order) != state or len(order) != len(state):
         raise UnsupportedEquationsException(
             f"'sequential' needs an order listing each state variable {sorted(state)} once, got {order}"
         )
-    refractory = {n for n, eq in equations.items() if "unless refractory" in eq.flags}
+    clamped = {n for n, eq in equations.items() if refractory and "unless refractory" in eq.flags}
     exprs = dict(equations.get_substituted_expressions(variables))
     dt = sp.Symbol("dt", real=True)
-    code = []
+    blocks = []
     noise_symbols = {}
     for name in order:
+        code = []
         x = sp.Symbol(name, real=True)
         f = _strip_refractory(str_to_sympy(exprs[name].code, variables))
         for s in sorted(f.free_symbols, key=str):
@@ -78,12 +88,13 @@ def step_code(equations, variables=None, order=None) -> str:
                 ba = sp.Symbol(f"_BA_{name}", real=True)
                 code.append(f"_BA_{name} = {sympy_to_str(B / A)}")
                 new = (x + ba) * sp.exp(A * dt) - ba
-        if name in refractory:
+        if name in clamped:
             code.append(f"_{name} = {sympy_to_str(new)}")
             code.append(f"{name} = int({NOT_REFRACTORY})*_{name} + (1 - int({NOT_REFRACTORY}))*{name}")
         else:
             code.append(f"{name} = {sympy_to_str(new)}")
-    return "\n".join(code)
+        blocks.append((name, code))
+    return blocks
 
 
 class SequentialStateUpdater(StateUpdateMethod):

@@ -53,6 +53,7 @@ class Parameter:
     scope: str = "neuron"  # "neuron": may differ per neuron (learnable per neuron); "shared": one per group
     positive: bool = False
     nonnegative: bool = False
+    learnable: bool = False  # trained by the PyTorch surrogate
 
     def declaration(self, per_neuron: bool) -> str:
         """The Brian2 equation line declaring this parameter."""
@@ -229,7 +230,8 @@ def _parameter(where: str, name: str, p: dict, synapse: bool = False) -> Paramet
         raise ModelError(f"{ctx}: scope must be one of {SCOPES}, not {scope!r}")
     param = Parameter(name=name, default=float(p["value"]) * unit, unit=unit, unit_text=p["unit"],
                       doc=p["doc"], scope=scope, positive=bool(p.get("positive", False)),
-                      nonnegative=bool(p.get("nonnegative", False)))
+                      nonnegative=bool(p.get("nonnegative", False)),
+                      learnable=bool(p.get("learnable", False)))
     if param.positive and not p["value"] > 0:
         raise ModelError(f"{ctx}: default must be positive")
     return param

@@ -60,3 +60,16 @@ def magnitude(value: Quantity, unit: Quantity) -> np.ndarray:
     """The numbers of ``value`` expressed in ``unit`` (the one place units are dropped)."""
     fail_for_dimension_mismatch(value, unit)
     return np.asarray(value / unit, dtype=float)
+
+
+def mv_ms_value(value: Quantity) -> np.ndarray:
+    """The numbers of ``value`` in the mV-ms system of the surrogate (volt -> mV, second -> ms).
+
+    Works for any product of powers of volt and second (mV/ms, 1/(mV**2*ms), ...).
+    """
+    dims = get_dimensions(value)
+    a = dims.get_dimension("kg")
+    b = dims.get_dimension("s") + 3 * a
+    if dims.get_dimension("m") != 2 * a or dims.get_dimension("A") != -a:
+        raise ValueError(f"{value!r} is not a power product of volt and second")
+    return np.asarray(value, dtype=float) * 1000.0 ** float(a + b)

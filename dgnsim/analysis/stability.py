@@ -645,7 +645,8 @@ def check(samples: int = 200, seed: int = 0, *, regime: str = "weak", noise: str
     and compares with :func:`linear_noise_dgn`; "lif" simulates ``equations/lif.toml``
     with the same W_i, sigma_i (additive noise) and compares with :func:`linear_noise_lif`.
     A set passes when the analytic (continuous-time) variance lies in the ``level``
-    interval of the estimate. The threshold is 15 mV above rest (the models' default)
+    interval of the estimate. ``dt`` is lowered (to a multiple of 0.01 ms) where a drawn
+    set's effective leak needs it (G0 dt <= 0.05); the report gives the dt used. The threshold is 15 mV above rest (the models' default)
     for "near_threshold", else 1 V away. Rows also give the exact Ito value and the
     exact variance of the discrete scheme (the dt bias).
     """
@@ -654,6 +655,9 @@ def check(samples: int = 200, seed: int = 0, *, regime: str = "weak", noise: str
     th = (THRESHOLD_DISTANCE if regime == "near_threshold" else 1000 * mV) - 65 * mV
     rows, timings = [], {}
     tau_max = max(float(1 / (s["g_l"] + np.sum(s["C"] * s["mu"]))) for s in sets)
+    tau_min = min(float(1 / (s["g_l"] + np.sum(s["C"] * s["mu"]))) for s in sets)
+    if float(dt) > 0.05 * tau_min:  # keep G0*dt <= 0.05 (bias <= 2.5 %) for every drawn set
+        dt = np.floor(0.05 * tau_min / 1e-5) * 1e-5 * second
     # v starts at V_ss, so the burn-in only lets the variance settle (rate 2 G0): after
     # 4 tau_max it is within e^-8 of its limit; samples one tau_max apart (correlation of
     # v e^-1, of (v - m)^2 e^-2) are averaged per trial before the interval is formed.

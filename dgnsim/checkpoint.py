@@ -1,0 +1,122 @@
+"""Trained networks on disk: ``model.safetensors`` + ``manifest.json`` (format version 1).
+
+The manifest names the model and the sha256 of its equations file, every parameter
+with its unit (mV-ms system) and shape, dt, layer sizes, the input encoding and the data
+split. Loading checks all of it: a truncated or corrupt file, a missing tensor, a wrong
+shape, NaN or Inf, or an equations file that changed since training is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_path, write_json
+from .models import dimension_text, load_model
+
+FORMAT = "dgnsim-surrogate"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A trained-network file that cannot be used."""
+
+
+def _unit_of(layer, name: str) -> str:
+    spec = layer.spec
+    if name.startswith("p_"):
+        return spec.parameters[name[2:]].unit_text
+    return spec.synapse.parameters[name.split("_", 1)[1]].unit_text
+
+
+def save(net, directory, *, encoding: dict, split: str, extra: dict | None = None) -> None:
+    """Write ``net`` (a :class:`~dgnsim.surrogate.Classifier`) as safetensors + manifest, atomically."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    tensors, params = {}, {}
+    for prefix, layer in (("hidden", net.hidden), ("readout", net.readout)):
+        for name, value in layer.state_dict().items():
+            key = f"{prefix}.{name}"
+            value = value.detach().cpu().contiguous()
+            if name.startswith("p_") and name[2:] in layer._positive:
+                value, stored = value.exp(), "value"  # stored as the positive value, not its log
+            else:
+                stored = "value"
+            tensors[key] = value.to(dtype=value.dtype)
+            params[key] = {"unit": _unit_of(layer, name), "shape": list(value.shape), "stored": stored,
+                           "learnable": bool(name.startswith(("W_", "R_")) or
+                                             (name.startswith("p_") and layer.spec.parameters[name[2:]].learnable))}
+    manifest = {
+        "format": FORMAT, "version": VERSION, "model": net.hidden.model_name,
+        "equations_sha256": net.hidden.spec.sha256,
+        "readout_model": "lif", "readout_equations_sha256": net.readout.spec.sha256,
+        "config": net.config, "dt_ms": net.hidden.dt, "unit_system": "mV, ms",
+        "layers": {"input": net.hidden.n_in, "hidden": net.hidden.n_out, "output": net.readout.n_out,
+                   "recurrent": net.hidden.recurrent},
+        "encoding": encoding, "split": split, "parameters": params, **(extra or {}),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_path(directory / "model.safetensors") as tmp:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(VERSION)})
+    write_json(directory / "manifest.json", manifest)
+
+
+def load(directory, dtype=None):
+    """Load a trained network; returns (Classifier, manifest). Refuses anything inconsistent."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .surrogate import Classifier
+
+    directory = Path(directory)
+    man_path, ten_path = directory / "manifest.json", directory / "model.safetensors"
+    for path in (man_path, ten_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing (a trained network needs manifest.json and model.safetensors)")
+    try:
+        manifest = json.loads(man_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{man_path}: not valid JSON ({exc})") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise CheckpointError(f"{man_path}: not a {FORMAT} v{VERSION} manifest")
+    spec = load_model(manifest["model"])
+    if spec.sha256 != manifest["equations_sha256"]:
+        raise CheckpointError(
+            f"{man_path}: trained with a different equations/{spec.name}.toml "
+            f"(sha256 {manifest['equations_sha256'][:12]}..., installed {spec.sha256[:12]}...)")
+    if load_model("lif").sha256 != manifest["readout_equations_sha256"]:
+        raise CheckpointError(f"{man_path}: the readout's equations (lif.toml) changed since training")
+    try:
+        tensors = load_file(str(ten_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{ten_path}: corrupt or truncated ({exc})") from None
+    cfg = dict(manifest["config"])
+    net = Classifier(**cfg)
+    for prefix, layer in (("hidden", net.hidden), ("readout", net.readout)):
+        state = layer.state_dict()
+        for name, current in state.items():
+            key = f"{prefix}.{name}"
+            if key not in tensors:
+                raise CheckpointError(f"{ten_path}: tensor {key!r} missing")
+            value = tensors[key]
+            if tuple(value.shape) != tuple(current.shape):
+                raise CheckpointError(f"{ten_path}: {key} has shape {tuple(value.shape)}, expected {tuple(current.shape)}")
+            if not torch.isfinite(value).all():
+                raise CheckpointError(f"{ten_path}: {key} contains NaN or Inf")
+            if name.startswith("p_") and name[2:] in layer._positive:
+                if (value <= 0).any():
+                    raise CheckpointError(f"{ten_path}: {key} must be positive")
+                value = value.log()
+            state[name] = value.to(current.dtype)
+        layer.load_state_dict(state)
+    extra = set(tensors) - {f"{p}.{n}" for p, l in (("hidden", net.hidden), ("readout", net.readout))
+                            for n in l.state_dict()}
+    if extra:
+        raise CheckpointError(f"{ten_path}: unexpected tensors {sorted(extra)}")
+    if dtype is not None:
+        net = net.to(dtype)
+    return net, manifest

@@ -1,0 +1,242 @@
+"""Torch layers built from a model of ``equations/`` and its compiled step.
+
+A layer runs its own time loop over a whole input sequence (feed-forward input is
+projected for all steps by one matrix product before the loop). Per step, in the
+default ``order="brian"``: the synaptic input of this step jumps the input targets
+(``I += W z_in``, and ``g += C z_in`` for the DGN family), the state takes one
+'sequential' step, spikes are detected, and spiking neurons reset. Brian2 runs the same
+order when the input synapses are scheduled before the groups (the bridge does this).
+
+``order="paper"`` is paper A's discrete form: traces decay, then the input is added
+(``D[t] = a D[t-1] + z[t]``), the membrane steps with the new traces, and the reset of
+the *previous* step's spikes is applied after the decay (``V[t] = rho V[t-1] + ... -
+theta z[t-1]``, with ``reset="soft"``). It has no Brian2 counterpart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..models import load_model
+from ..units import mv_ms_value, require_quantity
+from .program import compile_model
+from .spikes import spike_fn
+
+ORDERS = ("brian", "paper")
+
+
+class SpikingLayer(nn.Module):
+    """``n_out`` neurons of ``model`` fed by ``n_in`` inputs (and themselves if ``recurrent``)."""
+
+    def __init__(self, model: str, n_in: int, n_out: int, *, recurrent: bool = False, dt: float = 1.0,
+                 params: dict | None = None, reset: str | None = None, surrogate: str = "fast_sigmoid",
+                 width: float = 1.0, order: str = "brian", detach_reset: bool = True, spiking: bool = True):
+        super().__init__()
+        if order not in ORDERS:
+            raise ValueError(f"order: one of {ORDERS}, not {order!r}")
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"layer sizes must be positive, got {n_in} -> {n_out}")
+        self.spec = load_model(model)
+        self.program = compile_model(self.spec, reset)
+        self.model_name, self.n_in, self.n_out, self.recurrent = self.spec.name, n_in, n_out, recurrent
+        self.reset_variant, self.order, self.detach_reset, self.spiking = reset, order, detach_reset, spiking
+        self.surrogate, self.width, self.dt = surrogate, float(width), float(dt)
+        self.register_buffer("_dt", torch.tensor(float(dt), dtype=torch.float64), persistent=False)
+        if order == "paper":
+            targets = list(self.program.input_targets.values())
+            if list(self.spec.update_order[:len(targets)]) != sorted(targets, key=self.spec.update_order.index):
+                raise ValueError(f"{model}: order='paper' needs the input traces first in update_order")
+        # neuron parameters (mV-ms numbers); positive ones learn their logarithm
+        self._positive = {n for n, p in self.spec.parameters.items() if p.positive}
+        overrides = dict(params or {})
+        unknown = set(overrides) - set(self.spec.parameters)
+        if unknown:
+            raise ValueError(f"model {model!r} has no parameter(s) {sorted(unknown)}")
+        for name, p in self.spec.parameters.items():
+            value = require_quantity(name, overrides.get(name, p.default), p.unit, p.unit_text)
+            array = torch.as_tensor(mv_ms_value(value), dtype=torch.float32)
+            if p.positive and torch.any(array <= 0):
+                raise ValueError(f"{name}: must be positive, got {value!r}")
+            shape = (n_out,) if p.scope == "neuron" else (1,)
+            array = array.expand(shape).clone() if array.ndim == 0 or array.numel() == 1 else array
+            if array.shape != shape:
+                raise ValueError(f"{name}: expected {shape[0]} values, got {tuple(array.shape)}")
+            raw = torch.log(array) if name in self._positive else array
+            if p.learnable:
+                self.register_parameter(f"p_{name}", nn.Parameter(raw))
+            else:
+                self.register_buffer(f"p_{name}", raw)
+        # synaptic weights: one matrix per synapse parameter (w in mV, c dimensionless)
+        for syn_name in self.program.input_targets:
+            self.register_parameter(f"W_{syn_name}", nn.Parameter(torch.zeros(n_in, n_out)))
+            if recurrent:
+                self.register_parameter(f"R_{syn_name}", nn.Parameter(torch.zeros(n_out, n_out)))
+
+    # -- parameters -----------------------------------------------------------------
+    def neuron_params(self) -> dict[str, torch.Tensor]:
+        """Every neuron parameter in mV-ms numbers, broadcastable to (batch, n_out)."""
+        out = {}
+        for name in self.spec.parameters:
+            raw = getattr(self, f"p_{name}")
+            out[name] = torch.exp(raw) if name in self._positive else raw
+        return out
+
+    def weights(self, kind: str = "W") -> dict[str, torch.Tensor]:
+        """Input (``"W"``) or recurrent (``"R"``) weight matrices by synapse parameter."""
+        return {n: getattr(self, f"{kind}_{n}") for n in self.program.input_targets}
+
+    def regularizer(self) -> torch.Tensor:
+        """Penalty that keeps parameters out of unstable ranges (the seed's guideline 4).
+
+        Time constants below two steps, and for ``lnm`` a growing polynomial (a1 > 0 or
+        a3 > 0: the membrane runs away instead of returning to rest).
+        """
+        p = self.neuron_params()
+        penalty = torch.zeros((), dtype=next(self.parameters()).dtype)
+        for name in self._positive:
+            if self.spec.parameters[name].unit_text == "ms":
+                penalty = penalty + torch.relu(2 * self.dt - p[name]).pow(2).sum()
+        if self.model_name == "lnm":
+            penalty = penalty + torch.relu(p["a1"]).pow(2).sum() * 100 + torch.relu(p["a3"]).pow(2).sum() * 1e6
+        return penalty
+
+    # -- simulation -----------------------------------------------------------------
+    def initial_state(self, batch: int, params: dict) -> dict[str, torch.Tensor]:
+        dtype = params[next(iter(params))].dtype
+        state = {}
+        for var in self.spec.update_order:
+            value = self.program.initial[var](params)
+            state[var] = torch.zeros(batch, self.n_out, dtype=dtype) + value
+        return state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Spikes (T, B, n_out) for input spikes ``x`` (T, B, n_in)."""
+        return self.run(x)[0]
+
+    def run(self, x: torch.Tensor, record: bool = False):
+        """Spikes, and with ``record`` the state after each step: {var: (T, B, n_out)}."""
+        if x.ndim != 3 or x.shape[2] != self.n_in:
+            raise ValueError(f"input must be (time, batch, {self.n_in}), got {tuple(x.shape)}")
+        steps, batch = x.shape[0], x.shape[1]
+        params = self.neuron_params()
+        inv = self.program.prepare(params, self._dt.to(x.dtype))
+        # one product for all steps; unbind once (indexing per step would cost O(T^2) backward)
+        drive = {self.program.input_targets[n]: (x @ w).unbind(0) for n, w in self.weights("W").items()}
+        rec = self.weights("R") if self.recurrent else {}
+        state = self.initial_state(batch, params)
+        z = torch.zeros(batch, self.n_out, dtype=x.dtype)
+        spikes, traces = [], {v: [] for v in state} if record else None
+        advance, targets = self.program.advance, set(drive)
+        for t in range(steps):
+            if self.order == "brian":
+                state = self._add_input(state, drive, rec, z, t)
+                for var in self.spec.update_order:
+                    state[var] = advance[var](state, params, inv)
+                z = self._spike(state, params, inv)
+                state = self.program.reset(state, z.detach() if self.detach_reset else z, params)
+            else:
+                for var in self.spec.update_order:
+                    if var not in targets:
+                        continue
+                    state[var] = advance[var](state, params, inv)
+                state = self._add_input(state, drive, rec, z, t)
+                for var in self.spec.update_order:
+                    if var not in targets:
+                        state[var] = advance[var](state, params, inv)
+                state = self.program.reset(state, z.detach() if self.detach_reset else z, params)
+                z = self._spike(state, params, inv)
+            spikes.append(z)
+            if record:
+                for var in state:
+                    traces[var].append(state[var])
+        out = torch.stack(spikes)
+        return out, ({v: torch.stack(tr) for v, tr in traces.items()} if record else None)
+
+    def _add_input(self, state, drive, rec, z, t):
+        for syn_name, target in self.program.input_targets.items():
+            value = state[target] + drive[target][t]
+            if syn_name in rec:
+                value = value + z @ rec[syn_name]
+            state[target] = value
+        return state
+
+    def _spike(self, state, params, inv):
+        if not self.spiking:
+            return torch.zeros_like(state[self.spec.update_order[-1]])
+        x = self.program.distance(state, params, inv)
+        if self.program.inclusive:  # '>=': a spike exactly at threshold
+            x = torch.where(x == 0, torch.full_like(x, 1e-300), x)
+        return spike_fn(x, self.surrogate, self.width)
+
+
+POOLS = ("mean", "max")
+
+
+class Readout(SpikingLayer):
+    """Non-spiking leaky integrators (the ``lif`` model without threshold).
+
+    Logits: v - v_rest (mV) pooled over time, by its mean or its maximum.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, dt: float = 1.0, params: dict | None = None, pool: str = "mean"):
+        if pool not in POOLS:
+            raise ValueError(f"readout pool: one of {POOLS}, not {pool!r}")
+        super().__init__("lif", n_in, n_out, dt=dt, params=params, spiking=False)
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, traces = self.run(x, record=True)
+        return pool_logits(traces["v"] - self.neuron_params()["v_rest"], self.pool)
+
+
+def pool_logits(v: torch.Tensor, pool: str) -> torch.Tensor:
+    """Logits from readout potentials ``v`` (T, B, n) in mV: mean or max over time."""
+    return v.mean(dim=0) if pool == "mean" else v.max(dim=0).values
+
+
+class Classifier(nn.Module):
+    """Input spikes -> one hidden layer of ``model`` (optionally recurrent) -> readout logits."""
+
+    def __init__(self, model: str, n_in: int, n_hidden: int, n_out: int, *, recurrent: bool = False,
+                 dt: float = 1.0, surrogate: str = "fast_sigmoid", width: float = 1.0, reset: str | None = None,
+                 order: str = "brian", seed: int = 0, weight_scale: float = 1.0, bias: float = 12.0,
+                 pool: str = "mean"):
+        super().__init__()
+        self.config = dict(model=model, n_in=n_in, n_hidden=n_hidden, n_out=n_out, recurrent=recurrent, dt=dt,
+                           surrogate=surrogate, width=width, reset=reset, order=order, seed=seed,
+                           weight_scale=weight_scale, bias=bias, pool=pool)
+        self.hidden = SpikingLayer(model, n_in, n_hidden, recurrent=recurrent, dt=dt, surrogate=surrogate,
+                                   width=width, reset=reset, order=order)
+        self.readout = Readout(n_hidden, n_out, dt=dt, pool=pool)
+        self.init_weights(seed, weight_scale)
+
+    def init_weights(self, seed: int, scale: float = 1.0) -> None:
+        """Gaussian weights scaled by fan-in (w: mV), small positive gate conductances (c),
+        and hidden neurons biased towards threshold (I_ext = ``bias`` mV)."""
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            self.hidden.p_I_ext.fill_(self.config["bias"])
+            for layer, fan_in in ((self.hidden, self.hidden.n_in), (self.readout, self.readout.n_in)):
+                for name, w in layer.weights("W").items():
+                    if name == "c":  # s-DGN: the gate is also the drive, so start it weaker
+                        c_max = 0.01 if layer.model_name == "sdgn" else 0.05
+                        w.copy_(torch.rand(w.shape, generator=gen) * c_max * scale)
+                    else:
+                        w.copy_(torch.randn(w.shape, generator=gen) * scale * 20.0 / math.sqrt(fan_in))
+                if layer.recurrent:
+                    for name, w in layer.weights("R").items():
+                        w.copy_(torch.randn(w.shape, generator=gen) * (0.01 if name == "c" else 2.0 / math.sqrt(w.shape[0])))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_out) for input spikes ``x`` (B, T, n_in)."""
+        h = self.hidden(x.transpose(0, 1))
+        return self.readout(h)
+
+    def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
+        return self.hidden(x.transpose(0, 1))
+
+    def regularizer(self) -> torch.Tensor:
+        return self.hidden.regularizer() + self.readout.regularizer()

@@ -1,0 +1,185 @@
+"""Compile a model of ``equations/`` into the torch functions of one time step.
+
+The statements are those of Brian2's 'sequential' state updater
+(:func:`dgnsim.integration.step_statements`), so a torch step and a Brian2 step compute
+the same numbers. Expressions that depend only on parameters and ``dt`` (decay factors
+such as ``exp(-dt/tau_syn)``) are hoisted out of the time loop, as Brian2 hoists them
+out of the neuron loop. Units are dropped in one place: parameters enter as floats in
+the mV-ms system (:func:`dgnsim.units.mv_ms_value`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+import torch
+from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+
+from ..integration import step_statements
+from ..models import NeuronModel, load_model
+from ..units import _UNIT_NAMESPACE, mv_ms_value
+
+_FUNCTIONS = {"exp": torch.exp, "tanh": torch.tanh, "abs": torch.abs, "sqrt": torch.sqrt,
+              "log": torch.log, "clip": torch.clamp, "inf": math.inf}
+
+
+@dataclass(frozen=True)
+class StepProgram:
+    """One model's time step as torch functions over dicts of tensors (mV, ms)."""
+
+    model: NeuronModel
+    state_vars: tuple[str, ...]          # in update order
+    input_targets: dict[str, str]        # synapse parameter -> state variable it jumps (w -> I)
+    inclusive: bool                      # threshold is '>=' (else '>')
+    source: str                          # generated Python, for inspection
+    prepare: Callable                    # (params, dt) -> hoisted invariants
+    advance: dict[str, Callable]         # variable -> (state, params, inv) -> new value(s) of state
+    distance: Callable                   # (state, params, inv) -> distance to threshold (mV)
+    reset_statements: tuple[tuple[str, str, Callable], ...]  # (target, op, expr(state, params))
+    initial: dict[str, Callable]         # variable -> (params) -> initial value
+
+    def reset(self, state: dict, spikes: torch.Tensor, params: dict) -> dict:
+        """Apply the reset where ``spikes`` is 1, exactly as Brian2's reset (x*1 + y*0 is exact)."""
+        state = dict(state)
+        for target, op, expr in self.reset_statements:
+            value = expr(state, params)
+            if op == "=":
+                state[target] = spikes * value + (1 - spikes) * state[target]
+            elif op == "+=":
+                state[target] = state[target] + spikes * value
+            else:
+                state[target] = state[target] - spikes * value
+        return state
+
+
+def parameter_values(model: NeuronModel) -> dict[str, float]:
+    """Every parameter's default in the mV-ms system."""
+    return {n: float(mv_ms_value(p.default)) for n, p in model.parameters.items()}
+
+
+def compile_model(model, reset: str | None = None) -> StepProgram:
+    """Compile ``model`` (name or record) with its default reset or a named variant."""
+    model = model if isinstance(model, NeuronModel) else load_model(model)
+    blocks = step_statements(model.equations(), None, model.update_order, refractory=False)
+    params = set(model.parameters)
+    state = list(model.update_order)
+    hoisted: dict[sp.Expr, sp.Symbol] = {}
+    invariant = params | {"dt"}
+
+    def hoist(expr):
+        names = {s.name for s in expr.free_symbols}
+        if not expr.is_Atom and names and names <= invariant:
+            if expr not in hoisted:
+                hoisted[expr] = sp.Symbol(f"_inv{len(hoisted)}", real=True)
+            return hoisted[expr]
+        if expr.is_Atom or not expr.args:
+            return expr
+        if isinstance(expr, (sp.Mul, sp.Add)):  # group the invariant factors or terms
+            inv = [a for a in expr.args if {s.name for s in a.free_symbols} <= invariant]
+            if len(inv) > 1:
+                rest = [hoist(a) for a in expr.args if a not in inv]
+                return expr.func(hoist(expr.func(*inv)), *rest)
+        return expr.func(*[hoist(a) for a in expr.args])
+
+    def statements(lines):
+        out = []
+        for line in lines:
+            target, expr = (s.strip() for s in line.split("=", 1))
+            if "randn" in expr:
+                raise ValueError(f"{model.name}: the surrogate has no noise term (leave noise_sigma out)")
+            out.append((target, sympy_to_str(hoist(str_to_sympy(expr)))))
+        return out
+
+    sources, advance = [], {}
+    namespace = dict(_FUNCTIONS)
+    for var, lines in blocks:
+        body = statements(lines)
+        sources.append(_function(f"_advance_{var}", body, [var], state, params))
+    x = _threshold_distance(model)
+    sources.append(_function("_distance", [("_x", sympy_to_str(hoist(x[0])))], ["_x"], state, params))
+    inv_lines = [(str(sym), sympy_to_str(expr)) for expr, sym in hoisted.items()]
+    sources.insert(0, _prepare_function(inv_lines, params))
+    source = "\n".join(sources)
+    exec(compile(source, f"<dgnsim step of {model.name}>", "exec"), namespace)  # noqa: S102
+    for var, _ in blocks:
+        advance[var] = namespace[f"_advance_{var}"]
+    resets = []
+    units = _mv_ms_units()
+    for line in filter(None, (ln.strip() for ln in model.reset_code(reset).splitlines())):
+        m = re.fullmatch(r"(\w+)\s*([-+]?=)\s*(.+)", line)
+        target, op, expr = m.groups()
+        resets.append((target, op, _expression(expr, state, params, units)))
+    initial = {v: _expression(e, [], params, units, takes_state=False) for v, e in model.initial.items()}
+    return StepProgram(model=model, state_vars=tuple(state), input_targets=_input_targets(model),
+                       inclusive=x[1], source=source, prepare=namespace["_prepare"], advance=advance,
+                       distance=namespace["_distance"], reset_statements=tuple(resets), initial=initial)
+
+
+def _mv_ms_units() -> dict[str, float]:
+    """Unit names usable in model expressions ("0*mV"), as numbers of the mV-ms system."""
+    units = {}
+    for name, unit in _UNIT_NAMESPACE.items():
+        try:
+            units[name] = float(mv_ms_value(unit))
+        except ValueError:
+            pass  # amperes, metres, ...: not used by our models
+    return units
+
+
+def _threshold_distance(model):
+    m = re.fullmatch(r"\s*(.+?)\s*(>=|>)\s*(.+?)\s*", model.threshold)
+    if not m:
+        raise ValueError(f"{model.name}: the surrogate needs a threshold of the form 'a > b' or 'a >= b'")
+    lhs, op, rhs = m.groups()
+    return str_to_sympy(f"({lhs}) - ({rhs})"), op == ">="
+
+
+def _input_targets(model) -> dict[str, str]:
+    targets = {}
+    for line in filter(None, (ln.strip() for ln in model.synapse.on_pre.splitlines())):
+        m = re.fullmatch(r"(\w+)_post\s*\+=\s*(\w+)", line)
+        if not m:
+            raise ValueError(f"{model.name}: the surrogate supports synapses of the form 'X_post += p', not {line!r}")
+        targets[m.group(2)] = m.group(1)
+    return targets
+
+
+def _unpack(names, source_dict, used):
+    return [f"    {n} = {source_dict}[{n!r}]" for n in sorted(names) if n in used]
+
+
+def _function(name, body, outputs, state, params):
+    used = set(re.findall(r"[A-Za-z_]\w*", " ".join(e for _, e in body)))
+    lines = [f"def {name}(s, p, q):"]
+    lines += _unpack(state, "s", used) + _unpack(params, "p", used)
+    lines += [f"    {n} = q[{n!r}]" for n in sorted(used) if n.startswith("_inv") or n == "dt"]
+    lines += [f"    {t} = {e}" for t, e in body]
+    lines.append(f"    return {outputs[0]}")
+    return "\n".join(lines) + "\n"
+
+
+def _prepare_function(inv_lines, params):
+    used = set(re.findall(r"[A-Za-z_]\w*", " ".join(e for _, e in inv_lines)))
+    lines = ["def _prepare(p, dt):"] + _unpack(params, "p", used)
+    lines += [f"    {t} = {e}" for t, e in inv_lines]
+    lines.append("    return {'dt': dt, " + ", ".join(f"{t!r}: {t}" for t, _ in inv_lines) + "}")
+    return "\n".join(lines) + "\n"
+
+
+def _expression(expr: str, state, params, units, takes_state=True):
+    """A small function evaluating a reset or initial-value expression (units as mV-ms numbers)."""
+    namespace = dict(_FUNCTIONS)
+    namespace.update(units)
+    code = compile(expr, f"<{expr}>", "eval")
+
+    if takes_state:
+        def evaluate(s, p):
+            return eval(code, namespace, {**p, **s})  # noqa: S307 - model-file expression
+    else:
+        def evaluate(p):
+            return eval(code, namespace, dict(p))  # noqa: S307
+    return evaluate

@@ -1,0 +1,126 @@
+"""Training and evaluation of the surrogate on FSDD (clean data only).
+
+``train`` is deterministic for a seed, shows progress, writes a checkpoint after every
+epoch (atomically) and resumes from it after an interruption; at the end it writes the
+network as ``model.safetensors`` + ``manifest.json`` (:mod:`dgnsim.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint
+from .data import ENCODING, load_fsdd
+from .io import atomic_path, write_json
+from .surrogate import Classifier
+
+REGULARIZER_WEIGHT = 1e-3
+
+
+@dataclass
+class TrainResult:
+    directory: Path
+    epochs: int
+    test_accuracy: float
+    train_accuracy: float
+    history: list
+    seconds: float
+
+
+def _batches(n, batch, rng):
+    order = rng.permutation(n)
+    return [order[k:k + batch] for k in range(0, n, batch)]
+
+
+def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
+    """Fraction of samples whose largest logit is the label."""
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for k in range(0, len(x), batch):
+            xb = torch.as_tensor(x[k:k + batch], dtype=torch.float32)
+            correct += int((net(xb).argmax(1).numpy() == y[k:k + batch]).sum())
+    return correct / len(x)
+
+
+def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
+          lr: float = 5e-3, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
+          width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
+          pool: str = "mean") -> TrainResult:
+    """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
+
+    ``limit``: use only the first ``limit`` training samples (for quick tests).
+    """
+    if epochs < 1 or batch < 1 or hidden < 1:
+        raise ValueError("epochs, batch and hidden must be positive")
+    torch.set_num_threads(threads)
+    out = Path(out)
+    ds = load_fsdd(data, split=split)
+    train_x, train_y = ds.train_x, ds.train_y
+    if limit is not None:
+        train_x, train_y = train_x[:limit], train_y[:limit]
+    config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=1.0,
+                  surrogate=surrogate, width=width, reset=None, order="brian", seed=seed, weight_scale=1.0,
+                  bias=12.0, pool=pool)
+    run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
+                      encoding_key=ds.encoding_key)
+    torch.manual_seed(seed)
+    net = Classifier(**config)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    history, start_epoch = [], 0
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        if state["run_config"] != run_config:
+            raise ValueError(f"{ckpt}: a checkpoint of a different run is there; use another --out")
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        history, start_epoch = state["history"], state["epoch"]
+        if progress:
+            print(f"resuming from epoch {start_epoch}", file=sys.stderr)
+    started = time.perf_counter()
+    for epoch in range(start_epoch, epochs):
+        net.train()
+        rng = np.random.default_rng([seed, epoch])
+        batches = _batches(len(train_x), batch, rng)
+        total, correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
+        for k, idx in enumerate(batches):
+            xb = torch.as_tensor(train_x[idx], dtype=torch.float32)
+            yb = torch.as_tensor(train_y[idx])
+            logits = net(xb)
+            loss = F.cross_entropy(logits, yb) + REGULARIZER_WEIGHT * net.regularizer()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(idx)
+            if progress:
+                rate = seen / (time.perf_counter() - t0)
+                print(f"\repoch {epoch + 1}/{epochs} [{k + 1}/{len(batches)}] loss {total / seen:.3f} "
+                      f"acc {correct / seen:.3f} ({rate:.0f} samples/s)", end="", file=sys.stderr)
+        sched.step()
+        test_acc = accuracy(net, ds.test_x, ds.test_y)
+        history.append({"epoch": epoch + 1, "loss": total / seen, "train_accuracy": correct / seen,
+                        "test_accuracy": test_acc, "seconds": time.perf_counter() - t0})
+        if progress:
+            print(f"  test {test_acc:.3f}", file=sys.stderr)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(ckpt) as tmp:
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "history": history, "epoch": epoch + 1, "run_config": run_config}, tmp)
+    final = history[-1]
+    checkpoint.save(net, out, encoding=dict(ENCODING, key=ds.encoding_key), split=split,
+                    extra={"training": run_config, "history": history, "test_accuracy": final["test_accuracy"]})
+    return TrainResult(out, epochs, final["test_accuracy"], final["train_accuracy"], history,
+                       time.perf_counter() - started)
