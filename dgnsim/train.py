@@ -52,12 +52,12 @@ def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
 
 
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
-          lr: float = 5e-3, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
+          lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
           pool: str = "mean") -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
-    ``limit``: use only the first ``limit`` training samples (for quick tests).
+    ``limit``: train on a random subset of ``limit`` samples (for quick tests).
     """
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
@@ -65,8 +65,9 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     out = Path(out)
     ds = load_fsdd(data, split=split)
     train_x, train_y = ds.train_x, ds.train_y
-    if limit is not None:
-        train_x, train_y = train_x[:limit], train_y[:limit]
+    if limit is not None:  # a random subset (the files are sorted by digit)
+        keep = np.sort(np.random.default_rng(seed).permutation(len(train_x))[:limit])
+        train_x, train_y = train_x[keep], train_y[keep]
     config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=1.0,
                   surrogate=surrogate, width=width, reset=None, order="brian", seed=seed, weight_scale=1.0,
                   bias=12.0, pool=pool)

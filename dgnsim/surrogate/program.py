@@ -139,11 +139,18 @@ def _threshold_distance(model):
 
 
 def _input_targets(model) -> dict[str, str]:
+    from brian2 import Equations
+
+    clamped = {n for n, eq in Equations(model.equations_text).items() if "unless refractory" in eq.flags}
     targets = {}
     for line in filter(None, (ln.strip() for ln in model.synapse.on_pre.splitlines())):
         m = re.fullmatch(r"(\w+)_post\s*\+=\s*(\w+)", line)
         if not m:
             raise ValueError(f"{model.name}: the surrogate supports synapses of the form 'X_post += p', not {line!r}")
+        if m.group(1) in clamped:
+            raise ValueError(
+                f"{model.name}: its synapse jumps {m.group(1)}, which is clamped while refractory; Brian2 "
+                "drops such input in the step after a spike, which the surrogate does not model")
         targets[m.group(2)] = m.group(1)
     return targets
 

@@ -1,0 +1,155 @@
+"""The PyTorch surrogate: one layer step equals one Brian2 step; surrogate gradients; learning."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, mV, ms, second
+
+import dgnsim
+from dgnsim.surrogate import SURROGATES, SpikingLayer, spike_fn
+from dgnsim.surrogate.spikes import smooth_spike
+from dgnsim.units import mv_ms_value
+
+T, N_IN, N = 80, 6, 5
+#: Models the surrogate takes: all but those whose synapse jumps a refractory-clamped v.
+SURROGATE_MODELS = ["alif", "dgn", "dgn_activity", "lif", "lnm", "multiscale", "sdgn"]
+DT = 1.0  # ms
+
+
+def _random_layer(model, recurrent, seed):
+    torch.manual_seed(seed)
+    layer = SpikingLayer(model, N_IN, N, recurrent=recurrent, dt=DT).double()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, w in layer.weights("W").items():
+            w.copy_(torch.rand(w.shape, generator=gen, dtype=torch.float64) * (0.3 if name == "c" else 12.0))
+        for name, w in (layer.weights("R").items() if recurrent else []):
+            w.copy_((torch.rand(w.shape, generator=gen, dtype=torch.float64) - 0.5) * (0.1 if name == "c" else 6.0))
+        # every per-neuron learnable parameter gets a different value per neuron
+        for name, p in layer.spec.parameters.items():
+            raw = getattr(layer, f"p_{name}")
+            if p.learnable and p.scope == "neuron":
+                value = layer.neuron_params()[name]
+                spread = 1 + 0.2 * torch.linspace(-1, 1, N, dtype=torch.float64)
+                new = value * spread if name != "I_ext" else torch.linspace(0, 8, N, dtype=torch.float64)
+                raw.copy_(torch.log(new) if name in layer._positive else new)
+    x = (torch.rand(T, 1, N_IN, generator=gen, dtype=torch.float64) < 0.25).double()
+    return layer, x
+
+
+def _brian2_run(layer, x):
+    """The same layer in Brian2 (runtime, float64): input synapses scheduled before the groups."""
+    spec = layer.spec
+    params = {}
+    for name, p in spec.parameters.items():
+        if name == "noise_sigma":
+            continue  # giving it would switch the noise term on; the surrogate has none
+        value = layer.neuron_params()[name].detach().numpy()
+        unit_scale = float(mv_ms_value(p.unit))  # mV-ms numbers per unit
+        params[name] = (value / unit_scale if value.size > 1 else float(value[0]) / unit_scale) * p.unit
+    steps, inputs = np.nonzero(x[:, 0, :].numpy())
+    with dgnsim.Simulation("numpy", dt=DT * ms) as sim:
+        grp = sim.add(dgnsim.make_group(spec, N, params, name="layer"))
+        gen = sim.add(SpikeGeneratorGroup(N_IN, inputs, steps * DT * ms, when="before_groups", order=0))
+        i, j = np.meshgrid(np.arange(N_IN), np.arange(N), indexing="ij")
+        weights = {n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit
+                   for n, w in layer.weights("W").items()}
+        syn = sim.add(dgnsim.connect(gen, grp, i=i.ravel(), j=j.ravel(), **weights))
+        syn.pre.when, syn.pre.order = "before_groups", 1
+        if layer.recurrent:
+            rec = {n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit
+                   for n, w in layer.weights("R").items()}
+            recurrent = sim.add(dgnsim.connect(grp, grp, i=np.repeat(np.arange(N), N), j=np.tile(np.arange(N), N),
+                                               **rec))
+            # previous step's spikes, at the start of this step (as the surrogate adds them)
+            recurrent.pre.when, recurrent.pre.order = "before_groups", 2
+        mon = sim.add(StateMonitor(grp, list(spec.update_order), record=True, when="end"))
+        spikes = sim.add(SpikeMonitor(grp))
+        sim.build(T * DT * ms)
+        sim.run()
+        traces = {v: np.array(mv_ms_value(getattr(mon, v)[:])).T for v in spec.update_order}
+        return traces, np.array(spikes.i[:]), np.round(np.array(spikes.t[:] / ms) / DT).astype(int)
+
+
+def test_surrogate_covers_every_trainable_model():
+    from dgnsim.surrogate import compile_model
+
+    takes = []
+    for name in dgnsim.list_models():
+        try:
+            compile_model(name)
+            takes.append(name)
+        except ValueError as err:
+            assert "clamped while refractory" in str(err)
+    assert takes == SURROGATE_MODELS
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("model", SURROGATE_MODELS)
+def test_layer_step_matches_brian2_step(model, recurrent):
+    layer, x = _random_layer(model, recurrent, seed=3)
+    with torch.no_grad():
+        z, traces = layer.run(x, record=True)
+    b_traces, b_i, b_t = _brian2_run(layer, x)
+    t_idx, n_idx = np.nonzero(z[:, 0, :].numpy())
+    assert len(t_idx) > 5, f"{model}: the comparison needs spikes"
+    order = np.lexsort((b_i, b_t))
+    np.testing.assert_array_equal(np.stack([t_idx, n_idx]), np.stack([b_t[order], b_i[order]]))
+    for var in layer.spec.update_order:
+        np.testing.assert_allclose(traces[var][:, 0, :].numpy(), b_traces[var], rtol=0, atol=1e-9,
+                                   err_msg=f"{model}.{var}")
+
+
+@pytest.mark.parametrize("shape", sorted(SURROGATES))
+def test_surrogate_gradient_is_derivative_of_its_smooth_relaxation(shape):
+    x = torch.linspace(-6, 6, 241, dtype=torch.float64, requires_grad=True)
+    width = 1.7
+    spike_fn(x, shape, width).sum().backward()
+    h = 1e-6
+    with torch.no_grad():
+        fd = (smooth_spike(x + h, shape, width) - smooth_spike(x - h, shape, width)) / (2 * h)
+    np.testing.assert_allclose(x.grad.numpy(), fd.numpy(), rtol=1e-6, atol=1e-9)
+    assert x.grad[120] == pytest.approx(1.0)  # peak 1 at threshold
+    # forward is the exact Heaviside
+    assert torch.equal(spike_fn(x, shape, width), (x > 0).double())
+
+
+def test_network_gradient_matches_finite_differences_of_relaxed_network():
+    """With the spike replaced by its smooth relaxation, autograd equals finite differences."""
+    from dgnsim.surrogate import layers as L
+
+    layer, x = _random_layer("dgn", recurrent=True, seed=5)
+    layer.detach_reset = False  # the relaxed network's gradient includes the reset path
+    original = L.spike_fn
+    L.spike_fn = lambda v, shape, width: smooth_spike(v, shape, width) / (2 * width) + 0.5
+    try:
+        params = [layer.W_w, layer.W_c]
+
+        def loss(*ws):
+            with torch.no_grad():
+                for p, w in zip(params, ws):
+                    p.copy_(w)
+            return layer(x).sum()
+
+        w0 = [p.detach().clone() for p in params]
+        out = layer(x).sum()
+        grads = torch.autograd.grad(out, params)
+        for k, p in enumerate(params):
+            for idx in [(0, 0), (2, 3), (5, 4)]:
+                h = 1e-6
+                plus = [w.clone() for w in w0]; plus[k][idx] += h
+                minus = [w.clone() for w in w0]; minus[k][idx] -= h
+                fd = (loss(*plus) - loss(*minus)) / (2 * h)
+                assert float(grads[k][idx]) == pytest.approx(float(fd), rel=1e-4, abs=1e-7)
+    finally:
+        L.spike_fn = original
+
+
+def test_float32_training_learns_fsdd(tmp_path):
+    from dgnsim.train import train
+
+    result = train("dgn", tmp_path / "run", hidden=64, epochs=8, batch=32, seed=1, limit=1200, progress=False)
+    assert result.test_accuracy > 0.5, f"test accuracy {result.test_accuracy} not far above chance (0.1)"
+    assert (tmp_path / "run" / "model.safetensors").exists()
