@@ -42,12 +42,19 @@ class StepProgram:
     reset_statements: tuple[tuple[str, str, Callable], ...]  # (target, op, expr(state, params))
     initial: dict[str, Callable]         # variable -> (params) -> initial value
 
-    def reset(self, state: dict, spikes: torch.Tensor, params: dict) -> dict:
-        """Apply the reset where ``spikes`` is 1, exactly as Brian2's reset (x*1 + y*0 is exact)."""
+    def reset(self, state: dict, spikes: torch.Tensor, params: dict, differentiable: bool = False) -> dict:
+        """Apply the reset where ``spikes`` is 1, exactly as Brian2's reset.
+
+        ``differentiable``: write ``v = z*v_reset + (1-z)*v`` (exact for z in {0, 1}) so the
+        gradient flows through the spikes; otherwise a cheaper ``where``.
+        """
         state = dict(state)
+        fired = None if differentiable else spikes > 0
         for target, op, expr in self.reset_statements:
             value = expr(state, params)
-            if op == "=":
+            if op == "=" and not differentiable:
+                state[target] = torch.where(fired, value, state[target])
+            elif op == "=":
                 state[target] = spikes * value + (1 - spikes) * state[target]
             elif op == "+=":
                 state[target] = state[target] + spikes * value

@@ -1,0 +1,36 @@
+"""``dgnsim robustness``: paper A's robustness table on FSDD (train clean, test perturbed)."""
+
+from __future__ import annotations
+
+import json
+
+NAME = "robustness"
+HELP = "train each model for several seeds and tabulate clean and perturbed test accuracy (CSV, Markdown)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--models", default="lif,alif,multiscale,lnm,sdgn,dgn,dgn_activity",
+                        help="comma-separated feed-forward models")
+    parser.add_argument("--recurrent", default="lif,dgn", help="comma-separated models also run recurrent ('' for none)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    parser.add_argument("--data", default=None, help="FSDD folder")
+    parser.add_argument("--out", required=True, help="output directory (runs/, robustness.csv/.md/.json)")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+
+
+def run(args) -> int:
+    from ..models import load_model
+    from ..robustness import robustness
+
+    ff = [m for m in args.models.split(",") if m]
+    rec = [m for m in args.recurrent.split(",") if m]
+    for m in ff + rec:
+        load_model(m)  # unknown model: fail before any training
+    if args.seeds < 1:
+        raise ValueError("--seeds must be at least 1")
+    report = robustness([(m, False) for m in ff] + [(m, True) for m in rec], args.seeds, args.out,
+                        epochs=args.epochs, data=args.data)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0

@@ -1,0 +1,39 @@
+"""``dgnsim train``: train a surrogate classifier on FSDD (clean data), resumable."""
+
+from __future__ import annotations
+
+import json
+
+NAME = "train"
+HELP = "train a surrogate network on FSDD; checkpoints each epoch, resumes after an interruption"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", required=True, help="hidden-layer model (see 'dgnsim models')")
+    parser.add_argument("--hidden", type=int, default=128, help="hidden neurons (default 128)")
+    parser.add_argument("--recurrent", action="store_true", help="recurrent hidden layer")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
+    parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2, cosine decay)")
+    parser.add_argument("--surrogate", default="fast_sigmoid", help="fast_sigmoid, gaussian or arctan")
+    parser.add_argument("--width", type=float, default=4.0, help="surrogate width in mV (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (training is deterministic for it)")
+    parser.add_argument("--split", default="official", help="official, or speaker:NAME (hold one speaker out)")
+    parser.add_argument("--data", default=None, help="FSDD folder (default $DGNSIM_FSDD or ../shared/data/fsdd)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--out", required=True, help="output directory (checkpoint, model.safetensors, manifest.json)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def run(args) -> int:
+    from ..train import train
+
+    result = train(args.model, args.out, hidden=args.hidden, recurrent=args.recurrent, epochs=args.epochs,
+                   batch=args.batch, lr=args.lr, seed=args.seed, data=args.data, split=args.split,
+                   surrogate=args.surrogate, width=args.width, threads=args.threads)
+    summary = {"out": str(result.directory), "model": args.model, "epochs": result.epochs,
+               "test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
+               "seconds": result.seconds}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    return 0
