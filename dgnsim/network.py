@@ -221,5 +221,7 @@ def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=No
         value = require_quantity(pname, weights.get(pname, par.default), par.unit, par.unit_text)
         if np.asarray(value).ndim == 1 and len(value) != len(i):
             raise ValueError(f"{pname}: {len(value)} values for {len(i)} synapses")
+        if par.nonnegative and np.any(np.asarray(value) < 0):
+            raise ValueError(f"{pname}: a conductance must not be negative")
         setattr(synapses, pname, value)
     return synapses

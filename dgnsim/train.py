@@ -100,10 +100,14 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
             yb = torch.as_tensor(train_y[idx])
             logits = net(xb)
             loss = F.cross_entropy(logits, yb) + REGULARIZER_WEIGHT * net.regularizer()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: the loss is {float(loss)}; "
+                                         "lower --lr (the last finished epoch's checkpoint is kept)")
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            net.project()
+            total += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == yb).sum())
             seen += len(idx)
             if progress:

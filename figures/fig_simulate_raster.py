@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import Hz, mV, ms, second
 
-from dgnsim import list_models, load_model
+from dgnsim import load_model
 from dgnsim.plots import plt, save_figure
 from dgnsim.simulate import simulate
 
@@ -21,7 +21,7 @@ WEIGHTS = {"sdgn": {"c": 0.05}, "dgn": {"w": 4 * mV, "c": 0.1}}
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:
-    models = list_models()
+    models = ["lif", "alif", "multiscale", "lnm", "dgn", "sdgn", "dgn_activity"]  # the network models
     duration = (200 if quick else 1000) * ms
     n = 20 if quick else 100
     fig, axes = plt.subplots(len(models), 2, figsize=(9, 1.6 * len(models)), sharex=True,

@@ -88,6 +88,18 @@ class SpikingLayer(nn.Module):
         """Input (``"W"``) or recurrent (``"R"``) weight matrices by synapse parameter."""
         return {n: getattr(self, f"{kind}_{n}") for n in self.program.input_targets}
 
+    def project(self) -> None:
+        """Clamp synaptic parameters declared non-negative (the DGN's conductances c) at 0.
+
+        Called after each optimiser step: a negative conductance can make the gated leak
+        negative, and the membrane then runs away.
+        """
+        with torch.no_grad():
+            for kind in ("W", "R") if self.recurrent else ("W",):
+                for name, w in self.weights(kind).items():
+                    if self.spec.synapse.parameters[name].nonnegative:
+                        w.clamp_(min=0)
+
     def regularizer(self) -> torch.Tensor:
         """Penalty that keeps parameters out of unstable ranges (the seed's guideline 4).
 
@@ -284,3 +296,6 @@ class Classifier(nn.Module):
 
     def regularizer(self) -> torch.Tensor:
         return self.hidden.regularizer() + self.readout.regularizer()
+
+    def project(self) -> None:
+        self.hidden.project()

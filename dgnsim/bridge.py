@@ -1,0 +1,595 @@
+"""The gradient bridge: a network trained in PyTorch runs in Brian2, spike for spike, and back.
+
+A :class:`~dgnsim.surrogate.Classifier` (input -> hidden layer of a model of
+``equations/`` -> ``lif`` readout) becomes a Brian2 network of this package's groups
+(:func:`dgnsim.make_group`, :func:`dgnsim.connect`) with the surrogate's discretisation:
+
+=====================  ===========================  =====================================
+object                 Brian2 schedule               surrogate step
+=====================  ===========================  =====================================
+input generator        ``before_groups``, order 0    x_t
+input synapses         ``before_groups``, order 1    I += x_t W (and g += x_t C)
+recurrent synapses     ``before_groups``, order 2    I += z_{t-1} R (last step's spikes)
+hidden state update    ``groups``                    'sequential' step of the model
+hidden threshold       ``thresholds``                z_t = H(distance)
+hidden -> readout      ``synapses``                  readout I += z_t W_out (this step)
+readout state update   ``after_synapses``            readout lif step
+hidden reset           ``resets``                    reset where z_t
+readout v monitor      ``end``                       logits = mean_t (v - v_rest)
+=====================  ===========================  =====================================
+
+All in float64. B samples run as B copies of the network in one group (neuron
+``b*n + k``), so one build (one compile in standalone) evaluates a whole batch. The
+readout never spikes (its threshold is set to :data:`READOUT_V_TH`).
+
+Parameter values travel in the surrogate's mV-ms number system (see
+:func:`dgnsim.units.mv_ms_value`); they are turned back into quantities by dividing by
+the unit's power of 1000. The reverse direction (:func:`to_surrogate`) reads groups and
+synapses made with this package into a float64 Classifier, remembering the exact Brian2
+values: a round trip Brian2 -> PyTorch -> Brian2 in which no tensor changed gives back
+every value bit for bit (exp(log(x)) and x*1000/1000 alone would not).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from brian2 import Quantity, get_dimensions, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
+
+from .backend import Simulation
+from .checkpoint import CheckpointError, load as load_checkpoint
+from .models import load_model
+from .network import make_group, connect, model_of
+from .units import mv_ms_value
+
+__all__ = ["BridgeError", "load_surrogate", "brian2_values", "build", "run_brian2", "run_torch", "compare",
+           "SampleAgreement", "Agreement", "ForwardRecord", "to_surrogate", "from_surrogate_groups",
+           "READOUT_V_TH"]
+
+#: Threshold given to the readout in Brian2: it never spikes (the surrogate's readout has no spikes).
+READOUT_V_TH = 1e9 * mV
+#: Memo attribute on a Classifier made by :func:`to_surrogate`: the exact Brian2 values.
+_EXACT = "_bridge_exact"
+
+
+class BridgeError(ValueError):
+    """A network that cannot be carried across (bad file, shape, value, or a model the bridge lacks)."""
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_surrogate(path, *, model: str | None = None, **config):
+    """A trained Classifier in float64 and its manifest (or None).
+
+    ``path``: a directory with ``model.safetensors`` + ``manifest.json`` (checked by
+    :func:`dgnsim.checkpoint.load`: corrupt files, shapes, NaN/Inf, equations hash), or a
+    file with a plain PyTorch ``state_dict`` of a Classifier (``torch.save``), or the
+    ``checkpoint.pt`` that ``dgnsim train`` writes. A plain state_dict carries no model
+    name: give ``model`` (sizes and recurrence are read from the tensor shapes; other
+    Classifier options through ``config``). No equations hash is stored in a state_dict,
+    so that check is not possible there.
+    """
+    import torch
+
+    from .surrogate import Classifier
+
+    path = Path(path)
+    if path.is_dir():
+        net, manifest = load_checkpoint(path)
+        return net.double(), manifest
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, not a torch file, pickle error
+        raise BridgeError(f"{path}: not a readable PyTorch file ({type(exc).__name__}: {exc})") from None
+    if isinstance(obj, dict) and "net" in obj and "run_config" in obj:
+        cfg = {k: v for k, v in obj["run_config"].items()
+               if k in ("model", "n_in", "n_hidden", "n_out", "recurrent", "dt", "surrogate", "width", "reset",
+                        "order", "seed", "weight_scale", "bias", "pool")}
+        state = obj["net"]
+    elif isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        if model is None:
+            raise BridgeError(f"{path}: a plain state_dict names no model; pass model=...")
+        state = obj
+        try:
+            w = state["hidden.W_w"] if "hidden.W_w" in state else state["hidden.W_c"]
+            cfg = dict(model=model, n_in=w.shape[0], n_hidden=w.shape[1], n_out=state["readout.W_w"].shape[1],
+                       recurrent=any(k.startswith("hidden.R_") for k in state))
+        except (KeyError, IndexError) as exc:
+            raise BridgeError(f"{path}: not a Classifier state_dict (missing {exc})") from None
+        cfg.update(config)
+    else:
+        raise BridgeError(f"{path}: neither a Classifier state_dict nor a dgnsim training checkpoint")
+    try:
+        net = Classifier(**cfg)
+    except (TypeError, ValueError) as exc:
+        raise BridgeError(f"{path}: {exc}") from None
+    expected = net.state_dict()
+    missing, extra = set(expected) - set(state), set(state) - set(expected)
+    if missing or extra:
+        raise BridgeError(f"{path}: tensors missing {sorted(missing)}, unexpected {sorted(extra)}")
+    for key, value in state.items():
+        if tuple(value.shape) != tuple(expected[key].shape):
+            raise BridgeError(f"{path}: {key} has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}")
+        if not torch.isfinite(value).all():
+            raise BridgeError(f"{path}: {key} contains NaN or Inf")
+    net.load_state_dict(state)
+    return net.double(), None
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def _scale(unit: Quantity) -> float:
+    """mV-ms numbers per SI number for ``unit``'s dimensions (an integer power of 1000)."""
+    return float(mv_ms_value(Quantity(1.0, dim=unit.dim)))
+
+
+def _to_quantity(values: np.ndarray, unit: Quantity) -> Quantity:
+    s = _scale(unit)
+    return Quantity(values / s if s >= 1 else values * (1.0 / s), dim=unit.dim)
+
+
+def _exact(net, key: str, tensor):
+    """The remembered Brian2 value of ``key`` if ``tensor`` is unchanged since :func:`to_surrogate`."""
+    import torch
+
+    memo = getattr(net, _EXACT, {})
+    if key in memo:
+        raw, value = memo[key]
+        if raw.shape == tensor.shape and raw.dtype == tensor.dtype and torch.equal(raw, tensor.detach()):
+            return value
+    return None
+
+
+def brian2_values(net) -> dict:
+    """Parameters and weights of a Classifier as Brian2 quantities.
+
+    Returns ``{"hidden": {param: Quantity}, "readout": {...}, "W": {syn_param: (n_in, H)},
+    "R": {...} or {}, "W_out": {"w": (H, n_out)}}``; per-neuron parameters are arrays,
+    shared ones scalars. ``noise_sigma`` is left out (giving it would switch noise on).
+    """
+    out = {}
+    for prefix, layer in (("hidden", net.hidden), ("readout", net.readout)):
+        params = {}
+        for name, p in layer.spec.parameters.items():
+            if name == "noise_sigma":
+                continue
+            raw = getattr(layer, f"p_{name}")
+            exact = _exact(net, f"{prefix}.p_{name}", raw)
+            if exact is not None:
+                params[name] = exact
+                continue
+            value = layer.neuron_params()[name].detach().double().numpy()
+            q = _to_quantity(value, p.unit)
+            params[name] = q[0] if p.scope == "shared" or value.size == 1 else q
+        out[prefix] = params
+    for key, layer, kind in (("W", net.hidden, "W"), ("R", net.hidden, "R"), ("W_out", net.readout, "W")):
+        mats = {}
+        if kind == "R" and not layer.recurrent:
+            out[key] = mats
+            continue
+        prefix = "hidden" if layer is net.hidden else "readout"
+        for name, w in layer.weights(kind).items():
+            exact = _exact(net, f"{prefix}.{kind}_{name}", w)
+            unit = layer.spec.synapse.parameters[name].unit
+            mats[name] = exact if exact is not None else _to_quantity(w.detach().double().numpy(), unit)
+        out[key] = mats
+    return out
+
+
+# ----------------------------------------------------------------------------- Brian2 network
+
+
+@dataclass
+class BrianNetwork:
+    """The Brian2 objects of a bridged Classifier with ``copies`` copies (all added to a Simulation)."""
+
+    copies: int
+    steps: int
+    input: SpikeGeneratorGroup
+    hidden: object
+    readout: object
+    synapses: dict
+    spikes: SpikeMonitor
+    readout_v: StateMonitor
+    hidden_state: StateMonitor | None
+
+
+def _threshold_vars(spec) -> list[str]:
+    from .surrogate.program import _threshold_distance
+
+    expr, _ = _threshold_distance(spec)
+    names = {s.name for s in expr.free_symbols}
+    return [v for v in spec.update_order if v in names]
+
+
+def _like(values, q) -> Quantity:
+    return Quantity(values, dim=get_dimensions(q))
+
+
+def _tile(q, copies: int):
+    arr = np.asarray(q)
+    return _like(np.tile(arr, copies), q) if arr.ndim == 1 else q
+
+
+def _dense_pairs(n_src: int, n_tgt: int, copies: int):
+    i, j = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    off = np.arange(copies)[:, None]
+    return (off * n_src + i).ravel(), (off * n_tgt + j).ravel()
+
+
+def _check_input(x: np.ndarray, n_in: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[2] != n_in:
+        raise BridgeError(f"input must be (samples, steps, {n_in}) spikes, got shape {x.shape}")
+    if not np.all(np.isfinite(x)) or not np.all((x == 0) | (x == 1)):
+        raise BridgeError("input must contain only 0 and 1 (one spike per channel and step at most)")
+    return x.astype(bool)
+
+
+def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> BrianNetwork:
+    """Create and add to ``sim`` the Brian2 network of ``net`` for the inputs ``x`` (B, T, n_in).
+
+    ``sim`` must have the network's time step (``net.hidden.dt`` ms). With
+    ``record_state`` the hidden variables that enter the threshold are recorded just
+    before the threshold (for the distance to threshold where spikes differ).
+    """
+    cfg = net.config
+    if cfg.get("order", "brian") != "brian":
+        raise BridgeError("order='paper' has no Brian2 counterpart; only order='brian' networks can be bridged")
+    if abs(float(sim.dt / ms) - net.hidden.dt) > 1e-12:
+        raise BridgeError(f"the simulation's dt ({sim.dt}) differs from the network's ({net.hidden.dt} ms)")
+    x = _check_input(x, net.hidden.n_in)
+    copies, steps = x.shape[0], x.shape[1]
+    if copies < 1 or steps < 1:
+        raise BridgeError("input needs at least one sample and one step")
+    n_in, n_h, n_out = net.hidden.n_in, net.hidden.n_out, net.readout.n_out
+    values = brian2_values(net)
+    dt = sim.dt
+    b, t, c = np.nonzero(x)
+    gen = SpikeGeneratorGroup(copies * n_in, b * n_in + c, t * dt, when="before_groups", order=0, name="bridge_input")
+    hidden_params = {k: _tile(v, copies) for k, v in values["hidden"].items()}
+    hidden = make_group(net.hidden.spec, copies * n_h, hidden_params, reset=cfg.get("reset"), name="bridge_hidden")
+    readout_params = {k: _tile(v, copies) for k, v in values["readout"].items()}
+    readout_params["v_th"] = READOUT_V_TH
+    readout = make_group("lif", copies * n_out, readout_params, name="bridge_readout")
+    readout.state_updater.when = "after_synapses"
+    synapses = {}
+    i, j = _dense_pairs(n_in, n_h, copies)
+    w = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["W"].items()}
+    synapses["input"] = connect(gen, hidden, i=i, j=j, name="bridge_input_syn", **w)
+    synapses["input"].pre.when, synapses["input"].pre.order = "before_groups", 1
+    if net.hidden.recurrent:
+        i, j = _dense_pairs(n_h, n_h, copies)
+        r = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["R"].items()}
+        synapses["recurrent"] = connect(hidden, hidden, i=i, j=j, name="bridge_recurrent_syn", **r)
+        synapses["recurrent"].pre.when, synapses["recurrent"].pre.order = "before_groups", 2
+    i, j = _dense_pairs(n_h, n_out, copies)
+    wo = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["W_out"].items()}
+    synapses["output"] = connect(hidden, readout, i=i, j=j, name="bridge_output_syn", **wo)
+    synapses["output"].pre.when = "synapses"  # after the hidden threshold, before the readout's update
+    spikes = SpikeMonitor(hidden, name="bridge_spikes")
+    readout_v = StateMonitor(readout, "v", record=True, when="end", name="bridge_readout_v")
+    hidden_state = None
+    if record_state:
+        hidden_state = StateMonitor(hidden, _threshold_vars(net.hidden.spec), record=True, when="thresholds",
+                                    order=-1, name="bridge_hidden_state")
+    objs = [gen, hidden, readout, *synapses.values(), spikes, readout_v] + ([hidden_state] if hidden_state is not None else [])
+    sim.add(*objs)
+    return BrianNetwork(copies, steps, gen, hidden, readout, synapses, spikes, readout_v, hidden_state)
+
+
+@dataclass
+class ForwardRecord:
+    """One forward pass of B samples: hidden spikes, logits, and the pre-threshold distance.
+
+    ``spikes``: bool (B, T, H); ``logits``: (B, n_out), mV; ``distance``: (B, T, H), mV,
+    the threshold expression's distance (e.g. v - v_th) just before the threshold test
+    (None if not recorded); ``seconds``: wall time; ``timings``: backend detail.
+    """
+
+    spikes: np.ndarray
+    logits: np.ndarray
+    distance: np.ndarray | None
+    seconds: float
+    timings: dict = field(default_factory=dict)
+
+
+def _distance(net, state: dict, dtype) -> np.ndarray:
+    import torch
+
+    layer = net.hidden
+    with torch.no_grad():
+        params = {k: v.to(dtype) for k, v in layer.neuron_params().items()}
+        inv = layer.program.prepare(params, layer._dt.to(dtype))
+        return layer.program.distance(state, params, inv).numpy()
+
+
+def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True) -> ForwardRecord:
+    """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples)."""
+    import torch
+
+    start = time.perf_counter()
+    x = _check_input(x, net.hidden.n_in)
+    copies, steps = x.shape[:2]
+    n_h, n_out = net.hidden.n_out, net.readout.n_out
+    with Simulation(device, dt=net.hidden.dt * ms) as sim:
+        bn = build(net, x, sim, record_state=record_state)
+        sim.build(steps * sim.dt)
+        sim.run()
+        idx = np.array(bn.spikes.i[:])
+        st = np.round(np.array(bn.spikes.t[:] / sim.dt)).astype(int)
+        v = np.array(mv_ms_value(bn.readout_v.v[:]))  # (copies*n_out, T)
+        state = None
+        if bn.hidden_state is not None:
+            state = {var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])) for var in bn.hidden_state.record_variables}
+        timings = dict(sim.timings)
+    spikes = np.zeros((copies, steps, n_h), dtype=bool)
+    spikes[idx // n_h, st, idx % n_h] = True
+    v_rest = np.asarray(mv_ms_value(_tile(brian2_values(net)["readout"]["v_rest"], copies)))
+    v_rest = np.broadcast_to(v_rest, (copies * n_out,))[:, None]
+    logits = (v - v_rest).mean(axis=1).reshape(copies, n_out)
+    distance = None
+    if state is not None:
+        st_t = {k: torch.as_tensor(a.reshape(copies, n_h, steps).transpose(0, 2, 1)) for k, a in state.items()}
+        distance = _distance(net, st_t, torch.float64)
+    return ForwardRecord(spikes, logits, distance, time.perf_counter() - start, timings)
+
+
+def run_torch(net, x: np.ndarray) -> ForwardRecord:
+    """The surrogate's forward pass in float64, with the pre-threshold distance of the hidden layer.
+
+    The hidden loop is :class:`~dgnsim.surrogate.SpikingLayer`'s ``order="brian"`` step,
+    run through the layer's own functions, only recording the state before the reset.
+    """
+    import torch
+
+    start = time.perf_counter()
+    x = _check_input(x, net.hidden.n_in)
+    net = net.double()
+    layer = net.hidden
+    xt = torch.as_tensor(x, dtype=torch.float64).transpose(0, 1)
+    with torch.no_grad():
+        params = layer.neuron_params()
+        inv = layer.program.prepare(params, layer._dt.to(torch.float64))
+        drive = {layer.program.input_targets[n]: (xt @ w).unbind(0) for n, w in layer.weights("W").items()}
+        rec = layer.weights("R") if layer.recurrent else {}
+        state = layer.initial_state(xt.shape[1], params)
+        z = torch.zeros(xt.shape[1], layer.n_out, dtype=torch.float64)
+        spikes, dist = [], []
+        for t in range(xt.shape[0]):
+            state = layer._add_input(state, drive, rec, z, t)
+            for var in layer.spec.update_order:
+                state[var] = layer.program.advance[var](state, params, inv)
+            dist.append(layer.program.distance(state, params, inv))
+            z = layer._spike(state, params, inv)
+            state = layer.program.reset(state, z, params)
+            spikes.append(z)
+        h = torch.stack(spikes)
+        logits = net.readout(h)
+    return ForwardRecord(h.transpose(0, 1).numpy() > 0, logits.numpy(), torch.stack(dist).transpose(0, 1).numpy(),
+                         time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- agreement
+
+
+@dataclass(frozen=True)
+class SampleAgreement:
+    """One sample: identical spike trains, or the first step where they differ.
+
+    ``first_step``: None if identical; ``neurons``: hidden neurons differing at that step;
+    ``torch_distance_mv`` / ``brian2_distance_mv``: the largest |distance to threshold|
+    (mV) over those neurons at that step, before the threshold test.
+    """
+
+    index: int
+    identical: bool
+    first_step: int | None
+    neurons: tuple
+    torch_distance_mv: float | None
+    brian2_distance_mv: float | None
+    torch_class: int
+    brian2_class: int
+    label: int | None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Agreement of Brian2 with PyTorch over a set of samples."""
+
+    samples: tuple
+    spike_identical: int
+    class_identical: int
+    n: int
+    torch_accuracy: float | None
+    brian2_accuracy: float | None
+    max_distance_mv: float | None  # over differing samples, both sides
+    max_logit_difference_mv: float
+
+    def as_dict(self) -> dict:
+        return {"n": self.n, "spike_identical": self.spike_identical, "class_identical": self.class_identical,
+                "spike_identical_fraction": self.spike_identical / self.n,
+                "torch_accuracy": self.torch_accuracy, "brian2_accuracy": self.brian2_accuracy,
+                "max_distance_to_threshold_where_differ_mv": self.max_distance_mv,
+                "max_logit_difference_mv": self.max_logit_difference_mv,
+                "samples": [s.__dict__ for s in self.samples]}
+
+
+def compare(reference: ForwardRecord, other: ForwardRecord, labels=None) -> Agreement:
+    """Per-sample agreement of ``other`` (Brian2) with ``reference`` (PyTorch)."""
+    if reference.spikes.shape != other.spikes.shape:
+        raise BridgeError(f"records of different shapes {reference.spikes.shape} and {other.spikes.shape}")
+    out, worst = [], None
+    tc, bc = reference.logits.argmax(1), other.logits.argmax(1)
+    for k in range(reference.spikes.shape[0]):
+        diff = reference.spikes[k] != other.spikes[k]
+        label = None if labels is None else int(labels[k])
+        if not diff.any():
+            out.append(SampleAgreement(k, True, None, (), None, None, int(tc[k]), int(bc[k]), label))
+            continue
+        step = int(np.nonzero(diff.any(axis=1))[0][0])
+        neurons = tuple(int(n) for n in np.nonzero(diff[step])[0])
+        dt_ = dbr = None
+        if reference.distance is not None:
+            dt_ = float(np.max(np.abs(reference.distance[k, step, list(neurons)])))
+        if other.distance is not None:
+            dbr = float(np.max(np.abs(other.distance[k, step, list(neurons)])))
+        worst = max(filter(None.__ne__, (worst, dt_, dbr)), default=None)
+        out.append(SampleAgreement(k, False, step, neurons, dt_, dbr, int(tc[k]), int(bc[k]), label))
+    acc = (lambda c: float(np.mean(c == np.asarray(labels)))) if labels is not None else (lambda c: None)
+    return Agreement(tuple(out), sum(s.identical for s in out), int(np.sum(tc == bc)), len(out), acc(tc), acc(bc),
+                     worst, float(np.max(np.abs(reference.logits - other.logits))))
+
+
+# ----------------------------------------------------------------------------- reverse direction
+
+
+def from_surrogate_groups(net, *, name: str = "bridged"):
+    """One copy of ``net`` as Brian2 groups and synapses of this package (no input generator).
+
+    Returns ``(hidden, readout, output_synapses, recurrent_synapses or None, weights_in)``
+    where ``weights_in`` are the input weights (``{param: Quantity (n_in, H)}``), to be
+    connected from any source with :func:`dgnsim.connect`.
+    """
+    values = brian2_values(net)
+    cfg = net.config
+    hidden = make_group(net.hidden.spec, net.hidden.n_out, values["hidden"], reset=cfg.get("reset"),
+                        per_neuron=[n for n, p in net.hidden.spec.parameters.items() if p.scope == "neuron"],
+                        name=f"{name}_hidden")
+    readout = make_group("lif", net.readout.n_out, values["readout"],
+                         per_neuron=[n for n, p in net.readout.spec.parameters.items() if p.scope == "neuron"],
+                         name=f"{name}_readout")
+    i, j = _dense_pairs(net.hidden.n_out, net.readout.n_out, 1)
+    out = connect(hidden, readout, i=i, j=j, name=f"{name}_output_syn",
+                  **{n: _like(np.asarray(q).ravel(), q) for n, q in values["W_out"].items()})
+    rec = None
+    if net.hidden.recurrent:
+        i, j = _dense_pairs(net.hidden.n_out, net.hidden.n_out, 1)
+        rec = connect(hidden, hidden, i=i, j=j, name=f"{name}_recurrent_syn",
+                      **{n: _like(np.asarray(q).ravel(), q) for n, q in values["R"].items()})
+    return hidden, readout, out, rec, values["W"]
+
+
+def _dense(syn, n_src: int, n_tgt: int, pname: str) -> Quantity:
+    i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+    pairs = i * n_tgt + j
+    if len(np.unique(pairs)) != len(pairs):
+        raise BridgeError(f"{syn.name}: more than one synapse between a pair; the surrogate has one weight per pair")
+    value = getattr(syn, pname)[:]
+    dense = np.zeros((n_src, n_tgt))
+    dense[i, j] = np.asarray(value)
+    return _like(dense, value)
+
+
+def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_synapses=None, *, dt=None,
+                 reset: str | None = None, **options):
+    """A float64 Classifier holding the parameters and weights of a Brian2 network of this package.
+
+    ``hidden``: a group of any model the surrogate takes (made by :func:`dgnsim.make_group`);
+    ``readout``: a ``lif`` group (its threshold is ignored: the surrogate's readout does
+    not spike); synapses made by :func:`dgnsim.connect`, no delays (missing pairs become
+    weight 0). ``dt``: the time step (default: the hidden group's clock). Read the values
+    on the runtime device (standalone values are only known after a run).
+    """
+    import torch
+
+    from .surrogate import Classifier
+
+    h_model, r_model = model_of(hidden), model_of(readout)
+    if r_model.name != "lif":
+        raise BridgeError(f"the readout must be a lif group, got {r_model.name}")
+    if input_synapses.target is not hidden or output_synapses.source is not hidden or output_synapses.target is not readout:
+        raise BridgeError("synapses must run input -> hidden -> readout")
+    if recurrent_synapses is not None and (recurrent_synapses.source is not hidden or recurrent_synapses.target is not hidden):
+        raise BridgeError("recurrent synapses must connect the hidden group to itself")
+    for syn in filter(None, (input_synapses, output_synapses, recurrent_synapses)):
+        if np.any(np.asarray(syn.delay[:]) != 0):
+            raise BridgeError(f"{syn.name}: synaptic delays have no counterpart in the surrogate")
+    dt_ms = float((dt if dt is not None else hidden.clock.dt) / ms)
+    n_in, n_h, n_out = len(input_synapses.source), len(hidden), len(readout)
+    net = Classifier(h_model.name, n_in, n_h, n_out, recurrent=recurrent_synapses is not None, dt=dt_ms,
+                     reset=reset, **options).double()
+    memo = {}
+    with torch.no_grad():
+        for prefix, layer, group in (("hidden", net.hidden, hidden), ("readout", net.readout, readout)):
+            for name, p in layer.spec.parameters.items():
+                raw = getattr(layer, f"p_{name}")
+                q = getattr(group, name)[:]
+                value = np.asarray(mv_ms_value(q), dtype=float)
+                if value.ndim and value.size != raw.numel():
+                    if np.all(value == value.flat[0]):
+                        value = value.flat[0]
+                    else:
+                        raise BridgeError(f"{group.name}.{name}: {value.size} values, the surrogate holds "
+                                          f"{raw.numel()} ({p.scope}); change its scope to 'neuron' to train it per neuron")
+                t = torch.as_tensor(np.broadcast_to(value, raw.shape).copy(), dtype=torch.float64)
+                raw.copy_(torch.log(t) if name in layer._positive else t)
+                qa = np.asarray(q)
+                if p.scope == "neuron" and qa.ndim == 0:
+                    exact = _like(np.full(raw.numel(), float(qa)), q)
+                elif p.scope == "shared" and qa.ndim:
+                    exact = q[0]
+                else:
+                    exact = q
+                memo[f"{prefix}.p_{name}"] = (raw.detach().clone(), exact)
+        for prefix, layer, kind, syn, shape in (
+                ("hidden", net.hidden, "W", input_synapses, (n_in, n_h)),
+                ("hidden", net.hidden, "R", recurrent_synapses, (n_h, n_h)),
+                ("readout", net.readout, "W", output_synapses, (n_h, n_out))):
+            if syn is None:
+                continue
+            for pname, w in layer.weights(kind).items():
+                dense = _dense(syn, *shape, pname)
+                w.copy_(torch.as_tensor(np.asarray(mv_ms_value(dense)), dtype=torch.float64))
+                memo[f"{prefix}.{kind}_{pname}"] = (w.detach().clone(), dense)
+    setattr(net, _EXACT, memo)
+    return net
+
+
+# ----------------------------------------------------------------------------- test split
+
+
+@dataclass
+class BridgeRun:
+    """A trained network run on the test split in PyTorch and Brian2."""
+
+    agreement: Agreement
+    torch: ForwardRecord
+    brian2: ForwardRecord
+    inputs: np.ndarray
+    labels: np.ndarray
+    manifest: dict | None
+    device: str
+
+    def report(self) -> dict:
+        a = self.agreement
+        return {"device": self.device, "model": (self.manifest or {}).get("model"), "samples": a.n,
+                "brian2_accuracy": a.brian2_accuracy, "torch_accuracy": a.torch_accuracy,
+                "spike_identical": a.spike_identical, "class_identical": a.class_identical,
+                "torch_seconds": self.torch.seconds, "brian2_seconds": self.brian2.seconds,
+                "brian2_timings": self.brian2.timings, "agreement": a.as_dict()}
+
+
+def run_test_split(path, device: str = "cpp_standalone", *, data=None, limit: int | None = None,
+                   model: str | None = None) -> BridgeRun:
+    """Load a trained network, run its test split (first ``limit`` samples) in PyTorch and Brian2."""
+    from .data import load_fsdd
+
+    if limit is not None and limit < 1:
+        raise BridgeError(f"limit must be positive, got {limit}")
+    net, manifest = load_surrogate(path, model=model)
+    ds = load_fsdd(data, split=(manifest or {}).get("split", "official"))
+    if manifest is not None and ds.encoding_key != manifest["encoding"].get("key"):
+        raise BridgeError(f"{path}: trained on a different input encoding")
+    x, y = ds.test_x[:limit], ds.test_y[:limit]
+    ref = run_torch(net, x)
+    other = run_brian2(net, x, device)
+    return BridgeRun(compare(ref, other, y), ref, other, x, y, manifest, device)

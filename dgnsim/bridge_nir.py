@@ -1,0 +1,270 @@
+"""NIR in and out: chains of Linear/Affine and CubaLIF/CubaLI nodes <-> ``lif`` groups of this package.
+
+Conventions (NIR itself is unitless): voltages in mV, time constants in seconds, a spike
+is the value 1 in the step it occurs. NIR's CubaLIF is
+``tau_syn dI/dt = -I + w_in s``, ``tau_mem dv/dt = (v_leak - v) + r I``, spike if
+``v > v_threshold``, then ``v = v_reset``; CubaLI is the same without spikes. Our ``lif``
+model is the same pair of ODEs (I in mV, ``v_rest = v_leak``); per input spike its current
+jumps by ``w`` (mV), and it is advanced by exact decay of I, then an exponential-Euler
+step of v, then the threshold and a hard reset.
+
+Two discretisations on import (``discretisation=``):
+
+- ``"snntorch"`` (default): snnTorch's discrete ``Synaptic`` neuron, which its NIR export
+  writes as ``tau = dt/(1-alpha)``, ``r = tau_mem/dt``, ``w_in = tau_syn/dt`` with
+  ``dt = 1e-4 s``: ``syn = alpha syn + W s``, ``mem = beta mem + syn``. We set
+  ``alpha = 1 - dt w_in... `` i.e. ``alpha = 1 - dt/tau_syn``, ``beta = 1 - dt/tau_mem``,
+  ``tau_syn' = -dt/ln(alpha)``, ``tau_mem' = -dt/ln(beta)`` and scale the weights so the
+  discrete updates coincide: identical up to floating-point rounding (~1e-16 relative), so
+  spikes agree except where the membrane lies within rounding of threshold. snnTorch's
+  reset must be ``reset_mechanism="zero", reset_delay=False`` (reset right after the
+  spike, like ours); its default (``reset_delay=True``: reset applied a step later,
+  'subtract' after the decay) has no counterpart in our ``lif`` and NIR does not record it.
+- ``"exact"``: NIR's continuous ODEs, integrated with our scheme (what :func:`export_nir`
+  writes); a spike adds ``r dt w_in W / tau_syn`` to our current (the Euler step's
+  increment). Export then import gives the same network.
+
+LIF, IF and LI nodes (no synaptic current: the input jumps the membrane directly) have no
+counterpart among the models of ``equations/`` (every synapse there jumps a current or a
+gate), so importing them is refused with an explanation; so are unknown nodes, nonzero
+Affine biases, cycles and branches. The DGN has no NIR node (its conductance gate g
+multiplies the membrane's distance to E_gate): exporting it is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, second
+
+from .backend import Simulation
+from .bridge import READOUT_V_TH, BridgeError, _check_input, _dense_pairs
+from .network import connect, make_group
+
+DISCRETISATIONS = ("snntorch", "exact")
+
+
+@dataclass(frozen=True)
+class NirLayer:
+    """One imported layer: incoming weights (n_in, n) in mV per spike and our lif parameters."""
+
+    weights_mv: np.ndarray
+    params: dict          # lif parameters as Brian2 quantities (per-neuron arrays)
+    spiking: bool
+
+
+def _chain(graph):
+    import nir
+
+    nodes, edges = graph.nodes, graph.edges
+    out_of = {}
+    for a, b in edges:
+        if a in out_of:
+            raise BridgeError(f"NIR graph: node {a!r} has more than one outgoing edge (branches are not supported)")
+        out_of[a] = b
+    inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
+    if len(inputs) != 1:
+        raise BridgeError(f"NIR graph: expected one Input node, found {len(inputs)}")
+    order, seen, k = [], set(), inputs[0]
+    while k in out_of:
+        k = out_of[k]
+        if k in seen:
+            raise BridgeError("NIR graph: a cycle (recurrent subgraphs are not supported by this importer)")
+        seen.add(k)
+        order.append(k)
+    if len(order) != len(nodes) - 1:
+        raise BridgeError("NIR graph: not a single chain from Input to Output")
+    return inputs[0], [nodes[k] for k in order], list(order)
+
+
+def _vec(value, n):
+    a = np.asarray(value, dtype=float).reshape(-1)
+    if a.size == 1:
+        a = np.full(n, float(a[0]))
+    if a.shape != (n,):
+        raise BridgeError(f"NIR node parameter of {a.size} values for {n} neurons")
+    if not np.all(np.isfinite(a)):
+        raise BridgeError("NIR node parameter contains NaN or Inf")
+    return a
+
+
+def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLayer]:
+    """Translate a NIR graph (or a path to a ``.nir`` file) into layers of our ``lif`` model.
+
+    ``dt``: the Brian2 time step (a quantity); with ``"snntorch"`` the graph's own time step
+    (``nir_dt`` in seconds, snnTorch's 1e-4 s) sets alpha and beta, and one graph step
+    becomes one Brian2 step of ``dt``.
+    """
+    import nir
+
+    if discretisation not in DISCRETISATIONS:
+        raise BridgeError(f"discretisation: one of {DISCRETISATIONS}, not {discretisation!r}")
+    if not isinstance(graph, nir.NIRGraph):
+        try:
+            graph = nir.read(str(graph))
+        except Exception as exc:  # truncated or not HDF5
+            raise BridgeError(f"{graph}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
+    _, chain, names = _chain(graph)
+    dt_s = float(dt / second)
+    nir_dt = float(graph.metadata.get("dt", 1e-4)) if discretisation == "snntorch" else dt_s
+    layers, pending = [], None
+    for name, node in zip(names, chain):
+        if isinstance(node, (nir.Linear, nir.Affine)):
+            if pending is not None:
+                raise BridgeError(f"NIR node {name!r}: two weight nodes in a row")
+            w = np.asarray(node.weight, dtype=float)
+            if w.ndim != 2 or not np.all(np.isfinite(w)):
+                raise BridgeError(f"NIR node {name!r}: weight must be a finite 2-d array, got shape {w.shape}")
+            if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+                raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias has no counterpart (a constant "
+                                  "input per step into a synaptic current)")
+            pending = w.T  # NIR weight is (out, in); ours (in, out)
+        elif isinstance(node, (nir.CubaLIF, nir.CubaLI)):
+            if pending is None:
+                raise BridgeError(f"NIR node {name!r}: a neuron node must follow a Linear/Affine node")
+            n = pending.shape[1]
+            tau_s, tau_m = _vec(node.tau_syn, n), _vec(node.tau_mem, n)
+            r, v_leak, w_in = _vec(node.r, n), _vec(node.v_leak, n), _vec(node.w_in, n)
+            if np.any(tau_s <= 0) or np.any(tau_m <= 0):
+                raise BridgeError(f"NIR node {name!r}: time constants must be positive")
+            gain_s = nir_dt * w_in / tau_s  # increment of the NIR current per spike (Euler step)
+            if discretisation == "snntorch":
+                alpha, beta = 1 - nir_dt / tau_s, 1 - nir_dt / tau_m
+                if np.any(alpha <= 0) or np.any(beta <= 0):
+                    raise BridgeError(f"NIR node {name!r}: tau <= dt gives alpha or beta <= 0")
+                gain_m = nir_dt * r / tau_m
+                w = pending * (gain_s * gain_m / (alpha * (1 - beta)))[None, :]
+                tau_syn, tau_mem = -dt_s / np.log(alpha), -dt_s / np.log(beta)
+            else:
+                w = pending * (r * gain_s)[None, :]
+                tau_syn, tau_mem = tau_s, tau_m
+            spiking = isinstance(node, nir.CubaLIF)
+            params = {"tau_syn": tau_syn * second, "tau_mem": tau_mem * second, "v_rest": float(v_leak[0]) * mV,
+                      "I_ext": np.zeros(n) * mV}
+            if np.any(v_leak != v_leak[0]):
+                raise BridgeError(f"NIR node {name!r}: v_leak must be one value (lif's v_rest is shared)")
+            if spiking:
+                params["v_th"] = _vec(node.v_threshold, n) * mV
+                v_reset = node.v_reset if node.v_reset is not None else v_leak
+                params["v_reset"] = _vec(v_reset, n) * mV
+            layers.append(NirLayer(w, params, spiking))
+            pending = None
+        elif isinstance(node, nir.Output):
+            if pending is not None:
+                raise BridgeError("NIR graph: weights straight into the Output (no neuron node after them)")
+        elif isinstance(node, (nir.LIF, nir.IF, nir.LI)):
+            raise BridgeError(
+                f"NIR node {name!r} ({type(node).__name__}): its input jumps the membrane directly; no model in "
+                "equations/ has such a synapse (every one jumps a current). Export CubaLIF / CubaLI instead "
+                "(snnTorch: snn.Synaptic)")
+        else:
+            raise BridgeError(f"NIR node {name!r}: unsupported node type {type(node).__name__} "
+                              "(supported: Input, Linear, Affine with zero bias, CubaLIF, CubaLI, Output)")
+    if not layers:
+        raise BridgeError("NIR graph: no neuron layer")
+    return layers
+
+
+@dataclass
+class NirRun:
+    """Spikes per spiking layer (bool (B, T, n)) and, for a final CubaLI, its v (B, T, n) in mV."""
+
+    spikes: list
+    v_last: np.ndarray | None
+
+
+def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 * ms) -> NirRun:
+    """Run imported layers on input spikes ``x`` (B, T, n_in) in Brian2, B copies in one build.
+
+    Within one step, spikes pass through every layer (layer k's input synapses deliver
+    layer k-1's spikes of this step before layer k's state update), as in snnTorch.
+    """
+    x = _check_input(x, layers[0].weights_mv.shape[0])
+    copies, steps = x.shape[:2]
+    with Simulation(device, dt=dt) as sim:
+        b, t, c = np.nonzero(x)
+        n_prev = layers[0].weights_mv.shape[0]
+        src = sim.add(SpikeGeneratorGroup(copies * n_prev, b * n_prev + c, t * dt, when="before_groups", order=0))
+        mons, groups = [], []
+        for k, layer in enumerate(layers):
+            n = layer.weights_mv.shape[1]
+            params = {p: (Quantity(np.tile(np.asarray(v), copies), dim=v.dim) if np.ndim(np.asarray(v)) == 1 else v)
+                      for p, v in layer.params.items()}
+            if not layer.spiking:
+                params["v_th"] = READOUT_V_TH
+            grp = sim.add(make_group("lif", copies * n, params, name=f"nir_layer{k}"))
+            i, j = _dense_pairs(n_prev, n, copies)
+            syn = sim.add(connect(src, grp, i=i, j=j, name=f"nir_syn{k}",
+                                  w=np.tile(layer.weights_mv.ravel(), copies) * mV))
+            if k == 0:
+                syn.pre.when, syn.pre.order = "before_groups", 1
+            else:  # after the previous layer's threshold, before this layer's update
+                syn.pre.when, syn.pre.order = "thresholds", 10 * k - 8
+            grp.state_updater.when, grp.state_updater.order = ("groups", 0) if k == 0 else ("thresholds", 10 * k)
+            grp.thresholder["spike"].when, grp.thresholder["spike"].order = "thresholds", 10 * k + 1
+            mons.append(sim.add(SpikeMonitor(grp, name=f"nir_spikes{k}", when="thresholds", order=10 * k + 3)))
+            groups.append(grp)
+            src, n_prev = grp, n
+        vmon = None
+        if not layers[-1].spiking:
+            vmon = sim.add(StateMonitor(groups[-1], "v", record=True, when="end"))
+        sim.build(steps * dt)
+        sim.run()
+        spikes = []
+        for layer, mon in zip(layers, mons):
+            n = layer.weights_mv.shape[1]
+            s = np.zeros((copies, steps, n), dtype=bool)
+            idx, st = np.array(mon.i[:]), np.round(np.array(mon.t[:] / dt)).astype(int)
+            s[idx // n, st, idx % n] = True
+            spikes.append(s)
+        v = None
+        if vmon is not None:
+            n = layers[-1].weights_mv.shape[1]
+            v = (np.array(vmon.v[:]) / float(mV)).reshape(copies, n, steps).transpose(0, 2, 1)
+    return NirRun([s for s, layer in zip(spikes, layers) if layer.spiking], v)
+
+
+def export_nir(net, path=None):
+    """A NIR graph of a (non-recurrent) ``lif`` Classifier: Linear -> CubaLIF -> Linear -> CubaLI.
+
+    Written in the ``"exact"`` convention above (tau in s, v in mV, ``r = 1``,
+    ``w_in = tau_syn/dt``, weights in mV, ``v_leak = v_rest + I_ext``), metadata
+    ``dt`` in seconds. ``path``: also write it there (``nir.write``). The DGN family and
+    other models are refused: NIR has no node for them.
+    """
+    import nir
+
+    model = net.hidden.model_name
+    if model != "lif":
+        raise BridgeError(f"NIR has no node for the {model!r} model (e.g. the DGN's conductance gate); only lif "
+                          "networks can be exported")
+    if net.hidden.recurrent:
+        raise BridgeError("recurrent networks are not exported to NIR by this package yet")
+    dt_s = net.hidden.dt / 1000.0
+    nodes = {"input": nir.Input(input_type={"input": np.array([net.hidden.n_in])})}
+    edges, prev = [], "input"
+    for k, layer in enumerate((net.hidden, net.readout)):
+        p = {n: v.detach().double().numpy().reshape(-1) for n, v in layer.neuron_params().items()}
+        n = layer.n_out
+        full = {name: np.broadcast_to(v, (n,)).copy() for name, v in p.items()}
+        tau_s, tau_m = full["tau_syn"] / 1000.0, full["tau_mem"] / 1000.0
+        common = dict(tau_syn=tau_s, tau_mem=tau_m, r=np.ones(n), v_leak=full["v_rest"] + full["I_ext"],
+                      w_in=tau_s / dt_s)
+        nodes[f"linear{k}"] = nir.Linear(weight=layer.weights("W")["w"].detach().double().numpy().T.copy())
+        if k == 0:
+            nodes[f"lif{k}"] = nir.CubaLIF(v_threshold=full["v_th"], v_reset=full["v_reset"], **common)
+        else:
+            nodes[f"lif{k}"] = nir.CubaLI(**common)
+        edges += [(prev, f"linear{k}"), (f"linear{k}", f"lif{k}")]
+        prev = f"lif{k}"
+    nodes["output"] = nir.Output(output_type={"output": np.array([net.readout.n_out])})
+    edges.append((prev, "output"))
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt_s, "units": "v: mV, tau: s",
+                                                             "convention": "dgnsim exact"})
+    if path is not None:
+        from .io import atomic_path
+
+        with atomic_path(path) as tmp:
+            nir.write(str(tmp), graph)
+    return graph

@@ -1,0 +1,111 @@
+"""Trained-network files, the readout filter, attacks and perturbed evaluation."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dgnsim import checkpoint
+from dgnsim.attacks import attack
+from dgnsim.checkpoint import CheckpointError
+from dgnsim.surrogate import Classifier
+from dgnsim.surrogate.layers import pool_logits
+
+COMMITTED = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def _net(model="dgn", seed=0):
+    net = Classifier(model, 40, 16, 10, seed=seed)
+    with torch.no_grad():
+        net.readout.p_I_ext.copy_(torch.linspace(-1, 1, 10))
+    return net
+
+
+def test_readout_filter_equals_step_by_step_loop():
+    net = _net().double()
+    x = (torch.rand(100, 5, 16, generator=torch.Generator().manual_seed(1)) < 0.3).double()
+    _, traces = net.readout.run(x, record=True)
+    loop = pool_logits(traces["v"] - net.readout.neuron_params()["v_rest"], "mean")
+    np.testing.assert_allclose(net.readout(x).detach().numpy(), loop.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_save_load_round_trip_is_exact(tmp_path):
+    net = _net("multiscale")
+    checkpoint.save(net, tmp_path, encoding={"key": "k"}, split="official")
+    loaded, manifest = checkpoint.load(tmp_path)
+    assert manifest["model"] == "multiscale" and manifest["layers"]["hidden"] == 16
+    for (k1, a), (k2, b) in zip(net.state_dict().items(), loaded.state_dict().items()):
+        assert k1 == k2
+        # positive parameters are stored as values and re-logged: equal to float32 rounding
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=0)
+    x = (torch.rand(3, 100, 40) < 0.2).float()
+    assert torch.equal(net(x).argmax(1), loaded(x).argmax(1))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]), "corrupt or truncated"),
+    (lambda d: (d / "model.safetensors").unlink(), "missing"),
+    (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
+])
+def test_damaged_files_are_refused(tmp_path, damage, message):
+    checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
+    damage(tmp_path)
+    with pytest.raises((CheckpointError, FileNotFoundError), match=message):
+        checkpoint.load(tmp_path)
+
+
+def test_changed_equations_nan_and_shape_are_refused(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    man["equations_sha256"] = "0" * 64
+    (tmp_path / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(CheckpointError, match="different equations"):
+        checkpoint.load(tmp_path)
+    checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    bad = dict(tensors)
+    bad["hidden.W_w"] = bad["hidden.W_w"].clone()
+    bad["hidden.W_w"][0, 0] = float("nan")
+    save_file(bad, str(tmp_path / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="NaN or Inf"):
+        checkpoint.load(tmp_path)
+    bad = dict(tensors)
+    bad["hidden.W_c"] = bad["hidden.W_c"][:, :3].contiguous()
+    save_file(bad, str(tmp_path / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="shape"):
+        checkpoint.load(tmp_path)
+
+
+@pytest.mark.parametrize("model", ["dgn", "lif"])
+def test_committed_checkpoints_load_and_are_small(model):
+    net, manifest = checkpoint.load(COMMITTED / model)
+    assert manifest["test_accuracy"] > 0.8
+    assert sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.name != "checkpoint.pt") < 2_000_000
+
+
+@pytest.mark.parametrize("kind", ["fgsm", "bim", "pgd"])
+def test_attacks_respect_budget_and_raise_the_loss(kind):
+    net = _net()
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(8, 100, 40, generator=gen) < 0.2).float()
+    y = torch.randint(0, 10, (8,), generator=gen)
+    adv = attack(net, x, y, kind, eps=0.01)
+    flips = (adv != x).flatten(1).sum(1)
+    assert torch.all(flips <= 40) and torch.all(flips > 0)
+    assert set(adv.unique().tolist()) <= {0.0, 1.0}
+    loss = torch.nn.functional.cross_entropy
+    with torch.no_grad():
+        assert loss(net(adv), y) > loss(net(x), y)
+
+
+def test_attack_bad_input():
+    net, x, y = _net(), torch.zeros(1, 100, 40), torch.zeros(1, dtype=torch.long)
+    with pytest.raises(ValueError, match="unknown|one of"):
+        attack(net, x, y, "cw", 0.01)
+    with pytest.raises(ValueError, match="fraction"):
+        attack(net, x, y, "fgsm", 2.0)
