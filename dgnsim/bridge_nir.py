@@ -45,6 +45,12 @@ from .network import connect, make_group
 DISCRETISATIONS = ("snntorch", "exact")
 
 
+def spiking_node(node) -> bool:
+    import nir
+
+    return isinstance(node, nir.CubaLIF)
+
+
 @dataclass(frozen=True)
 class NirLayer:
     """One imported layer: incoming weights (n_in, n) in mV per spike and our lif parameters."""
@@ -140,10 +146,14 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
                 w = pending * (r * gain_s)[None, :]
                 tau_syn, tau_mem = tau_s, tau_m
             spiking = isinstance(node, nir.CubaLIF)
-            params = {"tau_syn": tau_syn * second, "tau_mem": tau_mem * second, "v_rest": float(v_leak[0]) * mV,
-                      "I_ext": np.zeros(n) * mV}
-            if np.any(v_leak != v_leak[0]):
-                raise BridgeError(f"NIR node {name!r}: v_leak must be one value (lif's v_rest is shared)")
+            # NIR states no initial membrane: metadata "v_init" (our export writes it), else v_reset
+            # (snnTorch starts at 0 = v_reset), else v_leak. lif starts at v_rest, so v_rest = v_init and
+            # v_leak = v_rest + I_ext (the same ODE).
+            meta = getattr(node, "metadata", None) or {}
+            v0 = meta.get("v_init", node.v_reset if spiking_node(node) and node.v_reset is not None else v_leak)
+            v0 = float(np.asarray(v0, dtype=float).reshape(-1)[0])
+            params = {"tau_syn": tau_syn * second, "tau_mem": tau_mem * second, "v_rest": v0 * mV,
+                      "I_ext": (v_leak - v0) * mV}
             if spiking:
                 params["v_th"] = _vec(node.v_threshold, n) * mV
                 v_reset = node.v_reset if node.v_reset is not None else v_leak
@@ -229,7 +239,8 @@ def export_nir(net, path=None):
     """A NIR graph of a (non-recurrent) ``lif`` Classifier: Linear -> CubaLIF -> Linear -> CubaLI.
 
     Written in the ``"exact"`` convention above (tau in s, v in mV, ``r = 1``,
-    ``w_in = tau_syn/dt``, weights in mV, ``v_leak = v_rest + I_ext``), metadata
+    ``w_in = tau_syn/dt``, weights in mV, ``v_leak = v_rest + I_ext``, node metadata ``v_init`` =
+    v_rest, the initial membrane, which NIR does not state), graph metadata
     ``dt`` in seconds. ``path``: also write it there (``nir.write``). The DGN family and
     other models are refused: NIR has no node for them.
     """
@@ -250,7 +261,7 @@ def export_nir(net, path=None):
         full = {name: np.broadcast_to(v, (n,)).copy() for name, v in p.items()}
         tau_s, tau_m = full["tau_syn"] / 1000.0, full["tau_mem"] / 1000.0
         common = dict(tau_syn=tau_s, tau_mem=tau_m, r=np.ones(n), v_leak=full["v_rest"] + full["I_ext"],
-                      w_in=tau_s / dt_s)
+                      w_in=tau_s / dt_s, metadata={"v_init": float(full["v_rest"][0])})
         nodes[f"linear{k}"] = nir.Linear(weight=layer.weights("W")["w"].detach().double().numpy().T.copy())
         if k == 0:
             nodes[f"lif{k}"] = nir.CubaLIF(v_threshold=full["v_th"], v_reset=full["v_reset"], **common)

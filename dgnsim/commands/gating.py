@@ -1,4 +1,8 @@
-"""``dgnsim gating``: gating-response analyses (tau, step, freq, gate, fi, snr) of one model."""
+"""``dgnsim gating``: gating-response analyses (tau, step, freq, gate, fi, snr, rate) of one model.
+
+``rate`` (lif, dgn, sdgn): the input-driven gate under Poisson input, see
+:mod:`dgnsim.analysis.gating_rate`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import gating
+from ..analysis import gating, gating_rate
 from ..io import write_json, write_npz
 
 NAME = "gating"
@@ -17,6 +21,7 @@ HELP = "Gating-response analysis of a model: analytic prediction against Brian2 
 ANALYSES = {
     "tau": gating.time_constants, "step": gating.step_response, "freq": gating.frequency_response,
     "gate": gating.gate_dynamics, "fi": gating.fi_curve, "snr": gating.snr_transfer,
+    "rate": gating_rate.rate_response,
 }
 DEVICES = ("numpy", "cython", "cpp_standalone")
 
