@@ -26,7 +26,8 @@ def _random_layer(model, recurrent, seed):
         for name, w in layer.weights("W").items():
             w.copy_(torch.rand(w.shape, generator=gen, dtype=torch.float64) * (0.3 if name == "c" else 12.0))
         for name, w in (layer.weights("R").items() if recurrent else []):
-            w.copy_((torch.rand(w.shape, generator=gen, dtype=torch.float64) - 0.5) * (0.1 if name == "c" else 6.0))
+            u = torch.rand(w.shape, generator=gen, dtype=torch.float64)
+            w.copy_(u * 0.05 if name == "c" else (u - 0.5) * 6.0)  # conductances are non-negative
         # every per-neuron learnable parameter gets a different value per neuron
         for name, p in layer.spec.parameters.items():
             raw = getattr(layer, f"p_{name}")
