@@ -1,4 +1,4 @@
-"""NIR in and out: chains of Linear/Affine and CubaLIF/CubaLI nodes <-> ``lif`` groups of this package.
+"""NIR in and out: chains of Linear/Affine and CubaLIF/CubaLI (``lif``) or LIF/IF/LI (``lif_delta``) nodes.
 
 Conventions (NIR itself is unitless): voltages in mV, time constants in seconds, a spike
 is the value 1 in the step it occurs. NIR's CubaLIF is
@@ -24,11 +24,34 @@ Two discretisations on import (``discretisation=``):
   writes); a spike adds ``r dt w_in W / tau_syn`` to our current (the Euler step's
   increment). Export then import gives the same network.
 
-LIF, IF and LI nodes (no synaptic current: the input jumps the membrane directly) have no
-counterpart among the models of ``equations/`` (every synapse there jumps a current or a
-gate), so importing them is refused with an explanation; so are unknown nodes, nonzero
-Affine biases, cycles and branches. The DGN has no NIR node (its conductance gate g
-multiplies the membrane's distance to E_gate): exporting it is refused.
+LIF, IF and LI nodes (no synaptic current: the input jumps the membrane directly) become
+groups of the ``lif_delta`` model (``v_post += w``, ``tau_mem dv/dt = v_rest + I_ext - v``,
+exponential-Euler step, no refractoriness). A jump arrives at the start of a step and decays
+with the membrane in that step, so:
+
+- ``"snntorch"``: snnTorch's ``Leaky`` (``mem = beta mem + W x``) is exported as NIR LIF with
+  ``tau = dt/(1-beta)``, ``r = tau/dt``, ``v_leak = 0``, ``v_reset = 0`` (``dt = 1e-4 s``). We set
+  ``beta = 1 - dt/tau``, ``tau_mem = -dt'/ln(beta)`` and weights ``W dt r/(tau beta)`` (the
+  ``1/beta`` undoes the decay of the jump in its own step): the discrete updates coincide up
+  to floating-point rounding. A zero reset (``reset_mechanism="zero"``) gives the same spikes
+  with or without snnTorch's ``reset_delay`` (the membrane is 0 before the next input either
+  way). ``"subtract"`` is not recorded by NIR (snnTorch writes ``v_reset = 0`` for every
+  mechanism), so such a network is imported with a zero reset and its spikes differ.
+- ``"exact"``: one step's input (value 1 for a spike) enters as the Euler increment
+  ``r dt W / tau`` (IF: ``r dt W``) at the start of the step, the leak is then integrated
+  exactly over the step (as for the CubaLIF current above).
+
+IF (``dv/dt = r I``, no leak) gets ``tau_mem`` = :data:`IF_TAU_STEPS` time steps: ``dt/tau_mem =
+1e-20`` is below half an ulp of 1, so ``exp(-dt/tau_mem)`` is exactly 1.0 in float64 and the
+membrane does not leak at all (no discretisation error beyond the rounding of the sums). LI is
+``lif_delta`` with the threshold at :data:`~dgnsim.bridge.READOUT_V_TH` (never spikes); a
+non-spiking node (LI, CubaLI) must be the last neuron node, as its output is a voltage. An
+Affine bias ``b`` (a constant input ``r b`` each step) is folded into ``I_ext`` for LIF and LI
+(exact with either discretisation); IF has no leak to carry it, so an IF bias is refused.
+
+Refused with an explanation: unknown nodes, nonzero Affine biases before CubaLIF/CubaLI/IF,
+cycles and branches. The DGN has no NIR node (its conductance gate g multiplies the
+membrane's distance to E_gate): exporting it is refused.
 """
 
 from __future__ import annotations
@@ -43,21 +66,24 @@ from .bridge import READOUT_V_TH, BridgeError, _check_input, _dense_pairs
 from .network import connect, make_group
 
 DISCRETISATIONS = ("snntorch", "exact")
+#: An IF node's membrane time constant, in time steps: exp(-1e-20) == 1.0 in float64 (no leak).
+IF_TAU_STEPS = 1e20
 
 
 def spiking_node(node) -> bool:
     import nir
 
-    return isinstance(node, nir.CubaLIF)
+    return isinstance(node, (nir.CubaLIF, nir.LIF, nir.IF))
 
 
 @dataclass(frozen=True)
 class NirLayer:
-    """One imported layer: incoming weights (n_in, n) in mV per spike and our lif parameters."""
+    """One imported layer: incoming weights (n_in, n) in mV per spike and our model's parameters."""
 
     weights_mv: np.ndarray
-    params: dict          # lif parameters as Brian2 quantities (per-neuron arrays)
+    params: dict          # model parameters as Brian2 quantities (per-neuron arrays)
     spiking: bool
+    model: str = "lif"    # "lif" (CubaLIF, CubaLI: w jumps the current) or "lif_delta" (LIF, IF, LI: w jumps v)
 
 
 def _chain(graph):
@@ -96,7 +122,7 @@ def _vec(value, n):
 
 
 def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLayer]:
-    """Translate a NIR graph (or a path to a ``.nir`` file) into layers of our ``lif`` model.
+    """Translate a NIR graph (or a path to a ``.nir`` file) into layers of ``lif`` / ``lif_delta``.
 
     ``dt``: the Brian2 time step (a quantity); with ``"snntorch"`` the graph's own time step
     (``nir_dt`` in seconds, snnTorch's 1e-4 s) sets alpha and beta, and one graph step
@@ -114,21 +140,29 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
     _, chain, names = _chain(graph)
     dt_s = float(dt / second)
     nir_dt = float(graph.metadata.get("dt", 1e-4)) if discretisation == "snntorch" else dt_s
-    layers, pending = [], None
+    layers, pending, bias = [], None, None
     for name, node in zip(names, chain):
+        if layers and not layers[-1].spiking and not isinstance(node, nir.Output):
+            raise BridgeError(f"NIR node {name!r}: follows a non-spiking node (LI/CubaLI), whose output is a "
+                              "voltage, not spikes; a non-spiking node must be the last neuron node")
         if isinstance(node, (nir.Linear, nir.Affine)):
             if pending is not None:
                 raise BridgeError(f"NIR node {name!r}: two weight nodes in a row")
             w = np.asarray(node.weight, dtype=float)
             if w.ndim != 2 or not np.all(np.isfinite(w)):
                 raise BridgeError(f"NIR node {name!r}: weight must be a finite 2-d array, got shape {w.shape}")
-            if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
-                raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias has no counterpart (a constant "
-                                  "input per step into a synaptic current)")
+            bias = np.zeros(w.shape[0])
+            if isinstance(node, nir.Affine):
+                bias = np.broadcast_to(np.asarray(node.bias, dtype=float), (w.shape[0],)).copy()
+                if not np.all(np.isfinite(bias)):
+                    raise BridgeError(f"NIR node {name!r}: bias contains NaN or Inf")
             pending = w.T  # NIR weight is (out, in); ours (in, out)
         elif isinstance(node, (nir.CubaLIF, nir.CubaLI)):
             if pending is None:
                 raise BridgeError(f"NIR node {name!r}: a neuron node must follow a Linear/Affine node")
+            if np.any(bias != 0):
+                raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias before a {type(node).__name__} has no "
+                                  "counterpart (a constant input per step into a synaptic current)")
             n = pending.shape[1]
             tau_s, tau_m = _vec(node.tau_syn, n), _vec(node.tau_mem, n)
             r, v_leak, w_in = _vec(node.r, n), _vec(node.v_leak, n), _vec(node.w_in, n)
@@ -164,21 +198,67 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             if pending is not None:
                 raise BridgeError("NIR graph: weights straight into the Output (no neuron node after them)")
         elif isinstance(node, (nir.LIF, nir.IF, nir.LI)):
-            raise BridgeError(
-                f"NIR node {name!r} ({type(node).__name__}): its input jumps the membrane directly; no model in "
-                "equations/ has such a synapse (every one jumps a current). Export CubaLIF / CubaLI instead "
-                "(snnTorch: snn.Synaptic)")
+            if pending is None:
+                raise BridgeError(f"NIR node {name!r}: a neuron node must follow a Linear/Affine node")
+            layers.append(_delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s))
+            pending = None
         else:
             raise BridgeError(f"NIR node {name!r}: unsupported node type {type(node).__name__} "
-                              "(supported: Input, Linear, Affine with zero bias, CubaLIF, CubaLI, Output)")
+                              "(supported: Input, Linear, Affine, CubaLIF, CubaLI, LIF, IF, LI, Output)")
     if not layers:
         raise BridgeError("NIR graph: no neuron layer")
     return layers
 
 
+def _delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s) -> NirLayer:
+    """A NIR LIF, IF or LI node after weights ``pending`` (n_in, n) and ``bias`` (n,): a lif_delta layer."""
+    import nir
+
+    n = pending.shape[1]
+    kind = type(node).__name__
+    r = _vec(node.r, n)
+    step = nir_dt if discretisation == "snntorch" else dt_s
+    if isinstance(node, nir.IF):
+        if np.any(bias != 0):
+            raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias before an IF node (no leak to turn a "
+                              "constant input into a resting level) is not supported")
+        w = pending * (step * r)[None, :]
+        tau_mem = np.full(n, IF_TAU_STEPS * dt_s)
+        v0 = _vec(node.v_reset, n)
+        v_target = v0
+    else:
+        tau, v_leak = _vec(node.tau, n), _vec(node.v_leak, n)
+        if np.any(tau <= 0):
+            raise BridgeError(f"NIR node {name!r}: time constants must be positive")
+        gain = step * r / tau  # the jump of v per unit of input (Euler increment over one step)
+        if discretisation == "snntorch":
+            beta = 1 - nir_dt / tau
+            if np.any(beta <= 0):
+                raise BridgeError(f"NIR node {name!r}: tau <= dt gives beta <= 0")
+            w = pending * (gain / beta)[None, :]
+            tau_mem = -dt_s / np.log(beta)
+            v_target = v_leak + gain * bias / (1 - beta)  # (1-beta) v_target = (1-beta) v_leak + gain b
+        else:
+            w = pending * gain[None, :]
+            tau_mem = tau
+            v_target = v_leak + r * bias  # constant input r b, integrated exactly
+        v0 = _vec(node.v_reset, n) if isinstance(node, nir.LIF) else v_leak
+    meta = getattr(node, "metadata", None) or {}
+    if "v_init" in meta:
+        v0 = _vec(meta["v_init"], n)
+    params = {"tau_mem": tau_mem * second, "v_rest": v0 * mV, "I_ext": (v_target - v0) * mV}
+    spiking = not isinstance(node, nir.LI)
+    if spiking:
+        params["v_th"] = _vec(node.v_threshold, n) * mV
+        params["v_reset"] = _vec(node.v_reset, n) * mV
+    if not np.all(np.isfinite(w)):
+        raise BridgeError(f"NIR node {name!r} ({kind}): weights overflow")
+    return NirLayer(w, params, spiking, "lif_delta")
+
+
 @dataclass
 class NirRun:
-    """Spikes per spiking layer (bool (B, T, n)) and, for a final CubaLI, its v (B, T, n) in mV."""
+    """Spikes per spiking layer (bool (B, T, n)) and, for a final CubaLI or LI, its v (B, T, n) in mV."""
 
     spikes: list
     v_last: np.ndarray | None
@@ -203,7 +283,7 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
                       for p, v in layer.params.items()}
             if not layer.spiking:
                 params["v_th"] = READOUT_V_TH
-            grp = sim.add(make_group("lif", copies * n, params, name=f"nir_layer{k}"))
+            grp = sim.add(make_group(layer.model, copies * n, params, name=f"nir_layer{k}"))
             i, j = _dense_pairs(n_prev, n, copies)
             syn = sim.add(connect(src, grp, i=i, j=j, name=f"nir_syn{k}",
                                   w=np.tile(layer.weights_mv.ravel(), copies) * mV))

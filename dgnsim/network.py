@@ -24,6 +24,8 @@ _MODEL_OF: "weakref.WeakKeyDictionary[NeuronGroup, NeuronModel]" = weakref.WeakK
 MIN_STEPS_PER_TIME_CONSTANT = 2
 #: Largest frozen-noise table (values); beyond it use the backend's own noise.
 MAX_FROZEN_NOISE_VALUES = 50_000_000
+#: Largest (steps x sources) table drawn densely for Poisson input; beyond it, per source.
+MAX_DENSE_POISSON = 20_000_000
 
 
 def _as_model(model) -> NeuronModel:
@@ -164,7 +166,7 @@ def poisson_input(n: int, rate: Quantity, duration: Quantity, seed: int,
         raise ValueError(f"rate {rate!r} gives more than one spike per step at dt={dt!r}")
     steps = int(round(float(duration / dt)))
     rng = np.random.default_rng(seed)
-    step_idx, src = np.nonzero(rng.random((steps, n)) < p) if steps * n <= 20_000_000 else _sparse(rng, steps, n, p)
+    step_idx, src = np.nonzero(rng.random((steps, n)) < p) if steps * n <= MAX_DENSE_POISSON else _sparse(rng, steps, n, p)
     return SpikeGeneratorGroup(n, src, step_idx * dt, dt=None if dt == defaultclock.dt else dt, name=name)
 
 

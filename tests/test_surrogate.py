@@ -14,7 +14,7 @@ from dgnsim.units import mv_ms_value
 
 T, N_IN, N = 80, 6, 5
 #: Models the surrogate takes: all but those whose synapse jumps a refractory-clamped v.
-SURROGATE_MODELS = ["alif", "dgn", "dgn_activity", "lif", "lnm", "multiscale", "sdgn"]
+SURROGATE_MODELS = ["alif", "dgn", "dgn_activity", "lif", "lif_delta", "lnm", "multiscale", "sdgn"]
 DT = 1.0  # ms
 
 
