@@ -91,9 +91,11 @@ def _markdown(result: dict) -> str:
         lines.append(f"| {r['network']} | {r['source']} | {r['hidden']} | {r['spike_identical']}/{r['samples']} | "
                      f"{r['class_identical']}/{r['samples']} | {dist} | "
                      f"{100 * r['torch_accuracy']:.1f} / {100 * r['brian2_accuracy']:.1f} % | "
-                     f"{r['cpp_build_and_run_s']:.1f} | "
+                     f"{r['cpp_build_and_run_s']:.1f}{' (build reused)' if r['cpp_timings'].get('reused') else ''} | "
                      f"{r['runtime_spike_identical_to_cpp']}/{r['runtime_samples']} spikes, "
                      f"logits within {r['runtime_max_logit_difference_mv']:.0e} mV |")
+    for r in result.get("refused", []):
+        lines.append(f"\nRefused by the bridge: {r['network']} ({r['source']}): {r['error']}")
     if result["skipped"]:
         lines.append(f"\nNot yet trained when this ran (skipped): {', '.join(result['skipped'])}.")
     return "\n".join(lines) + "\n"
@@ -116,7 +118,15 @@ def main(argv=None) -> dict:
               "skipped": [n for n in EXPECTED if n not in present], "rows": []}
     for name, source, path in networks:
         print(f"== {name} ({source}): {path}", flush=True)
-        row = measure(name, source, path, args.limit, args.runtime_samples)
+        try:
+            row = measure(name, source, path, args.limit, args.runtime_samples)
+        except (ValueError, TypeError) as exc:  # a network the bridge refuses: recorded, not fatal
+            print(f"   refused: {exc}", flush=True)
+            result.setdefault("refused", []).append({"network": name, "source": source, "path": _rel(path),
+                                                     "error": f"{type(exc).__name__}: {exc}"})
+            write_json(RESULTS / "bridge_models.json", result)
+            write_text(RESULTS / "bridge_models.md", _markdown(result))
+            continue
         print(f"   identical {row['spike_identical']}/{row['samples']}, class {row['class_identical']}/{row['samples']}, "
               f"max distance {row['max_distance_where_differ_mv']}, build+run {row['cpp_build_and_run_s']:.1f} s, "
               f"runtime {row['runtime_spike_identical_to_cpp']}/{row['runtime_samples']}", flush=True)

@@ -12,7 +12,7 @@ import dgnsim
 from dgnsim import bridge, bridge_nir
 from dgnsim.surrogate import Classifier
 
-SURROGATE_MODELS = ["alif", "dgn", "dgn_activity", "lif", "lnm", "multiscale", "sdgn"]
+from test_surrogate import SURROGATE_MODELS  # noqa: E402  (one list of the trainable models)
 
 
 @pytest.fixture(scope="module")

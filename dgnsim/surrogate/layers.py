@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..models import load_model
+from ..network import MIN_STEPS_PER_TIME_CONSTANT
 from ..units import mv_ms_value, require_quantity
 from .program import compile_model
 from .spikes import spike_fn
@@ -89,12 +90,18 @@ class SpikingLayer(nn.Module):
         return {n: getattr(self, f"{kind}_{n}") for n in self.program.input_targets}
 
     def project(self) -> None:
-        """Clamp synaptic parameters declared non-negative (the DGN's conductances c) at 0.
+        """Keep trained values where Brian2 accepts them; called after each optimiser step.
 
-        Called after each optimiser step: a negative conductance can make the gated leak
-        negative, and the membrane then runs away.
+        Synaptic parameters declared non-negative (the DGN's conductances c) are clamped at
+        0: a negative conductance can make the gated leak negative and the membrane run
+        away. Time constants are clamped at two steps, the coarsest step
+        :func:`dgnsim.network.make_group` accepts.
         """
         with torch.no_grad():
+            floor = math.log(MIN_STEPS_PER_TIME_CONSTANT * self.dt)
+            for name in self._positive:  # time constants stay resolvable by the step (as make_group demands)
+                if self.spec.parameters[name].unit_text == "ms":
+                    getattr(self, f"p_{name}").clamp_(min=floor)
             for kind in ("W", "R") if self.recurrent else ("W",):
                 for name, w in self.weights(kind).items():
                     if self.spec.synapse.parameters[name].nonnegative:
