@@ -531,7 +531,7 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
                         raise BridgeError(f"{group.name}.{name}: {value.size} values, the surrogate holds "
                                           f"{raw.numel()} ({p.scope}); change its scope to 'neuron' to train it per neuron")
                 t = torch.as_tensor(np.broadcast_to(value, raw.shape).copy(), dtype=torch.float64)
-                raw.copy_(torch.log(t) if name in layer._positive else t)
+                raw.copy_(layer.to_raw(name, t))
                 qa = np.asarray(q)
                 if p.scope == "neuron" and qa.ndim == 0:
                     exact = _like(np.full(raw.numel(), float(qa)), q)

@@ -41,10 +41,9 @@ def save(net, directory, *, encoding: dict, split: str, extra: dict | None = Non
         for name, value in layer.state_dict().items():
             key = f"{prefix}.{name}"
             value = value.detach().cpu().contiguous()
-            if name.startswith("p_") and name[2:] in layer._positive:
-                value, stored = value.exp(), "value"  # stored as the positive value, not its log
-            else:
-                stored = "value"
+            stored = "value"  # parameters are stored as values (not the log or scaled form learned)
+            if name.startswith("p_"):
+                value = layer.from_raw(name[2:], value)
             tensors[key] = value.to(dtype=value.dtype)
             params[key] = {"unit": _unit_of(layer, name), "shape": list(value.shape), "stored": stored,
                            "learnable": bool(name.startswith(("W_", "R_")) or
@@ -107,10 +106,10 @@ def load(directory, dtype=None):
                 raise CheckpointError(f"{ten_path}: {key} has shape {tuple(value.shape)}, expected {tuple(current.shape)}")
             if not torch.isfinite(value).all():
                 raise CheckpointError(f"{ten_path}: {key} contains NaN or Inf")
-            if name.startswith("p_") and name[2:] in layer._positive:
-                if (value <= 0).any():
+            if name.startswith("p_"):
+                if name[2:] in layer._positive and (value <= 0).any():
                     raise CheckpointError(f"{ten_path}: {key} must be positive")
-                value = value.log()
+                value = layer.to_raw(name[2:], value)
             state[name] = value.to(current.dtype)
         layer.load_state_dict(state)
     extra = set(tensors) - {f"{p}.{n}" for p, l in (("hidden", net.hidden), ("readout", net.readout))

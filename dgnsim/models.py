@@ -53,7 +53,9 @@ class Parameter:
     scope: str = "neuron"  # "neuron": may differ per neuron (learnable per neuron); "shared": one per group
     positive: bool = False
     nonnegative: bool = False
+    nonpositive: bool = False
     learnable: bool = False  # trained by the PyTorch surrogate
+    learn_scale: float | None = None  # the surrogate learns value/learn_scale (units of the parameter)
 
     def declaration(self, per_neuron: bool) -> str:
         """The Brian2 equation line declaring this parameter."""
@@ -231,7 +233,9 @@ def _parameter(where: str, name: str, p: dict, synapse: bool = False) -> Paramet
     param = Parameter(name=name, default=float(p["value"]) * unit, unit=unit, unit_text=p["unit"],
                       doc=p["doc"], scope=scope, positive=bool(p.get("positive", False)),
                       nonnegative=bool(p.get("nonnegative", False)),
-                      learnable=bool(p.get("learnable", False)))
+                      nonpositive=bool(p.get("nonpositive", False)),
+                      learnable=bool(p.get("learnable", False)),
+                      learn_scale=float(p["learn_scale"]) if "learn_scale" in p else None)
     if param.positive and not p["value"] > 0:
         raise ModelError(f"{ctx}: default must be positive")
     return param

@@ -71,6 +71,8 @@ def _check_values(model: NeuronModel, n: int, params: dict) -> dict:
             raise ValueError(f"{name}: must be positive, got {value!r}")
         if p.nonnegative and np.any(array < 0):
             raise ValueError(f"{name}: must not be negative, got {value!r}")
+        if p.nonpositive and np.any(array > 0):
+            raise ValueError(f"{name}: must not be positive, got {value!r}")
         values[name] = value
     return values
 

@@ -65,7 +65,7 @@ class SpikingLayer(nn.Module):
             array = array.expand(shape).clone() if array.ndim == 0 or array.numel() == 1 else array
             if array.shape != shape:
                 raise ValueError(f"{name}: expected {shape[0]} values, got {tuple(array.shape)}")
-            raw = torch.log(array) if name in self._positive else array
+            raw = self.to_raw(name, array)
             if p.learnable:
                 self.register_parameter(f"p_{name}", nn.Parameter(raw))
             else:
@@ -77,13 +77,23 @@ class SpikingLayer(nn.Module):
                 self.register_parameter(f"R_{syn_name}", nn.Parameter(torch.zeros(n_out, n_out)))
 
     # -- parameters -----------------------------------------------------------------
+    def to_raw(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        """The stored (learned) form of a parameter value: log for positive ones, value/scale if scaled."""
+        p = self.spec.parameters[name]
+        if name in self._positive:
+            return torch.log(value)
+        return value / p.learn_scale if p.learn_scale else value
+
+    def from_raw(self, name: str, raw: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_raw`: the parameter value in mV-ms numbers."""
+        p = self.spec.parameters[name]
+        if name in self._positive:
+            return torch.exp(raw)
+        return raw * p.learn_scale if p.learn_scale else raw
+
     def neuron_params(self) -> dict[str, torch.Tensor]:
         """Every neuron parameter in mV-ms numbers, broadcastable to (batch, n_out)."""
-        out = {}
-        for name in self.spec.parameters:
-            raw = getattr(self, f"p_{name}")
-            out[name] = torch.exp(raw) if name in self._positive else raw
-        return out
+        return {name: self.from_raw(name, getattr(self, f"p_{name}")) for name in self.spec.parameters}
 
     def weights(self, kind: str = "W") -> dict[str, torch.Tensor]:
         """Input (``"W"``) or recurrent (``"R"``) weight matrices by synapse parameter."""
@@ -95,13 +105,19 @@ class SpikingLayer(nn.Module):
         Synaptic parameters declared non-negative (the DGN's conductances c) are clamped at
         0: a negative conductance can make the gated leak negative and the membrane run
         away. Time constants are clamped at two steps, the coarsest step
-        :func:`dgnsim.network.make_group` accepts.
+        :func:`dgnsim.network.make_group` accepts; parameters with a sign in the model file
+        (``nonnegative``, ``nonpositive``) are clamped to it.
         """
         with torch.no_grad():
             floor = math.log(MIN_STEPS_PER_TIME_CONSTANT * self.dt)
             for name in self._positive:  # time constants stay resolvable by the step (as make_group demands)
                 if self.spec.parameters[name].unit_text == "ms":
                     getattr(self, f"p_{name}").clamp_(min=floor)
+            for name, p in self.spec.parameters.items():  # sign constraints of the model file
+                if p.nonpositive:
+                    getattr(self, f"p_{name}").clamp_(max=0)
+                if p.nonnegative and name not in self._positive:
+                    getattr(self, f"p_{name}").clamp_(min=0)
             for kind in ("W", "R") if self.recurrent else ("W",):
                 for name, w in self.weights(kind).items():
                     if self.spec.synapse.parameters[name].nonnegative:
