@@ -54,6 +54,9 @@ READOUT_V_TH = 1e9 * mV
 #: Memo attribute on a Classifier made by :func:`to_surrogate`: the exact Brian2 values.
 _EXACT = "_bridge_exact"
 
+#: (when, order) of recurrent synapses: they deliver the previous step's spikes at the start of a step.
+RECURRENT_SCHEDULE = ("before_groups", 2)
+
 
 class BridgeError(ValueError):
     """A network that cannot be carried across (bad file, shape, value, or a model the bridge lacks)."""
@@ -270,7 +273,7 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> 
         i, j = _dense_pairs(n_h, n_h, copies)
         r = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["R"].items()}
         synapses["recurrent"] = connect(hidden, hidden, i=i, j=j, name="bridge_recurrent_syn", **r)
-        synapses["recurrent"].pre.when, synapses["recurrent"].pre.order = "before_groups", 2
+        synapses["recurrent"].pre.when, synapses["recurrent"].pre.order = RECURRENT_SCHEDULE
     i, j = _dense_pairs(n_h, n_out, copies)
     wo = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["W_out"].items()}
     synapses["output"] = connect(hidden, readout, i=i, j=j, name="bridge_output_syn", **wo)

@@ -49,8 +49,22 @@ non-spiking node (LI, CubaLI) must be the last neuron node, as its output is a v
 Affine bias ``b`` (a constant input ``r b`` each step) is folded into ``I_ext`` for LIF and LI
 (exact with either discretisation); IF has no leak to carry it, so an IF bias is refused.
 
+Recurrence: a spiking node (CubaLIF, LIF, IF) may feed itself through one Linear/Affine node
+whose only input and only output is that node -- ``lif -> w_rec -> lif``, the flat form
+snnTorch 1.0.0's ``export_to_nir`` writes for ``RSynaptic`` / ``RLeaky`` (its ``w_rec`` is
+an Affine). The recurrent weights get the same per-neuron scaling as the layer's
+feed-forward weights (both are inputs to the same node), an Affine bias on them adds to the
+feed-forward bias, and they deliver the previous step's spikes at the start of the step
+(``s_{t-1}``, like snnTorch's ``recurrent(self.spk)`` and the surrogate's ``z_{t-1} R``): the
+Brian2 synapses run before the layer's state update, at the schedule of
+:mod:`dgnsim.bridge`'s recurrent synapses. Any other cycle is refused.
+snnTorch's RSynaptic cannot be matched spike for spike: with a zero reset it applies the reset
+a step late by discarding that step's membrane update (``reset_delay=True``; its
+``reset_delay=False`` branch does not reset ``self.mem`` in snnTorch 1.0.0), unlike our
+``lif``; RLeaky with ``reset_mechanism="zero", reset_delay=False`` matches exactly.
+
 Refused with an explanation: unknown nodes, nonzero Affine biases before CubaLIF/CubaLI/IF,
-cycles and branches. The DGN has no NIR node (its conductance gate g multiplies the
+branches and cycles other than the recurrence above. The DGN has no NIR node (its conductance gate g multiplies the
 membrane's distance to E_gate): exporting it is refused.
 """
 
@@ -62,10 +76,13 @@ import numpy as np
 from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, second
 
 from .backend import Simulation
-from .bridge import READOUT_V_TH, BridgeError, _check_input, _dense_pairs
+from .bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, _check_input, _dense_pairs
 from .network import connect, make_group
 
 DISCRETISATIONS = ("snntorch", "exact")
+#: Brian2 slot of recurrent synapses onto the first layer: :func:`dgnsim.bridge.build`'s schedule
+#: (after the input generator, order 0, and the input synapses, order 1): they deliver the previous
+#: step's spikes at the start of the step, as the surrogate's ``z_{t-1} R``.
 #: An IF node's membrane time constant, in time steps: exp(-1e-20) == 1.0 in float64 (no leak).
 IF_TAU_STEPS = 1e20
 
@@ -84,12 +101,69 @@ class NirLayer:
     params: dict          # model parameters as Brian2 quantities (per-neuron arrays)
     spiking: bool
     model: str = "lif"    # "lif" (CubaLIF, CubaLI: w jumps the current) or "lif_delta" (LIF, IF, LI: w jumps v)
+    recurrent_mv: np.ndarray | None = None  # (n, n) recurrent weights, mV per spike of the previous step
+
+
+def _recurrent_loops(graph) -> dict:
+    """``{neuron: (weight name, weight node)}`` for every ``neuron -> Linear/Affine -> neuron`` loop."""
+    import nir
+
+    nodes, edges = graph.nodes, list(graph.edges)
+    loops = {}
+    for k, node in nodes.items():
+        if not isinstance(node, (nir.Linear, nir.Affine)):
+            continue
+        ins, outs = [a for a, b in edges if b == k], [b for a, b in edges if a == k]
+        if len(ins) == 1 and ins == outs:
+            target = ins[0]
+            if not spiking_node(nodes[target]):
+                raise BridgeError(f"NIR graph: recurrent weights {k!r} around {target!r} "
+                                  f"({type(nodes[target]).__name__}); only a spiking node (CubaLIF, LIF, IF) "
+                                  "may feed its own spikes back")
+            if target in loops:
+                raise BridgeError(f"NIR graph: node {target!r} has two recurrent weight nodes "
+                                  f"({loops[target][0]!r}, {k!r}); one is supported")
+            loops[target] = (k, node)
+    return loops
+
+
+def _find_cycle(edges):
+    """One cycle of ``edges`` as a list of node names, or None."""
+    succ = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+    state, stack = {}, []
+
+    def visit(k):
+        state[k], stack[len(stack):] = 1, [k]
+        for b in succ.get(k, ()):
+            if state.get(b) == 1:
+                return stack[stack.index(b):] + [b]
+            if b not in state and (c := visit(b)):
+                return c
+        state[k] = 2
+        stack.pop()
+        return None
+
+    for k in list(succ):
+        if k not in state and (c := visit(k)):
+            return c
+    return None
 
 
 def _chain(graph):
+    """The graph as a chain Input -> ... -> Output, and its recurrent loops (see :func:`_recurrent_loops`)."""
     import nir
 
-    nodes, edges = graph.nodes, graph.edges
+    nodes = graph.nodes
+    loops = _recurrent_loops(graph)
+    loop_edges = {e for tgt, (w, _) in loops.items() for e in ((tgt, w), (w, tgt))}
+    edges = [tuple(e) for e in graph.edges if tuple(e) not in loop_edges]
+    cycle = _find_cycle(edges)
+    if cycle is not None:
+        raise BridgeError(f"NIR graph: a cycle {' -> '.join(map(str, cycle))} is not supported; the only "
+                          "supported cycle is a spiking node's own recurrent weights (neuron -> Linear/Affine "
+                          "-> the same neuron, the weight node having no other edge)")
     out_of = {}
     for a, b in edges:
         if a in out_of:
@@ -98,16 +172,29 @@ def _chain(graph):
     inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
     if len(inputs) != 1:
         raise BridgeError(f"NIR graph: expected one Input node, found {len(inputs)}")
-    order, seen, k = [], set(), inputs[0]
+    order, k = [], inputs[0]
     while k in out_of:
         k = out_of[k]
-        if k in seen:
-            raise BridgeError("NIR graph: a cycle (recurrent subgraphs are not supported by this importer)")
-        seen.add(k)
         order.append(k)
-    if len(order) != len(nodes) - 1:
+    if len(order) + len(loops) != len(nodes) - 1:
         raise BridgeError("NIR graph: not a single chain from Input to Output")
-    return inputs[0], [nodes[k] for k in order], list(order)
+    return inputs[0], [nodes[k] for k in order], list(order), loops
+
+
+def _recurrent_weights(name, w_name, w_node, n):
+    """NIR recurrent weight node -> ((n, n) weights, ours (in, out) layout; (n,) bias)."""
+    import nir
+
+    r = np.asarray(w_node.weight, dtype=float)
+    if r.shape != (n, n) or not np.all(np.isfinite(r)):
+        raise BridgeError(f"NIR node {w_name!r}: recurrent weights of {name!r} must be a finite ({n}, {n}) "
+                          f"array, got shape {r.shape}")
+    bias = np.zeros(n)
+    if isinstance(w_node, nir.Affine):
+        bias = np.broadcast_to(np.asarray(w_node.bias, dtype=float), (n,)).copy()
+        if not np.all(np.isfinite(bias)):
+            raise BridgeError(f"NIR node {w_name!r}: bias contains NaN or Inf")
+    return r.T, bias
 
 
 def _vec(value, n):
@@ -137,7 +224,7 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             graph = nir.read(str(graph))
         except Exception as exc:  # truncated or not HDF5
             raise BridgeError(f"{graph}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
-    _, chain, names = _chain(graph)
+    _, chain, names, loops = _chain(graph)
     dt_s = float(dt / second)
     nir_dt = float(graph.metadata.get("dt", 1e-4)) if discretisation == "snntorch" else dt_s
     layers, pending, bias = [], None, None
@@ -160,10 +247,14 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
         elif isinstance(node, (nir.CubaLIF, nir.CubaLI)):
             if pending is None:
                 raise BridgeError(f"NIR node {name!r}: a neuron node must follow a Linear/Affine node")
+            n, n_ff = pending.shape[1], pending.shape[0]
+            if name in loops:  # recurrent weights: scaled like the feed-forward ones (same node's input)
+                rec, rec_bias = _recurrent_weights(name, *loops[name], n)
+                pending, bias = np.vstack([pending, rec]), bias + rec_bias
             if np.any(bias != 0):
                 raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias before a {type(node).__name__} has no "
-                                  "counterpart (a constant input per step into a synaptic current)")
-            n = pending.shape[1]
+                                  "counterpart (a constant input per step into a synaptic current; recurrent "
+                                  "weights included)")
             tau_s, tau_m = _vec(node.tau_syn, n), _vec(node.tau_mem, n)
             r, v_leak, w_in = _vec(node.r, n), _vec(node.v_leak, n), _vec(node.w_in, n)
             if np.any(tau_s <= 0) or np.any(tau_m <= 0):
@@ -192,7 +283,7 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
                 params["v_th"] = _vec(node.v_threshold, n) * mV
                 v_reset = node.v_reset if node.v_reset is not None else v_leak
                 params["v_reset"] = _vec(v_reset, n) * mV
-            layers.append(NirLayer(w, params, spiking))
+            layers.append(NirLayer(w[:n_ff], params, spiking, "lif", w[n_ff:] if name in loops else None))
             pending = None
         elif isinstance(node, nir.Output):
             if pending is not None:
@@ -200,7 +291,15 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
         elif isinstance(node, (nir.LIF, nir.IF, nir.LI)):
             if pending is None:
                 raise BridgeError(f"NIR node {name!r}: a neuron node must follow a Linear/Affine node")
-            layers.append(_delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s))
+            n, n_ff = pending.shape[1], pending.shape[0]
+            if name in loops:
+                rec, rec_bias = _recurrent_weights(name, *loops[name], n)
+                pending, bias = np.vstack([pending, rec]), bias + rec_bias
+            layer = _delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s)
+            if name in loops:
+                layer = NirLayer(layer.weights_mv[:n_ff], layer.params, layer.spiking, layer.model,
+                                 layer.weights_mv[n_ff:])
+            layers.append(layer)
             pending = None
         else:
             raise BridgeError(f"NIR node {name!r}: unsupported node type {type(node).__name__} "
@@ -268,7 +367,9 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
     """Run imported layers on input spikes ``x`` (B, T, n_in) in Brian2, B copies in one build.
 
     Within one step, spikes pass through every layer (layer k's input synapses deliver
-    layer k-1's spikes of this step before layer k's state update), as in snnTorch.
+    layer k-1's spikes of this step before layer k's state update), as in snnTorch. A
+    layer's recurrent synapses deliver its own spikes of the previous step before its
+    state update (layer 0: :data:`RECURRENT_SCHEDULE`, as in :func:`dgnsim.bridge.build`).
     """
     x = _check_input(x, layers[0].weights_mv.shape[0])
     copies, steps = x.shape[:2]
@@ -291,6 +392,11 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
                 syn.pre.when, syn.pre.order = "before_groups", 1
             else:  # after the previous layer's threshold, before this layer's update
                 syn.pre.when, syn.pre.order = "thresholds", 10 * k - 8
+            if layer.recurrent_mv is not None:  # the previous step's spikes, before this layer's update
+                i, j = _dense_pairs(n, n, copies)
+                rec = sim.add(connect(grp, grp, i=i, j=j, name=f"nir_rec{k}",
+                                      w=np.tile(layer.recurrent_mv.ravel(), copies) * mV))
+                rec.pre.when, rec.pre.order = RECURRENT_SCHEDULE if k == 0 else ("thresholds", 10 * k - 7)
             grp.state_updater.when, grp.state_updater.order = ("groups", 0) if k == 0 else ("thresholds", 10 * k)
             grp.thresholder["spike"].when, grp.thresholder["spike"].order = "thresholds", 10 * k + 1
             mons.append(sim.add(SpikeMonitor(grp, name=f"nir_spikes{k}", when="thresholds", order=10 * k + 3)))
@@ -316,7 +422,11 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
 
 
 def export_nir(net, path=None):
-    """A NIR graph of a (non-recurrent) ``lif`` Classifier: Linear -> CubaLIF -> Linear -> CubaLI.
+    """A NIR graph of a ``lif`` Classifier: Linear -> CubaLIF -> Linear -> CubaLI.
+
+    A recurrent hidden layer (weights ``R``) adds ``lif0 -> w_rec0 -> lif0`` (a Linear of
+    ``R`` transposed, NIR's (out, in) layout), the flat cycle snnTorch writes for RSynaptic;
+    it carries the previous step's spikes (see the module docstring).
 
     Written in the ``"exact"`` convention above (tau in s, v in mV, ``r = 1``,
     ``w_in = tau_syn/dt``, weights in mV, ``v_leak = v_rest + I_ext``, node metadata ``v_init`` =
@@ -330,8 +440,6 @@ def export_nir(net, path=None):
     if model != "lif":
         raise BridgeError(f"NIR has no node for the {model!r} model (e.g. the DGN's conductance gate); only lif "
                           "networks can be exported")
-    if net.hidden.recurrent:
-        raise BridgeError("recurrent networks are not exported to NIR by this package yet")
     dt_s = net.hidden.dt / 1000.0
     nodes = {"input": nir.Input(input_type={"input": np.array([net.hidden.n_in])})}
     edges, prev = [], "input"
@@ -348,6 +456,9 @@ def export_nir(net, path=None):
         else:
             nodes[f"lif{k}"] = nir.CubaLI(**common)
         edges += [(prev, f"linear{k}"), (f"linear{k}", f"lif{k}")]
+        if k == 0 and layer.recurrent:
+            nodes["w_rec0"] = nir.Linear(weight=layer.weights("R")["w"].detach().double().numpy().T.copy())
+            edges += [("lif0", "w_rec0"), ("w_rec0", "lif0")]
         prev = f"lif{k}"
     nodes["output"] = nir.Output(output_type={"output": np.array([net.readout.n_out])})
     edges.append((prev, "output"))
