@@ -107,6 +107,10 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
             loss.backward()
             opt.step()
             net.project()
+            bad = [n for n, p in net.named_parameters() if not torch.isfinite(p).all()]
+            if bad:
+                raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: parameters {bad} became NaN or Inf; "
+                                         "lower --lr (the last finished epoch's checkpoint is kept)")
             total += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == yb).sum())
             seen += len(idx)
