@@ -13,6 +13,7 @@ from dgnsim import bridge, bridge_nir
 from dgnsim.surrogate import Classifier
 
 from test_surrogate import SURROGATE_MODELS  # noqa: E402  (one list of the trainable models)
+from snntorch_reference import snntorch_spikes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -213,14 +214,7 @@ def test_snntorch_network_via_nir_gives_same_spikes():
         loss.backward()
         opt.step()
     graph = export_to_nir(net, x[0, 0])
-    snn_utils.reset(net)
-    hidden, output = [], []
-    with torch.no_grad():
-        for t in range(x.shape[0]):
-            h = net[1](net[0](x[t]))
-            hidden.append(h)
-            output.append(net[3](net[2](h)))
-    ref = [torch.stack(s).transpose(0, 1).numpy() > 0 for s in (hidden, output)]
+    ref = snntorch_spikes(net, x)
     layers = bridge_nir.import_nir(graph, dt=1 * ms)
     run = bridge_nir.run_nir(layers, x.transpose(0, 1).numpy().astype(np.uint8))
     assert ref[0].sum() > 50 and ref[1].sum() > 20

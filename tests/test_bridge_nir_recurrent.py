@@ -7,6 +7,7 @@ from brian2 import ms
 
 from dgnsim import bridge, bridge_nir
 from dgnsim.surrogate import Classifier
+from snntorch_reference import snntorch_spikes  # noqa: E402
 
 
 def _recurrent_lif(seed=4):
@@ -76,14 +77,7 @@ def test_snntorch_rleaky_via_nir_identical_spikes():
     graph = export_to_nir(net, x[0, 0])
     assert {type(n).__name__ for n in graph.nodes.values()} >= {"LIF", "Affine"}
     assert ("1.lif", "1.w_rec") in graph.edges and ("1.w_rec", "1.lif") in graph.edges
-    snn_utils.reset(net)
-    hidden, output = [], []
-    with torch.no_grad():
-        for t in range(x.shape[0]):
-            h = net[1](net[0](x[t]))
-            hidden.append(h)
-            output.append(net[3](net[2](h)))
-    ref = [torch.stack(s).transpose(0, 1).numpy() > 0 for s in (hidden, output)]
+    ref = snntorch_spikes(net, x)
     layers = bridge_nir.import_nir(graph, dt=1 * ms)
     assert layers[0].recurrent_mv is not None
     run = bridge_nir.run_nir(layers, x.transpose(0, 1).numpy().astype(np.uint8))
