@@ -124,18 +124,19 @@ class SpikingLayer(nn.Module):
                         w.clamp_(min=0)
 
     def regularizer(self) -> torch.Tensor:
-        """Penalty that keeps parameters out of unstable ranges (the seed's guideline 4).
+        """Penalty that keeps parameters away from unstable ranges (the seed's guideline 4).
 
-        Time constants below two steps, and for ``lnm`` a growing polynomial (a1 > 0 or
-        a3 > 0: the membrane runs away instead of returning to rest).
+        The projection (:meth:`project`) enforces the hard limits; this soft penalty starts
+        before them: time constants below four steps, and for ``lnm`` a leak a1 weaker than
+        1/(200 ms) (the rest state is about to lose its stability).
         """
         p = self.neuron_params()
         penalty = torch.zeros((), dtype=next(self.parameters()).dtype)
         for name in self._positive:
             if self.spec.parameters[name].unit_text == "ms":
-                penalty = penalty + torch.relu(2 * self.dt - p[name]).pow(2).sum()
+                penalty = penalty + torch.relu(4 * self.dt - p[name]).pow(2).sum()
         if self.model_name == "lnm":
-            penalty = penalty + torch.relu(p["a1"]).pow(2).sum() * 100 + torch.relu(p["a3"]).pow(2).sum() * 1e6
+            penalty = penalty + (torch.relu(p["a1"] + 1 / 200.0) * 200.0).pow(2).sum()
         return penalty
 
     # -- simulation -----------------------------------------------------------------
