@@ -36,7 +36,8 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
               for c in columns]
     ax.set_xticks(x, labels)
     ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 118)  # room for the legend above the bars
+    ax.set_yticks(range(0, 101, 20))
     ax.axhline(10, color="0.6", lw=0.6, ls=":")
     ax.set_title(f"FSDD, trained on clean data ({report['epochs']} epochs); strengths under the labels "
                  "(probability per channel and step, or fraction of entries flipped)", fontsize=8)
