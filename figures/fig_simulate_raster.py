@@ -32,7 +32,8 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
         ax_r, ax_v = axes[row]
         ax_r.plot(r.spike_t_s * 1e3, r.spike_i, ".", ms=1.5, color="k")
         ax_r.set_ylabel(f"{name}\nneuron")
-        ax_r.text(1.0, 1.02, f"{r.mean_rate_hz:.1f} Hz", transform=ax_r.transAxes, ha="right", fontsize=7)
+        ax_r.text(0.99, 0.97, f"{r.mean_rate_hz:.1f} Hz", transform=ax_r.transAxes, ha="right", va="top", fontsize=7,
+                  bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
         ax_v.plot(r.trace_t_s * 1e3, r.traces["v"][0] * 1e3, lw=0.7)
         th = load_model(name).parameters.get("v_th")
         if th is not None:
