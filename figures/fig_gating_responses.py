@@ -31,12 +31,14 @@ def main(out_dir: Path = Path("figures/out"), quick: bool = False) -> list[Path]
     ee = "exponential_euler"
     # tau and steady state against the gate
     fig, ax = plt.subplots(1, 2, figsize=(7, 2.8))
+    markers = dict(zip(MODELS, ("o", "s", "^", "D")))  # dgn and sdgn share their tau curve
     for m in models:
         r = G.time_constants(m, method=ee if m != "dgn_activity" else None)
+        style = dict(marker=markers.get(m, "o"), ls="none", mfc="none", ms=7 if m == "dgn" else 5, label=m)
         ax[0].plot(r.gate, r.tau_ms, "--", color="0.6")
-        ax[0].plot(r.gate, r.tau_step_ms, "o", label=m)
+        ax[0].plot(r.gate, r.tau_step_ms, **style)
         ax[1].plot(r.gate, r.v_ss_mV, "--", color="0.6")
-        ax[1].plot(r.gate, r.v_ss_sim_mV, "o", label=m)
+        ax[1].plot(r.gate, r.v_ss_sim_mV, **style)
     ax[0].set(xlabel="gate level g (x leak)", ylabel="effective tau (ms)", title="time constant (dashed: analytic)")
     ax[1].set(xlabel="gate level g (x leak)", ylabel="steady state v - v_rest (mV)", title="steady state, 10 mV drive")
     ax[0].legend(frameon=False, fontsize=7)
@@ -92,9 +94,10 @@ def main(out_dir: Path = Path("figures/out"), quick: bool = False) -> list[Path]
             line, = a.plot(r.drive_mV, r.rate_sim[k], "-", label=f"g={g:g}")
             a.plot(r.drive_mV, r.rate_noise_sim[k], ":", color=line.get_color())
             a.plot(r.drive_mV, r.rate_noise_analytic[k], "x", ms=3, color=line.get_color())
-        a.set(xlabel="drive (mV)", ylabel="rate (Hz)", title=f"{m}: solid no noise, dotted noise")
+        a.set(xlabel="drive (mV)", ylabel="rate (Hz)", title=m)
     axs[0].legend(frameon=False, fontsize=7)
     fig = axs[0].figure
+    fig.suptitle("f-I curves: solid without noise, dotted with noise (x: Siegert formula)", fontsize=9)
     fig.tight_layout()
     paths += save_figure(fig, out_dir / "fig_gating_fi")
     # SNR
