@@ -7,7 +7,6 @@ and bridge.md. Run: python benchmarks/bench_bridge.py
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path

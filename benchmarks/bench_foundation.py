@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from brian2 import Hz, SpikeMonitor, mV, ms, second
+from brian2 import Hz, SpikeMonitor, mV, second
 
 import dgnsim
 from dgnsim.io import write_json, write_text

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import brian2
-from brian2 import Network, Quantity, defaultclock, device as _device_proxy, get_device, prefs, second, set_device, seed as brian_seed, start_scope
+from brian2 import Network, Quantity, defaultclock, get_device, prefs, second, set_device, seed as brian_seed, start_scope
 
 from .units import require_quantity
 

@@ -40,8 +40,7 @@ import numpy as np
 from brian2 import Quantity, get_dimensions, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
 
 from .backend import Simulation
-from .checkpoint import CheckpointError, load as load_checkpoint
-from .models import load_model
+from .checkpoint import load as load_checkpoint
 from .network import make_group, connect, model_of
 from .units import mv_ms_value
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
 from .io import atomic_path, write_json
-from .models import dimension_text, load_model
+from .models import load_model
 
 FORMAT = "dgnsim-surrogate"
 VERSION = 1

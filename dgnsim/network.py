@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 from brian2 import (NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray,
-                    defaultclock, ms, second, Hz)
+                    defaultclock, second, Hz)
 
 from . import integration  # noqa: F401  (registers the 'sequential' method)
 from .models import NeuronModel, load_model

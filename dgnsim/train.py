@@ -7,7 +7,6 @@ network as ``model.safetensors`` + ``manifest.json`` (:mod:`dgnsim.checkpoint`).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 
 from . import checkpoint
 from .data import ENCODING, load_fsdd
-from .io import atomic_path, write_json
+from .io import atomic_path
 from .surrogate import Classifier
 
 REGULARIZER_WEIGHT = 1e-3

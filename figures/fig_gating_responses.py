@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import matplotlib.pyplot as plt
-from brian2 import Hz, mV, ms, second
+from brian2 import Hz, mV, second
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dgnsim.analysis import gating as G  # noqa: E402

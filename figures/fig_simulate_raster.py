@@ -9,8 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-from brian2 import Hz, mV, ms, second
+from brian2 import Hz, mV, ms
 
 from dgnsim import load_model
 from dgnsim.plots import plt, save_figure

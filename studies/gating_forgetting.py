@@ -13,7 +13,6 @@ Input strength is swept (RATE); weak input is the control (the gate barely opens
 Prints a table and writes studies/out/gating_forgetting.json.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -56,7 +56,6 @@ def test_snntorch_rleaky_via_nir_identical_spikes():
     factor, the recurrent Affine bias b_V becomes a constant input (I_ext).
     """
     import snntorch as snn
-    from snntorch import utils as snn_utils
     from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(1)

@@ -1,7 +1,6 @@
 """Trained-network files, the readout filter, attacks and perturbed evaluation."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -1,6 +1,5 @@
 """Model files: every model loads, and a broken file is refused with a precise error."""
 
-import shutil
 from pathlib import Path
 
 import pytest

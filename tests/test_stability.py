@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from brian2 import Quantity, mV, ms, second, volt
+from brian2 import mV, ms, second, volt
 
 from dgnsim.analysis import stability as stab
 from dgnsim.cli import main as cli_main

@@ -1,11 +1,10 @@
 """The PyTorch surrogate: one layer step equals one Brian2 step; surrogate gradients; learning."""
 
-import math
 
 import numpy as np
 import pytest
 import torch
-from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, mV, ms, second
+from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms
 
 import dgnsim
 from dgnsim.surrogate import SURROGATES, SpikingLayer, spike_fn

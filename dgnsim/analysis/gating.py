@@ -23,7 +23,7 @@ written into ``I_ext`` by a ``run_regularly`` operation before each state update
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray, Hz, mV, ms, second, volt)
@@ -517,14 +517,13 @@ def fi_curve(model, drives=np.linspace(0, 40, 21) * mV, gates=(0.0, 1.0, 4.0), *
     frozen table whose columns are zero for the noise-free neurons.
     """
     model = _model(model)
-    spec = GATE_SPECS[model.name]
     drives = _levels("drives", drives, volt, "mV")
     gates = _levels("gates", gates, 1, "1")
     sigma = float(require_quantity("noise_sigma", noise_sigma, volt, "mV"))
     dur = float(require_quantity("duration", duration, second, "s"))
     params = dict(params or {})
     get = lambda k: float(np.asarray(params.get(k, model.parameters[k].default)))  # noqa: E731
-    v_rest, v_th, v_reset = get("v_rest"), get("v_th"), get("v_reset")
+    v_th, v_reset = get("v_th"), get("v_reset")
     t_ref = get("tau_ref")
     plist, init = [], {}
     an = np.full((gates.size, drives.size), np.nan)

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Hz, Quantity, StateMonitor, SpikeMonitor, mV, ms, second, volt
+from brian2 import Quantity, StateMonitor, SpikeMonitor, mV, ms, second, volt
 from scipy import stats
 
 from ..backend import Simulation

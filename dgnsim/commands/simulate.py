@@ -7,8 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from brian2 import Hz, mV, ms, second
+from brian2 import Hz, mV, second
 
 from ..backend import DEVICES
 from ..io import write_json, write_npz

@@ -16,7 +16,6 @@ Two forms:
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
