@@ -22,10 +22,10 @@ from .train import train
 #: Perturbation strengths of the table (stated in its header).
 PERTURBATIONS = {
     "clean": None,
-    "additive": "additive:0.02",      # a spike inserted with p = 0.02 per channel and step (~ +10 % spikes)
+    "additive": "additive:0.02",      # a spike inserted with p = 0.02 per channel and step (~ +8 % spikes)
     "subtractive": "subtractive:0.2",  # each input spike deleted with p = 0.2
     "mixed": "mixed:0.02",            # both, p = 0.02 each
-    "FGSM": "fgsm:0.005",             # 0.5 % of the input entries flipped (20 of 4000)
+    "FGSM": "fgsm:0.005",             # 0.5 % of the input entries flipped (160 of 100 x 320)
     "PGD": "pgd:0.005",               # same budget, random start + 5 steps
     "BIM": "bim:0.005",               # same budget, 5 steps
 }

@@ -53,10 +53,11 @@ def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
-          pool: str = "mean") -> TrainResult:
+          pool: str = "mean", dropout: float = 0.2) -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
-    ``limit``: train on a random subset of ``limit`` samples (for quick tests).
+    ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
+    probability that a hidden spike is hidden from the readout during training.
     """
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
@@ -69,7 +70,7 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
         train_x, train_y = train_x[keep], train_y[keep]
     config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=1.0,
                   surrogate=surrogate, width=width, reset=None, order="brian", seed=seed, weight_scale=1.0,
-                  bias=12.0, pool=pool)
+                  bias=12.0, pool=pool, dropout=dropout)
     run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
                       encoding_key=ds.encoding_key)
     torch.manual_seed(seed)
@@ -92,6 +93,7 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     for epoch in range(start_epoch, epochs):
         net.train()
         rng = np.random.default_rng([seed, epoch])
+        torch.manual_seed(int(rng.integers(2**62)))  # dropout's draws: per epoch, so a resumed run is identical
         batches = _batches(len(train_x), batch, rng)
         total, correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
         for k, idx in enumerate(batches):

@@ -1,6 +1,7 @@
 """Speaker-independent FSDD accuracy: train on five speakers, test on the sixth.
 
-Usage: ``python studies/fsdd_speaker_holdout.py --models dgn,lif --speakers theo --epochs 30``.
+Usage: ``python studies/fsdd_speaker_holdout.py [--models dgn,lif] [--speakers theo,...] [--epochs 30]``
+(default: every speaker).
 Each (model, speaker) is trained into runs/speaker/<model>-<speaker> (resumable) and the
 table is written to results/speaker_holdout.json and .md. Reads FSDD from the usual path.
 """
@@ -39,8 +40,10 @@ def main(argv=None) -> int:
             rows.setdefault(model, {})[speaker] = acc
     write_json(ROOT / "results" / "speaker_holdout.json", {"epochs": args.epochs, "seed": args.seed, "accuracy": rows})
     speakers = args.speakers.split(",")
-    lines = ["| model | " + " | ".join(f"{s} held out" for s in speakers) + " |", "|---|" + "---|" * len(speakers)]
-    lines += [f"| {m} | " + " | ".join(f"{100 * r[s]:.1f}" for s in speakers) + " |" for m, r in rows.items()]
+    lines = ["| model | " + " | ".join(f"{s} held out" for s in speakers) + " | mean |",
+             "|---|" + "---|" * (len(speakers) + 1)]
+    lines += [f"| {m} | " + " | ".join(f"{100 * r[s]:.1f}" for s in speakers)
+              + f" | {100 * sum(r[s] for s in speakers) / len(speakers):.1f} |" for m, r in rows.items()]
     write_text(ROOT / "results" / "speaker_holdout.md",
                f"Speaker-independent test accuracy (%) on FSDD, {args.epochs} epochs, seed {args.seed}, "
                "one hidden layer of 128, trained on the other five speakers.\n\n" + "\n".join(lines) + "\n")

@@ -1,8 +1,8 @@
 """FSDD pipeline (dgnsim/data.py) on the real recordings in ../shared/data/fsdd.
 
 References are computed here independently: file-name parsing by regex, the spectrogram by
-scipy.signal.stft with a mel filterbank written band by band, the sigma-delta spike count by
-floor(sum), perturbation rates by binomial statistics.
+scipy.signal.stft with a mel filterbank written band by band, the thermometer code by
+rounding to its levels, perturbation rates by binomial statistics.
 """
 
 import re
@@ -92,7 +92,7 @@ def test_bad_splits(fsdd_path, tmp_path):
 
 
 def test_dataset_shapes_and_labels(official, fsdd_path):
-    assert official.train_x.shape == (2700, 100, 40) and official.test_x.shape == (300, 100, 40)
+    assert official.train_x.shape == (2700, 100, 320) and official.test_x.shape == (300, 100, 320)
     assert official.train_x.dtype == np.uint8 and official.test_x.dtype == np.uint8
     assert official.train_y.dtype == np.int64 and official.test_y.dtype == np.int64
     assert set(np.unique(official.train_x)) <= {0, 1}
@@ -112,7 +112,7 @@ def test_dataset_shapes_and_labels(official, fsdd_path):
 
 def test_speaker_dataset_rows_match_official(official, fsdd_path, cache_dir):
     held = data.load_fsdd(fsdd_path, "speaker:theo", cache_dir=cache_dir)
-    assert held.train_x.shape == (2500, 100, 40) and held.test_x.shape == (500, 100, 40)
+    assert held.train_x.shape == (2500, 100, 320) and held.test_x.shape == (500, 100, 320)
     assert held.encoding_key == official.encoding_key
     rows = {n: x for n, x in zip(official.train_files + official.test_files,
                                  np.concatenate([official.train_x, official.test_x]))}
@@ -163,42 +163,46 @@ def test_long_utterance_is_cropped(fsdd_path):
     assert np.array_equal(data.features(x), data.normalise_db(data.log_mel_db(x))[:100])
 
 
-def test_sigma_delta_count_is_floor_of_energy_sum(fsdd_path):
+def test_thermometer_counts_round_energy(fsdd_path):
+    """A band's active channels at a step are its energy rounded to the nearest of 8 levels,
+    and they are always the lowest ones (a prefix of the band's block)."""
     energy = data.features(data.read_wav(fsdd_path / "recordings" / "5_nicolas_17.wav"))
     spikes = data.encode_file(fsdd_path / "recordings" / "5_nicolas_17.wav")
-    assert spikes.shape == (100, 40) and spikes.dtype == np.uint8
-    total = energy.sum(axis=0)
-    near_integer = np.abs(total - np.round(total)) < 1e-9  # float rounding may go either way
-    count = spikes.sum(axis=0).astype(int)
-    assert np.array_equal(count[~near_integer], np.floor(total[~near_integer]).astype(int))
-    assert np.all(np.abs(count - total)[near_integer] <= 1)
-    assert count.sum() > 100
+    assert spikes.shape == (100, 320) and spikes.dtype == np.uint8
+    blocks = spikes.reshape(100, 40, 8).astype(int)
+    count = blocks.sum(axis=-1)
+    exact_half = np.abs(energy * 8 - 0.5 - np.round(energy * 8 - 0.5)) < 1e-9
+    assert np.array_equal(count[~exact_half], np.round(energy * 8)[~exact_half].astype(int))
+    assert np.all(np.abs(count - energy * 8)[exact_half] <= 0.5 + 1e-9)
+    prefix = np.arange(8) < count[..., None]
+    assert np.array_equal(blocks, prefix.astype(int))
+    assert 100 < spikes.sum() < spikes.size
 
 
-def test_sigma_delta_matches_scalar_loop():
+def test_thermometer_matches_scalar_loop():
     rng = np.random.default_rng(3)
     energy = rng.random((2, 50, 5)) ** 2
-    got = data.sigma_delta(energy)
+    got = data.thermometer(energy, levels=3)
+    assert got.shape == (2, 50, 15)
     for i in range(2):
-        for c in range(5):
-            a, expect = 0.0, []
-            for v in energy[i, :, c]:
-                a += v
-                expect.append(1 if a >= 1 else 0)
-                a -= expect[-1]
-            assert got[i, :, c].tolist() == expect
+        for t in range(50):
+            for c in range(5):
+                for k in range(3):
+                    assert got[i, t, 3 * c + k] == (1 if energy[i, t, c] > (k + 0.5) / 3 else 0)
 
 
-def test_sigma_delta_closed_forms():
-    """Constant input 1/k fires exactly every k-th step (threshold reached exactly, a >= 1)."""
-    steps = 24
-    energy = np.stack([np.full(steps, v) for v in (0.0, 0.25, 0.5, 1.0)], axis=-1)
-    spikes = data.sigma_delta(energy)
-    for c, k in [(1, 4), (2, 2), (3, 1)]:
-        assert np.flatnonzero(spikes[:, c]).tolist() == list(range(k - 1, steps, k))
-    assert spikes[:, 0].sum() == 0
+def test_thermometer_closed_forms():
+    """0 drives no channel, 1 drives all, 1/2 drives half; a level edge itself is not exceeded."""
+    energy = np.array([[0.0, 1.0, 0.5, 0.5 / 8, 0.5 / 8 + 1e-9]])
+    spikes = data.thermometer(energy).reshape(5, 8)
+    assert spikes.sum(axis=1).tolist() == [0, 8, 4, 0, 1]
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        data.sigma_delta(np.full((3, 2), 1.5))
+        data.thermometer(np.full((3, 2), 1.5))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        data.thermometer(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match="levels"):
+        data.thermometer(np.zeros((3, 2)), levels=0)
+    assert data.n_inputs() == 320 == data.ENCODING["n_mels"] * data.ENCODING["levels"]
 
 
 def test_mel_centres_follow_htk():
@@ -256,12 +260,12 @@ def test_corrupt_cache_is_recomputed(tmp_path, capsys, damage):
     if damage == "garbage":
         file.write_bytes(b"PK\x03\x04 not a zip")
     else:
-        np.savez(file, x=np.ones((3, 100, 40), np.uint8), files=np.array(SMALL[:3]))
+        np.savez(file, x=np.ones((3, 100, 320), np.uint8), files=np.array(SMALL[:3]))
     again = data.load_fsdd(root, cache_dir=cache)
     assert "encoded" in capsys.readouterr().err  # recomputed, not trusted
     assert np.array_equal(again.train_x, good.train_x) and np.array_equal(again.test_x, good.test_x)
     with np.load(file) as z:
-        assert z["x"].shape == (len(SMALL), 100, 40)
+        assert z["x"].shape == (len(SMALL), 100, 320)
 
 
 def _bad_wav(kind, file):

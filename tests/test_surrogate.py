@@ -153,3 +153,51 @@ def test_float32_training_learns_fsdd(tmp_path):
     result = train("dgn", tmp_path / "run", hidden=64, epochs=8, batch=32, seed=1, limit=1200, progress=False)
     assert result.test_accuracy > 0.5, f"test accuracy {result.test_accuracy} not far above chance (0.1)"
     assert (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_dropout_acts_in_training_only():
+    """Evaluation (and so Brian2) sees every hidden spike; training hides about p of them."""
+    from dgnsim.surrogate import Classifier
+
+    x = (torch.rand(4, 30, N_IN, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    plain = Classifier("dgn", N_IN, 40, 3, seed=2, bias=20.0)
+    dropped = Classifier("dgn", N_IN, 40, 3, seed=2, bias=20.0, dropout=0.5)
+    plain.eval(), dropped.eval()
+    assert torch.equal(plain(x), dropped(x))
+    dropped.train()
+    h = dropped.hidden_spikes(x).detach()
+    torch.manual_seed(1)
+    logits = dropped(x)
+    torch.manual_seed(1)
+    kept = torch.nn.functional.dropout(h, 0.5)
+    assert 0.3 < float((kept == 0).sum() - (h == 0).sum()) / float(h.sum()) < 0.7
+    assert torch.allclose(logits.detach(), dropped.readout(kept).detach())
+    with pytest.raises(ValueError, match="dropout"):
+        Classifier("dgn", N_IN, 4, 3, dropout=1.0)
+
+
+def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch):
+    """Stopped after epoch 1 of 2 and restarted, training ends where an uninterrupted run ends."""
+    from dgnsim import train as training
+
+    kwargs = dict(hidden=16, epochs=2, batch=50, seed=3, limit=200, progress=False)
+    whole = training.train("lif", tmp_path / "whole", **kwargs)
+    calls = {"n": 0}
+    original = training.accuracy
+
+    def interrupt_in_epoch_2(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kw)
+
+    monkeypatch.setattr(training, "accuracy", interrupt_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        training.train("lif", tmp_path / "split", **kwargs)
+    assert not (tmp_path / "split" / "manifest.json").exists()
+    monkeypatch.setattr(training, "accuracy", original)
+    resumed = training.train("lif", tmp_path / "split", **kwargs)
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history]
+    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["net"]
+    b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)["net"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -17,6 +17,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 1e-2, cosine decay)")
     parser.add_argument("--surrogate", default="fast_sigmoid", help="fast_sigmoid, gaussian or arctan")
     parser.add_argument("--width", type=float, default=4.0, help="surrogate width in mV (default 4)")
+    parser.add_argument("--dropout", type=float, default=0.2,
+                        help="dropout of hidden spikes before the readout, training only (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed (training is deterministic for it)")
     parser.add_argument("--split", default="official", help="official, or speaker:NAME (hold one speaker out)")
     parser.add_argument("--data", default=None, help="FSDD folder (default $DGNSIM_FSDD or ../shared/data/fsdd)")
@@ -30,7 +32,7 @@ def run(args) -> int:
 
     result = train(args.model, args.out, hidden=args.hidden, recurrent=args.recurrent, epochs=args.epochs,
                    batch=args.batch, lr=args.lr, seed=args.seed, data=args.data, split=args.split,
-                   surrogate=args.surrogate, width=args.width, threads=args.threads)
+                   surrogate=args.surrogate, width=args.width, threads=args.threads, dropout=args.dropout)
     summary = {"out": str(result.directory), "model": args.model, "epochs": result.epochs,
                "test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
                "seconds": result.seconds}

@@ -283,11 +283,13 @@ class Classifier(nn.Module):
     def __init__(self, model: str, n_in: int, n_hidden: int, n_out: int, *, recurrent: bool = False,
                  dt: float = 1.0, surrogate: str = "fast_sigmoid", width: float = 1.0, reset: str | None = None,
                  order: str = "brian", seed: int = 0, weight_scale: float = 1.0, bias: float = 12.0,
-                 pool: str = "mean"):
+                 pool: str = "mean", dropout: float = 0.0):
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.config = dict(model=model, n_in=n_in, n_hidden=n_hidden, n_out=n_out, recurrent=recurrent, dt=dt,
                            surrogate=surrogate, width=width, reset=reset, order=order, seed=seed,
-                           weight_scale=weight_scale, bias=bias, pool=pool)
+                           weight_scale=weight_scale, bias=bias, pool=pool, dropout=dropout)
         self.hidden = SpikingLayer(model, n_in, n_hidden, recurrent=recurrent, dt=dt, surrogate=surrogate,
                                    width=width, reset=reset, order=order)
         self.readout = Readout(n_hidden, n_out, dt=dt, pool=pool)
@@ -311,8 +313,15 @@ class Classifier(nn.Module):
                         w.copy_(torch.randn(w.shape, generator=gen) * (0.01 if name == "c" else 2.0 / math.sqrt(w.shape[0])))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, n_out) for input spikes ``x`` (B, T, n_in)."""
+        """Logits (B, n_out) for input spikes ``x`` (B, T, n_in).
+
+        In training mode, hidden spikes reach the readout through dropout (probability
+        ``dropout``, survivors scaled by 1/(1 - dropout)); in evaluation mode, and so in
+        Brian2, every spike passes unchanged.
+        """
         h = self.hidden(x.transpose(0, 1))
+        if self.training and self.config["dropout"]:
+            h = torch.nn.functional.dropout(h, self.config["dropout"])
         return self.readout(h)
 
     def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
