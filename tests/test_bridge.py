@@ -185,7 +185,7 @@ def test_bad_files_are_refused_and_nothing_written(trained, tmp_path):
     with pytest.raises(ValueError, match="input must be"):
         bridge.run_torch(net, np.zeros((2, 10, 3)))
     with pytest.raises(ValueError, match="only 0 and 1"):
-        bridge.run_torch(net, np.full((2, 10, 40), np.nan))
+        bridge.run_torch(net, np.full((2, 10, net.hidden.n_in), np.nan))
 
 
 # ----------------------------------------------------------------------------- NIR
