@@ -11,7 +11,7 @@ HELP = "accuracy of a trained network on the FSDD test split, clean or under per
 def add_arguments(parser) -> None:
     parser.add_argument("directory", help="a trained network (model.safetensors + manifest.json)")
     parser.add_argument("--perturb", action="append", default=[],
-                        help="KIND:STRENGTH, e.g. additive:0.01, subtractive:0.1, mixed:0.01, fgsm:0.005 "
+                        help="KIND:STRENGTH, e.g. additive:0.01, subtractive:0.1, mixed:0.01, fgsm:0.001 "
                              "(repeatable; clean accuracy is always reported)")
     parser.add_argument("--data", default=None, help="FSDD folder")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random perturbations")
