@@ -201,3 +201,19 @@ def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch)
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["net"]
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)["net"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_lnm_projection_keeps_membrane_bounded_under_inhibition():
+    """A negative quadratic with no cubic runs away below rest; the projection (a2 >= 0) stops it."""
+    layer = SpikingLayer("lnm", 2, 3).double()
+    with torch.no_grad():
+        layer.p_a2.fill_(-1.0)  # a2 = -0.003 /(mV ms): unstable fixed point 17 mV below rest
+        layer.W_w.fill_(-50.0)
+    x = torch.ones(100, 1, 2, dtype=torch.float64)
+    with torch.no_grad():
+        _, free = layer.run(x, record=True)
+        assert not torch.isfinite(free["v"]).all()
+        layer.project()
+        assert float(layer.neuron_params()["a2"]) == 0.0
+        _, bounded = layer.run(x, record=True)
+    assert torch.isfinite(bounded["v"]).all() and float(bounded["v"].min()) > -65.0 - 1e4
