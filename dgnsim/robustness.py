@@ -43,7 +43,8 @@ def _evaluated(evaluation: Path) -> bool:
     return json.loads(evaluation.read_text()).get("perturbations") == PERTURBATIONS
 
 
-def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, progress: bool = True) -> dict:
+def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads: int = 2,
+               progress: bool = True) -> dict:
     """Train and evaluate every (model, recurrent) in ``configs`` for ``seeds`` seeds."""
     out = Path(out)
     results = {}
@@ -55,9 +56,8 @@ def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, progres
             if not _evaluated(evaluation):
                 if progress:
                     print(f"== {name} seed {seed}: training", file=sys.stderr)
-                if not (directory / "manifest.json").exists():
-                    train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
-                          progress=progress)
+                train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
+                      threads=threads, progress=progress)
                 if progress:
                     print(f"== {name} seed {seed}: evaluating", file=sys.stderr)
                 acc = evaluate_dir(directory, list(PERTURBATIONS.values()), data=data, seed=seed)

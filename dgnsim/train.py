@@ -2,11 +2,13 @@
 
 ``train`` is deterministic for a seed, shows progress, writes a checkpoint after every
 epoch (atomically) and resumes from it after an interruption; at the end it writes the
-network as ``model.safetensors`` + ``manifest.json`` (:mod:`dgnsim.checkpoint`).
+network as ``model.safetensors`` + ``manifest.json`` (:mod:`dgnsim.checkpoint`). A folder
+that already holds a finished run of the same configuration is read back, not trained again.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -50,6 +52,18 @@ def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
     return correct / len(x)
 
 
+def _finished(out: Path, run_config: dict) -> TrainResult | None:
+    """The result of a finished run in ``out`` (None if there is none); refuses another configuration's."""
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        return None
+    done = json.loads(manifest.read_text())
+    if done.get("training") != run_config:
+        raise ValueError(f"{out}: a finished run of a different configuration is there; use another --out")
+    last = done["history"][-1]
+    return TrainResult(out, run_config["epochs"], last["test_accuracy"], last["train_accuracy"], done["history"], 0.0)
+
+
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
@@ -73,6 +87,11 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
                   bias=12.0, pool=pool, dropout=dropout)
     run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
                       encoding_key=ds.encoding_key)
+    finished = _finished(out, run_config)
+    if finished is not None:
+        if progress:
+            print(f"{out}: already trained with this configuration", file=sys.stderr)
+        return finished
     torch.manual_seed(seed)
     net = Classifier(**config)
     opt = torch.optim.Adam(net.parameters(), lr=lr)

@@ -1,7 +1,8 @@
 """Clean FSDD test accuracy of one model over several seeds, at a chosen training length.
 
-Usage: ``python studies/fsdd_accuracy.py --model dgn --epochs 60 --seeds 3``.
-Each seed is trained into runs/accuracy/<model>_e<epochs>/seed<k> (resumable; a finished
+Usage: ``python studies/fsdd_accuracy.py --model dgn [--recurrent] --epochs 60 --seeds 3``.
+Each seed is trained into runs/accuracy/<name>_e<epochs>/seed<k> (name: the model, with
+``_rec`` when recurrent; resumable; a finished
 seed is read back, not retrained) with the default recipe of ``dgnsim train`` (official
 split, one hidden layer of 128). Writes results/accuracy_<model>_e<epochs>.json and .md.
 """
@@ -9,7 +10,6 @@ split, one hidden layer of 128). Writes results/accuracy_<model>_e<epochs>.json 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,29 +24,30 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dgn")
+    parser.add_argument("--recurrent", action="store_true", help="a recurrent hidden layer")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
-    runs = ROOT / "runs" / "accuracy" / f"{args.model}_e{args.epochs}"
+    label = f"{args.model}_rec" if args.recurrent else args.model
+    layer = f"one recurrent hidden layer of 128 ({args.model})" if args.recurrent else f"{args.model}, one hidden layer of 128"
+    runs = ROOT / "runs" / "accuracy" / f"{label}_e{args.epochs}"
     accuracy = []
     for seed in range(args.seeds):
         out = runs / f"seed{seed}"
-        done = out / "manifest.json"
-        if not done.exists():
-            print(f"== {args.model}, seed {seed}, {args.epochs} epochs", file=sys.stderr)
-            train(args.model, out, epochs=args.epochs, seed=seed)
-        accuracy.append(json.loads(done.read_text())["test_accuracy"])
+        print(f"== {label}, seed {seed}, {args.epochs} epochs", file=sys.stderr)
+        accuracy.append(train(args.model, out, recurrent=args.recurrent, epochs=args.epochs, seed=seed).test_accuracy)
     pct = 100 * np.array(accuracy)
-    name = f"accuracy_{args.model}_e{args.epochs}"
-    write_json(ROOT / "results" / f"{name}.json", {"model": args.model, "epochs": args.epochs,
+    name = f"accuracy_{label}_e{args.epochs}"
+    write_json(ROOT / "results" / f"{name}.json", {"model": args.model, "recurrent": args.recurrent,
+                                                    "epochs": args.epochs,
                                                     "test_accuracy": accuracy, "mean": float(pct.mean()),
                                                     "std": float(pct.std())})
     write_text(ROOT / "results" / f"{name}.md",
-               f"Clean FSDD test accuracy (%), official split, {args.model}, one hidden layer of 128, "
+               f"Clean FSDD test accuracy (%), official split, {layer}, "
                f"{args.epochs} epochs, default recipe.\n\n| seed | " + " | ".join(map(str, range(args.seeds)))
                + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1) + "\n| accuracy | "
                + " | ".join(f"{a:.1f}" for a in pct) + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n")
-    print(f"{args.model}, {args.epochs} epochs: {pct.mean():.2f} ± {pct.std():.2f} % over {args.seeds} seeds")
+    print(f"{label}, {args.epochs} epochs: {pct.mean():.2f} ± {pct.std():.2f} % over {args.seeds} seeds")
     return 0
 
 

@@ -122,6 +122,7 @@ def test_network_gradient_matches_finite_differences_of_relaxed_network():
 
     layer, x = _random_layer("dgn", recurrent=True, seed=5)
     layer.detach_reset = False  # the relaxed network's gradient includes the reset path
+    layer.detach_recurrent = False  # and the path back in time through the recurrent spikes
     original = L.spike_fn
     L.spike_fn = lambda v, shape, width: smooth_spike(v, shape, width) / (2 * width) + 0.5
     try:
@@ -145,6 +146,31 @@ def test_network_gradient_matches_finite_differences_of_relaxed_network():
                 assert float(grads[k][idx]) == pytest.approx(float(fd), rel=1e-4, abs=1e-7)
     finally:
         L.spike_fn = original
+
+
+@pytest.mark.parametrize("detach", [True, False])
+def test_detached_recurrence_is_feed_forward_with_the_spikes_as_input(detach):
+    """With ``detach_recurrent``, a recurrent layer's gradient is that of a feed-forward layer
+    fed its own (fixed) spikes of the previous step through the recurrent weights; with the
+    path open it is not, since then gradients also travel back through the recurrent loop."""
+    rec, x = _random_layer("dgn", recurrent=True, seed=7)
+    rec.detach_recurrent = detach
+    spikes = rec(x)
+    ff = SpikingLayer("dgn", N_IN + N, N, dt=DT).double()
+    with torch.no_grad():
+        for name, w in ff.weights("W").items():
+            w.copy_(torch.cat([rec.weights("W")[name], rec.weights("R")[name]]))
+        for name in rec.spec.parameters:
+            getattr(ff, f"p_{name}").copy_(getattr(rec, f"p_{name}"))
+    previous = torch.cat([torch.zeros_like(spikes[:1]), spikes[:-1]]).detach()
+    ff_spikes = ff(torch.cat([x, previous], dim=2))
+    assert torch.equal(ff_spikes, spikes)  # the same forward pass
+    readout = torch.linspace(-1, 1, T * N, dtype=torch.float64).reshape(T, 1, N)  # a loss that weighs every spike
+    rec_grads = torch.autograd.grad((spikes * readout).sum(), [rec.W_w, rec.R_w, rec.W_c, rec.R_c])
+    ff_grads = torch.autograd.grad((ff_spikes * readout).sum(), [ff.W_w, ff.W_c])
+    same = [torch.allclose(torch.cat(r), f, rtol=1e-12, atol=1e-12)
+            for r, f in zip([rec_grads[:2], rec_grads[2:]], ff_grads)]
+    assert all(same) if detach else not all(same)
 
 
 def test_float32_training_learns_fsdd(tmp_path):
@@ -201,6 +227,13 @@ def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch)
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)["net"]
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)["net"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    # Finished: read back without training; another configuration in the same folder is refused.
+    monkeypatch.setattr(training, "Classifier", None)  # any training attempt would fail
+    again = training.train("lif", tmp_path / "whole", **kwargs)
+    assert again.history == whole.history and again.test_accuracy == whole.test_accuracy
+    with pytest.raises(ValueError, match="different configuration"):
+        training.train("lif", tmp_path / "whole", **dict(kwargs, epochs=3))
 
 
 def test_lnm_projection_keeps_membrane_bounded_under_inhibition():

@@ -15,6 +15,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     parser.add_argument("--data", default=None, help="FSDD folder")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per training (default 2)")
     parser.add_argument("--out", required=True, help="output directory (runs/, robustness.csv/.md/.json)")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
 
@@ -30,7 +31,7 @@ def run(args) -> int:
     if args.seeds < 1:
         raise ValueError("--seeds must be at least 1")
     report = robustness([(m, False) for m in ff] + [(m, True) for m in rec], args.seeds, args.out,
-                        epochs=args.epochs, data=args.data)
+                        epochs=args.epochs, data=args.data, threads=args.threads)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

@@ -11,6 +11,15 @@ order when the input synapses are scheduled before the groups (the bridge does t
 (``D[t] = a D[t-1] + z[t]``), the membrane steps with the new traces, and the reset of
 the *previous* step's spikes is applied after the decay (``V[t] = rho V[t-1] + ... -
 theta z[t-1]``, with ``reset="soft"``). It has no Brian2 counterpart.
+
+Gradients: the spike function's surrogate derivative is the only path from a spike back
+to the membrane. The reset (``detach_reset``) and, in a recurrent layer, the recurrent
+spikes (``detach_recurrent``) are constants in the backward pass by default: the
+recurrent weights learn from their effect on the next step, but no gradient travels
+back in time through the recurrent loop. With that path open, back-propagation through
+the 100 steps of an FSDD sample exploded (gradient norms from 1e1 to 1e8 and Inf within
+the first epochs, for ``lif`` and ``dgn``) and recurrent networks stayed at 30-70 %.
+Neither flag changes the forward pass.
 """
 
 from __future__ import annotations
@@ -34,7 +43,8 @@ class SpikingLayer(nn.Module):
 
     def __init__(self, model: str, n_in: int, n_out: int, *, recurrent: bool = False, dt: float = 1.0,
                  params: dict | None = None, reset: str | None = None, surrogate: str = "fast_sigmoid",
-                 width: float = 1.0, order: str = "brian", detach_reset: bool = True, spiking: bool = True):
+                 width: float = 1.0, order: str = "brian", detach_reset: bool = True, spiking: bool = True,
+                 detach_recurrent: bool = True):
         super().__init__()
         if order not in ORDERS:
             raise ValueError(f"order: one of {ORDERS}, not {order!r}")
@@ -44,6 +54,7 @@ class SpikingLayer(nn.Module):
         self.program = compile_model(self.spec, reset)
         self.model_name, self.n_in, self.n_out, self.recurrent = self.spec.name, n_in, n_out, recurrent
         self.reset_variant, self.order, self.detach_reset, self.spiking = reset, order, detach_reset, spiking
+        self.detach_recurrent = detach_recurrent
         self.surrogate, self.width, self.dt = surrogate, float(width), float(dt)
         self.register_buffer("_dt", torch.tensor(float(dt), dtype=torch.float64), persistent=False)
         if order == "paper":
@@ -192,6 +203,8 @@ class SpikingLayer(nn.Module):
         return out, ({v: torch.stack(tr) for v, tr in traces.items()} if record else None)
 
     def _add_input(self, state, drive, rec, z, t):
+        if rec and self.detach_recurrent:
+            z = z.detach()
         for syn_name, target in self.program.input_targets.items():
             value = state[target] + drive[target][t]
             if syn_name in rec:
