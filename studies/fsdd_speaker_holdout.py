@@ -1,7 +1,7 @@
 """Speaker-independent FSDD accuracy: train on five speakers, test on the sixth.
 
-Usage: ``python studies/fsdd_speaker_holdout.py [--models dgn,lif] [--speakers theo,...] [--epochs 30]``
-(default: every speaker).
+Usage: ``python studies/fsdd_speaker_holdout.py [--models dgn,lif,dgn_rec,lif_rec] [--speakers theo,...]
+[--epochs 30]`` (default: every speaker; a ``_rec`` suffix means a recurrent hidden layer).
 Each (model, speaker) is trained into runs/speaker/<model>-<speaker> (resumable) and the
 table is written to results/speaker_holdout.json and .md. Reads FSDD from the usual path.
 """
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="dgn,lif")
+    parser.add_argument("--models", default="dgn,lif,dgn_rec,lif_rec")
     parser.add_argument("--speakers", default=",".join(SPEAKERS))
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
@@ -31,7 +31,8 @@ def main(argv=None) -> int:
         for speaker in args.speakers.split(","):
             out = ROOT / "runs" / "speaker" / f"{model}-{speaker}"
             print(f"== {model}, {speaker} held out", file=sys.stderr)
-            acc = train(model, out, epochs=args.epochs, seed=args.seed, split=f"speaker:{speaker}").test_accuracy
+            acc = train(model.removesuffix("_rec"), out, recurrent=model.endswith("_rec"), epochs=args.epochs,
+                        seed=args.seed, split=f"speaker:{speaker}").test_accuracy
             rows.setdefault(model, {})[speaker] = acc
     write_json(ROOT / "results" / "speaker_holdout.json", {"epochs": args.epochs, "seed": args.seed, "accuracy": rows})
     speakers = args.speakers.split(",")
