@@ -4,7 +4,7 @@ Usage: ``python studies/fsdd_accuracy.py --model dgn [--recurrent] --epochs 60 -
 Each seed is trained into runs/accuracy/<name>_e<epochs>/seed<k> (name: the model, with
 ``_rec`` when recurrent; resumable; a finished
 seed is read back, not retrained) with the default recipe of ``dgnsim train`` (official
-split, one hidden layer of 128). Writes results/accuracy_<model>_e<epochs>.json and .md.
+split, one hidden layer of 128). Writes results/accuracy_<name>_e<epochs>.json and .md.
 """
 
 from __future__ import annotations
