@@ -178,14 +178,20 @@ def split_files(path=None, split: str = "official") -> tuple[list[str], list[str
 
     ``"official"``: recording index 0-4 is the test set (300 files), 5-49 training (2700).
     ``"speaker:NAME"``: NAME's files are the test set (500), everyone else's training (2500).
+    ``"validation"``: the official training files only; index 5-9 is the held-out set (300),
+    10-49 training (2400). For choosing a recipe without looking at the official test set.
     An unknown split or speaker, or an empty side, raises ValueError.
     """
     if not isinstance(split, str):
-        raise TypeError(f"split must be a string such as 'official' or 'speaker:theo', not {split!r}")
+        raise TypeError(f"split must be a string such as 'official', 'validation' or 'speaker:theo', not {split!r}")
     names = list_files(path)
     parsed = {n: _parse_name(n) for n in names}
     if split == "official":
         is_test = {n: p[2] <= 4 for n, p in parsed.items()}
+    elif split == "validation":
+        parsed = {n: p for n, p in parsed.items() if p[2] >= 5}
+        names = [n for n in names if n in parsed]
+        is_test = {n: p[2] <= 9 for n, p in parsed.items()}
     elif split.startswith("speaker:"):
         speaker = split.split(":", 1)[1]
         present = sorted({p[1] for p in parsed.values()})
@@ -194,7 +200,7 @@ def split_files(path=None, split: str = "official") -> tuple[list[str], list[str
                              + ", ".join(present))
         is_test = {n: p[1] == speaker for n, p in parsed.items()}
     else:
-        raise ValueError(f"unknown split {split!r}; use 'official' or 'speaker:NAME' "
+        raise ValueError(f"unknown split {split!r}; use 'official', 'validation' or 'speaker:NAME' "
                          f"(NAME one of {', '.join(SPEAKERS)})")
     train = [n for n in names if not is_test[n]]
     test = [n for n in names if is_test[n]]

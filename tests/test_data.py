@@ -69,6 +69,14 @@ def test_official_split(fsdd_path):
     assert (train, test) == data.split_files(fsdd_path, "official")  # deterministic
 
 
+def test_validation_split_never_touches_the_official_test_set(fsdd_path):
+    train, held_out = data.split_files(fsdd_path, "validation")
+    official_train, official_test = data.split_files(fsdd_path, "official")
+    assert (len(train), len(held_out)) == (2400, 300)
+    assert set(train) | set(held_out) == set(official_train) and not set(train) & set(held_out)
+    assert all(5 <= parse(n)[2] <= 9 for n in held_out) and not set(held_out) & set(official_test)
+
+
 @pytest.mark.parametrize("speaker", SPEAKERS)
 def test_speaker_split(fsdd_path, speaker):
     train, test = data.split_files(fsdd_path, f"speaker:{speaker}")

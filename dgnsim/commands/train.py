@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dropout", type=float, default=0.2,
                         help="dropout of hidden spikes before the readout, training only (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed (training is deterministic for it)")
-    parser.add_argument("--split", default="official", help="official, or speaker:NAME (hold one speaker out)")
+    parser.add_argument("--split", default="official", help="official, validation (index 5-9 of the training files held out), or speaker:NAME")
     parser.add_argument("--data", default=None, help="FSDD folder (default $DGNSIM_FSDD or ../shared/data/fsdd)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--out", required=True, help="output directory (checkpoint, model.safetensors, manifest.json)")
