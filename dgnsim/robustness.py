@@ -55,7 +55,7 @@ def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads
             evaluation = directory / "eval.json"
             if not _evaluated(evaluation):
                 if progress:
-                    print(f"== {name} seed {seed}: training", file=sys.stderr)
+                    print(f"== {name} seed {seed}: training (or reading back a finished run)", file=sys.stderr)
                 train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
                       threads=threads, progress=progress)
                 if progress:
