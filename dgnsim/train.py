@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint
+from .augment import augment_batch, format_augment, parse_augment
 from .data import ENCODING, load_fsdd
 from .io import atomic_path
 from .surrogate import Classifier
@@ -67,14 +68,17 @@ def _finished(out: Path, run_config: dict) -> TrainResult | None:
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
-          pool: str = "mean", dropout: float = 0.2) -> TrainResult:
+          pool: str = "mean", dropout: float = 0.2, augment: str = "") -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
     ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
     probability that a hidden spike is hidden from the readout during training.
+    ``augment``: training-time augmentation of the input spikes (:mod:`dgnsim.augment`,
+    e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none).
     """
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
+    augmentation = parse_augment(augment)
     torch.set_num_threads(threads)
     out = Path(out)
     ds = load_fsdd(data, split=split)
@@ -87,6 +91,8 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
                   bias=12.0, pool=pool, dropout=dropout)
     run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
                       encoding_key=ds.encoding_key)
+    if augmentation:  # recorded only when used, so runs without it keep their configuration
+        run_config["augment"] = format_augment(augmentation)
     finished = _finished(out, run_config)
     if finished is not None:
         if progress:
@@ -114,9 +120,13 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
         rng = np.random.default_rng([seed, epoch])
         torch.manual_seed(int(rng.integers(2**62)))  # dropout's draws: per epoch, so a resumed run is identical
         batches = _batches(len(train_x), batch, rng)
+        augment_rng = np.random.default_rng([seed, epoch, 1])
         total, correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
         for k, idx in enumerate(batches):
-            xb = torch.as_tensor(train_x[idx], dtype=torch.float32)
+            xb = train_x[idx]
+            if augmentation:
+                xb = augment_batch(xb, augmentation, augment_rng, ENCODING["levels"])
+            xb = torch.as_tensor(xb, dtype=torch.float32)
             yb = torch.as_tensor(train_y[idx])
             logits = net(xb)
             loss = F.cross_entropy(logits, yb) + REGULARIZER_WEIGHT * net.regularizer()

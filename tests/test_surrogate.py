@@ -1,5 +1,6 @@
 """The PyTorch surrogate: one layer step equals one Brian2 step; surrogate gradients; learning."""
 
+import json
 
 import numpy as np
 import pytest
@@ -202,11 +203,13 @@ def test_dropout_acts_in_training_only():
         Classifier("dgn", N_IN, 4, 3, dropout=1.0)
 
 
-def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch):
-    """Stopped after epoch 1 of 2 and restarted, training ends where an uninterrupted run ends."""
+@pytest.mark.parametrize("augment", ["", "shift:3,timemask:8,bandmask:3"])
+def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch, augment):
+    """Stopped after epoch 1 of 2 and restarted, training ends where an uninterrupted run ends
+    (with and without input augmentation, whose draws must also resume)."""
     from dgnsim import train as training
 
-    kwargs = dict(hidden=16, epochs=2, batch=50, seed=3, limit=200, progress=False)
+    kwargs = dict(hidden=16, epochs=2, batch=50, seed=3, limit=200, progress=False, augment=augment)
     whole = training.train("lif", tmp_path / "whole", **kwargs)
     calls = {"n": 0}
     original = training.accuracy
@@ -234,6 +237,10 @@ def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch)
     assert again.history == whole.history and again.test_accuracy == whole.test_accuracy
     with pytest.raises(ValueError, match="different configuration"):
         training.train("lif", tmp_path / "whole", **dict(kwargs, epochs=3))
+    with pytest.raises(ValueError, match="different configuration"):
+        training.train("lif", tmp_path / "whole", **dict(kwargs, augment="shift:1" if augment else "timemask:2"))
+    manifest = json.loads((tmp_path / "whole" / "manifest.json").read_text())
+    assert manifest["training"].get("augment", "") == augment
 
 
 def test_lnm_projection_keeps_membrane_bounded_under_inhibition():

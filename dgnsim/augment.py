@@ -1,0 +1,90 @@
+"""Training-time augmentation of encoded FSDD input spikes (SpecAugment-like).
+
+Applied to a training batch of thermometer-coded spikes ``x`` (B, T, bands x levels),
+never to evaluation, attacks or Brian2. Each kind only moves or deletes spikes, so an
+augmented sample is still a valid input of the same encoding:
+
+- ``shift:S``: each sample moves in time by a uniform integer in [-S, S] steps; steps
+  that move in are silent (zeros), steps that move out are lost.
+- ``timemask:W``: each sample has one window of a uniform width in [0, W] steps, at a
+  uniform position, silenced.
+- ``bandmask:F``: each sample has one run of a uniform width in [0, F] adjacent mel bands
+  (all their levels) silenced for the whole utterance.
+
+A spec is written ``"shift:4,timemask:10,bandmask:4"`` (``parse_augment``); the empty spec
+``""`` (the default) is no augmentation. All draws come from the ``rng`` passed in, so a
+training run stays deterministic for its seed (and resumable to the same network).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KINDS = ("shift", "timemask", "bandmask")
+"""Augmentations understood by ``parse_augment``, applied in this order."""
+
+
+def parse_augment(text: str) -> dict[str, int]:
+    """``"shift:4,timemask:10"`` -> ``{"shift": 4, "timemask": 10}``; ``""`` -> ``{}``.
+
+    Raises ValueError for an unknown kind, a repeated kind, or a size that is not a
+    non-negative integer.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"augment: a string such as 'shift:4,timemask:10', not {text!r}")
+    spec: dict[str, int] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        kind, sep, size = item.partition(":")
+        kind = kind.strip()
+        if kind not in KINDS:
+            raise ValueError(f"augment {item!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+        if kind in spec:
+            raise ValueError(f"augment {text!r}: {kind} given twice")
+        if not sep or not size.strip().isdigit():
+            raise ValueError(f"augment {item!r}: write {kind}:N with N a non-negative integer "
+                             f"({'steps' if kind != 'bandmask' else 'mel bands'})")
+        spec[kind] = int(size)
+    return spec
+
+
+def format_augment(spec: dict[str, int]) -> str:
+    """Inverse of ``parse_augment`` (kinds in ``KINDS`` order)."""
+    return ",".join(f"{k}:{spec[k]}" for k in KINDS if k in spec)
+
+
+def augment_batch(x: np.ndarray, spec: dict[str, int], rng: np.random.Generator, levels: int) -> np.ndarray:
+    """A copy of spikes ``x`` (B, T, C) with the augmentations of ``spec`` applied per sample.
+
+    ``levels``: input channels per mel band (C = bands x levels; band b is channels
+    b*levels .. b*levels + levels - 1). ``x`` itself is never changed.
+    """
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"spikes must be (batch, time, channels), got shape {x.shape}")
+    batch, steps, channels = x.shape
+    if channels % levels:
+        raise ValueError(f"{channels} channels are not whole bands of {levels} levels")
+    out = x.copy()
+    if not spec:
+        return out
+    time = np.arange(steps)
+    if spec.get("shift"):
+        s = spec["shift"]
+        offsets = rng.integers(-s, s + 1, size=batch)
+        source = time[None, :] - offsets[:, None]  # out[b, t] = x[b, t - offset]
+        inside = (source >= 0) & (source < steps)
+        out = np.take_along_axis(out, np.clip(source, 0, steps - 1)[:, :, None], axis=1)
+        out[~inside] = 0
+    if spec.get("timemask"):
+        width = rng.integers(0, spec["timemask"] + 1, size=batch)
+        start = rng.integers(0, steps, size=batch)
+        silenced = (time[None, :] >= start[:, None]) & (time[None, :] < (start + width)[:, None])
+        out[silenced] = 0
+    if spec.get("bandmask"):
+        bands = channels // levels
+        width = rng.integers(0, min(spec["bandmask"], bands) + 1, size=batch)
+        start = rng.integers(0, bands - width + 1)
+        band = np.arange(channels) // levels
+        silenced = (band[None, :] >= start[:, None]) & (band[None, :] < (start + width)[:, None])
+        out *= ~silenced[:, None, :]
+    return out
