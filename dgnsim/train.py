@@ -68,17 +68,20 @@ def _finished(out: Path, run_config: dict) -> TrainResult | None:
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
-          pool: str = "mean", dropout: float = 0.2, augment: str = "") -> TrainResult:
+          pool: str = "mean", dropout: float = 0.2, augment: str = "", label_smoothing: float = 0.0) -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
     ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
     probability that a hidden spike is hidden from the readout during training.
     ``augment``: training-time augmentation of the input spikes (:mod:`dgnsim.augment`,
-    e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none).
+    e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none). ``label_smoothing``: of the
+    cross-entropy loss (0: none).
     """
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
     augmentation = parse_augment(augment)
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
     torch.set_num_threads(threads)
     out = Path(out)
     ds = load_fsdd(data, split=split)
@@ -93,6 +96,8 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
                       encoding_key=ds.encoding_key)
     if augmentation:  # recorded only when used, so runs without it keep their configuration
         run_config["augment"] = format_augment(augmentation)
+    if label_smoothing:
+        run_config["label_smoothing"] = label_smoothing
     finished = _finished(out, run_config)
     if finished is not None:
         if progress:
@@ -129,7 +134,7 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
             xb = torch.as_tensor(xb, dtype=torch.float32)
             yb = torch.as_tensor(train_y[idx])
             logits = net(xb)
-            loss = F.cross_entropy(logits, yb) + REGULARIZER_WEIGHT * net.regularizer()
+            loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing) + REGULARIZER_WEIGHT * net.regularizer()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: the loss is {float(loss)}; "
                                          "lower --lr (the last finished epoch's checkpoint is kept)")

@@ -1,10 +1,13 @@
-"""Clean FSDD test accuracy of one model over several seeds, at a chosen training length.
+"""Clean FSDD accuracy of one model over several seeds, at a chosen training length and recipe.
 
-Usage: ``python studies/fsdd_accuracy.py --model dgn [--recurrent] [--dropout P] --epochs 60 --seeds 3``.
+Usage: ``python studies/fsdd_accuracy.py --model dgn [--recurrent] [--dropout P] [--augment SPEC]
+[--label-smoothing E] [--split validation] --epochs 60 --seeds 3``.
 Each seed is trained into runs/accuracy/<name>_e<epochs>/seed<k> (name: the model, with
-``_rec`` when recurrent and ``_do<P>`` for a dropout other than the default; resumable; a finished
-seed is read back, not retrained) with the default recipe of ``dgnsim train`` (official
-split, one hidden layer of 128). Writes results/accuracy_<name>_e<epochs>.json and .md.
+``_rec`` when recurrent and a suffix for each recipe change from the defaults of ``dgnsim train``,
+e.g. ``_do0.3``, ``_aug-shift4-timemask10``, ``_ls0.1``, ``_val`` for the validation split;
+resumable; a finished seed is read back, not retrained), one hidden layer of 128.
+Writes results/accuracy_<name>_e<epochs>.json and .md. Choose recipes on ``--split validation``
+(index 5-9 of the training files held out), then measure the chosen one on the official split.
 """
 
 from __future__ import annotations
@@ -15,10 +18,30 @@ from pathlib import Path
 
 import numpy as np
 
+from dgnsim.augment import format_augment, parse_augment
 from dgnsim.io import write_json, write_text
 from dgnsim.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def recipe_of(args) -> tuple[dict, str, str]:
+    """(keyword arguments of ``train``, name suffix, words) for the recipe changes asked for."""
+    recipe, suffix, words = {}, "", []
+    if args.dropout is not None:
+        recipe["dropout"], suffix = args.dropout, suffix + f"_do{args.dropout}"
+        words.append(f"dropout {args.dropout}")
+    if args.augment:
+        spec = format_augment(parse_augment(args.augment))
+        recipe["augment"] = spec
+        suffix += "_aug-" + spec.replace(":", "").replace(",", "-")
+        words.append(f"input augmentation {spec}")
+    if args.label_smoothing:
+        recipe["label_smoothing"], suffix = args.label_smoothing, suffix + f"_ls{args.label_smoothing}"
+        words.append(f"label smoothing {args.label_smoothing}")
+    if args.split != "official":
+        recipe["split"], suffix = args.split, suffix + ("_val" if args.split == "validation" else f"_{args.split}")
+    return recipe, suffix, ("default recipe but " + ", ".join(words)) if words else "default recipe"
 
 
 def main(argv=None) -> int:
@@ -28,26 +51,31 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--dropout", type=float, default=None, help="dropout (default: that of dgnsim train)")
+    parser.add_argument("--augment", default="", help="training-time input augmentation (dgnsim.augment)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the loss")
+    parser.add_argument("--split", default="official", help="official (default) or validation")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args(argv)
-    label = (f"{args.model}_rec" if args.recurrent else args.model) + (f"_do{args.dropout}" if args.dropout is not None else "")
-    recipe = {} if args.dropout is None else {"dropout": args.dropout}
+    recipe, suffix, words = recipe_of(args)
+    label = (f"{args.model}_rec" if args.recurrent else args.model) + suffix
     layer = f"one recurrent hidden layer of 128 ({args.model})" if args.recurrent else f"{args.model}, one hidden layer of 128"
     runs = ROOT / "runs" / "accuracy" / f"{label}_e{args.epochs}"
     accuracy = []
     for seed in range(args.seeds):
-        out = runs / f"seed{seed}"
         print(f"== {label}, seed {seed}, {args.epochs} epochs", file=sys.stderr)
-        accuracy.append(train(args.model, out, recurrent=args.recurrent, epochs=args.epochs, seed=seed,
-                              **recipe).test_accuracy)
+        accuracy.append(train(args.model, runs / f"seed{seed}", recurrent=args.recurrent, epochs=args.epochs,
+                              seed=seed, threads=args.threads, **recipe).test_accuracy)
     pct = 100 * np.array(accuracy)
     name = f"accuracy_{label}_e{args.epochs}"
+    held_out = "validation split (index 5-9 of the official training files)" if args.split == "validation" \
+        else f"{args.split} split"
     write_json(ROOT / "results" / f"{name}.json", {"model": args.model, "recurrent": args.recurrent,
-                                                    "epochs": args.epochs, **recipe,
+                                                    "epochs": args.epochs, "split": args.split, **recipe,
                                                     "test_accuracy": accuracy, "mean": float(pct.mean()),
                                                     "std": float(pct.std())})
     write_text(ROOT / "results" / f"{name}.md",
-               f"Clean FSDD test accuracy (%), official split, {layer}, "
-               f"{args.epochs} epochs, default recipe" + (f" but dropout {args.dropout}" if recipe else "") + ".\n\n| seed | " + " | ".join(map(str, range(args.seeds)))
+               f"Clean FSDD accuracy (%) on the held-out files of the {held_out}, {layer}, "
+               f"{args.epochs} epochs, {words}.\n\n| seed | " + " | ".join(map(str, range(args.seeds)))
                + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1) + "\n| accuracy | "
                + " | ".join(f"{a:.1f}" for a in pct) + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n")
     print(f"{label}, {args.epochs} epochs: {pct.mean():.2f} ± {pct.std():.2f} % over {args.seeds} seeds")

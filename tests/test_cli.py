@@ -54,3 +54,18 @@ def test_simulate_bad_input_fails_cleanly(tmp_path, args, message):
     assert res.returncode == 2
     assert message in res.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--augment", "warp:3"], "unknown kind 'warp'"),
+    (["--augment", "shift:-2"], "shift:N"),
+    (["--label-smoothing", "1.5"], "label_smoothing must be in [0, 1)"),
+    (["--model", "nope"], "unknown model"),
+])
+def test_train_bad_recipe_fails_before_training(tmp_path, args, message):
+    out = tmp_path / "run"
+    res = dgnsim("train", *(["--model", "dgn"] if "--model" not in args else []), *args, "--epochs", "1",
+                 "--out", str(out))
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr
+    assert not out.exists()
