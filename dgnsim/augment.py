@@ -1,9 +1,13 @@
 """Training-time augmentation of encoded FSDD input spikes (SpecAugment-like).
 
 Applied to a training batch of thermometer-coded spikes ``x`` (B, T, bands x levels),
-never to evaluation, attacks or Brian2. Each kind only moves or deletes spikes, so an
-augmented sample is still a valid input of the same encoding:
+never to evaluation, attacks or Brian2. Each kind only moves, repeats or deletes whole
+frames or bands, so an augmented sample is still a valid input of the same encoding:
 
+- ``stretch:P``: each sample is resampled in time by a factor f uniform in
+  [1 - P/100, 1 + P/100] (speed perturbation, nearest earlier frame: output step t shows
+  input step floor(t f)); f > 1 speaks faster (the end is silent), f < 1 slower (the end is
+  cut).
 - ``shift:S``: each sample moves in time by a uniform integer in [-S, S] steps; steps
   that move in are silent (zeros), steps that move out are lost.
 - ``timemask:W``: each sample has one window of a uniform width in [0, W] steps, at a
@@ -20,8 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-KINDS = ("shift", "timemask", "bandmask")
+KINDS = ("stretch", "shift", "timemask", "bandmask")
 """Augmentations understood by ``parse_augment``, applied in this order."""
+
+UNITS = {"stretch": "per cent", "shift": "steps", "timemask": "steps", "bandmask": "mel bands"}
 
 
 def parse_augment(text: str) -> dict[str, int]:
@@ -42,7 +48,9 @@ def parse_augment(text: str) -> dict[str, int]:
             raise ValueError(f"augment {text!r}: {kind} given twice")
         if not sep or not size.strip().isdigit():
             raise ValueError(f"augment {item!r}: write {kind}:N with N a non-negative integer "
-                             f"({'steps' if kind != 'bandmask' else 'mel bands'})")
+                             f"({UNITS[kind]})")
+        if kind == "stretch" and int(size) >= 100:
+            raise ValueError(f"augment {item!r}: a stretch of {size} % would reach a factor of 0")
         spec[kind] = int(size)
     return spec
 
@@ -68,6 +76,13 @@ def augment_batch(x: np.ndarray, spec: dict[str, int], rng: np.random.Generator,
     if not spec:
         return out
     time = np.arange(steps)
+    if spec.get("stretch"):
+        p = spec["stretch"] / 100.0
+        factor = rng.uniform(1.0 - p, 1.0 + p, size=batch)
+        source = np.floor(time[None, :] * factor[:, None]).astype(np.int64)
+        inside = source < steps
+        out = np.take_along_axis(out, np.minimum(source, steps - 1)[:, :, None], axis=1)
+        out[~inside] = 0
     if spec.get("shift"):
         s = spec["shift"]
         offsets = rng.integers(-s, s + 1, size=batch)

@@ -56,6 +56,29 @@ def test_shift_is_a_zero_filled_roll_within_range():
         assert any(np.array_equal(active, e) for e in expected)
 
 
+def test_stretch_resamples_time_by_a_factor_within_range():
+    p, steps = 20, 60
+    # each input step carries its own index in binary, so the source of each output step can be read
+    code = (np.arange(steps)[:, None] >> np.arange(8)) & 1
+    x = np.repeat(code[None], 12, axis=0).astype(np.uint8)  # 8 channels: 2 bands of 4 levels
+    y = augment_batch(x, {"stretch": p}, np.random.default_rng(5), 4)
+    factors = []
+    for b in range(len(y)):
+        active = y[b].any(axis=1) | (np.arange(steps) == 0)  # step 0's code is all zeros
+        source = (y[b].astype(int) << np.arange(8)).sum(axis=1)[active]
+        t = np.flatnonzero(active)
+        assert np.all(np.diff(source) >= 0) and source[0] == 0
+        # floor(t f) = source for all t: f lies in [source/t, (source+1)/t)
+        low = max(s / k for s, k in zip(source[1:], t[1:]))
+        high = min((s + 1) / k for s, k in zip(source[1:], t[1:]))
+        assert low < high and 1 - p / 100 - 1e-12 <= high and low <= 1 + p / 100
+        assert np.all(~y[b][~active].any(axis=1))  # steps past the end are silent
+        factors.append(low)
+    assert min(factors) < 0.95 and max(factors) > 1.05
+    with pytest.raises(ValueError, match="factor of 0"):
+        parse_augment("stretch:100")
+
+
 def test_time_mask_silences_one_window_and_keeps_the_rest():
     width = 8
     x = _spikes()
