@@ -68,14 +68,16 @@ def _finished(out: Path, run_config: dict) -> TrainResult | None:
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
-          pool: str = "mean", dropout: float = 0.2, augment: str = "", label_smoothing: float = 0.0) -> TrainResult:
+          pool: str = "mean", dropout: float = 0.2, augment: str = "", label_smoothing: float = 0.0,
+          reset: str | None = None) -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
     ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
     probability that a hidden spike is hidden from the readout during training.
     ``augment``: training-time augmentation of the input spikes (:mod:`dgnsim.augment`,
     e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none). ``label_smoothing``: of the
-    cross-entropy loss (0: none).
+    cross-entropy loss (0: none). ``reset``: a reset variant of the model file (e.g.
+    ``"soft"``; None: its default reset); Brian2 runs the same one (:mod:`dgnsim.bridge`).
     """
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
@@ -90,7 +92,7 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
         keep = np.sort(np.random.default_rng(seed).permutation(len(train_x))[:limit])
         train_x, train_y = train_x[keep], train_y[keep]
     config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=1.0,
-                  surrogate=surrogate, width=width, reset=None, order="brian", seed=seed, weight_scale=1.0,
+                  surrogate=surrogate, width=width, reset=reset, order="brian", seed=seed, weight_scale=1.0,
                   bias=12.0, pool=pool, dropout=dropout)
     run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
                       encoding_key=ds.encoding_key)

@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
                         help="training-time input augmentation, e.g. shift:4,timemask:10,bandmask:4 (default none)")
     parser.add_argument("--label-smoothing", type=float, default=0.0,
                         help="label smoothing of the cross-entropy loss (default 0)")
+    parser.add_argument("--reset", default=None,
+                        help="a reset variant of the model file, e.g. soft (default: the model's reset)")
     parser.add_argument("--seed", type=int, default=0, help="seed (training is deterministic for it)")
     parser.add_argument("--split", default="official", help="official, validation (index 5-9 of the training files held out), or speaker:NAME")
     parser.add_argument("--data", default=None, help="FSDD folder (default $DGNSIM_FSDD or ../shared/data/fsdd)")
@@ -37,7 +39,7 @@ def run(args) -> int:
     result = train(args.model, args.out, hidden=args.hidden, recurrent=args.recurrent, epochs=args.epochs,
                    batch=args.batch, lr=args.lr, seed=args.seed, data=args.data, split=args.split,
                    surrogate=args.surrogate, width=args.width, threads=args.threads, dropout=args.dropout,
-                   augment=args.augment, label_smoothing=args.label_smoothing)
+                   augment=args.augment, label_smoothing=args.label_smoothing, reset=args.reset)
     summary = {"out": str(result.directory), "model": args.model, "epochs": result.epochs,
                "test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
                "seconds": result.seconds}
