@@ -67,14 +67,16 @@ def main(argv=None) -> int:
                               seed=seed, threads=args.threads, **recipe).test_accuracy)
     pct = 100 * np.array(accuracy)
     name = f"accuracy_{label}_e{args.epochs}"
-    held_out = "validation split (index 5-9 of the official training files)" if args.split == "validation" \
-        else f"{args.split} split"
+    held_out = {"official": "Clean FSDD test accuracy (%), official split",
+                "validation": "Clean FSDD accuracy (%) on the validation files (index 5-9 of the official "
+                              "training files; trained on index 10-49)"}
+    held_out = held_out.get(args.split, f"Clean FSDD test accuracy (%), {args.split} split")
     write_json(ROOT / "results" / f"{name}.json", {"model": args.model, "recurrent": args.recurrent,
                                                     "epochs": args.epochs, "split": args.split, **recipe,
                                                     "test_accuracy": accuracy, "mean": float(pct.mean()),
                                                     "std": float(pct.std())})
     write_text(ROOT / "results" / f"{name}.md",
-               f"Clean FSDD accuracy (%) on the held-out files of the {held_out}, {layer}, "
+               f"{held_out}, {layer}, "
                f"{args.epochs} epochs, {words}.\n\n| seed | " + " | ".join(map(str, range(args.seeds)))
                + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1) + "\n| accuracy | "
                + " | ".join(f"{a:.1f}" for a in pct) + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n")
