@@ -41,25 +41,31 @@ class StepProgram:
     distance: Callable                   # (state, params, inv) -> distance to threshold (mV)
     reset_statements: tuple[tuple[str, str, Callable], ...]  # (target, op, expr(state, params))
     initial: dict[str, Callable]         # variable -> (params) -> initial value
+    membrane: str = "v"                  # the variable on the left of the threshold
 
     def reset(self, state: dict, spikes: torch.Tensor, params: dict, differentiable: bool = False) -> dict:
         """Apply the reset where ``spikes`` is 1, exactly as Brian2's reset.
 
         ``differentiable``: write ``v = z*v_reset + (1-z)*v`` (exact for z in {0, 1}) so the
-        gradient flows through the spikes; otherwise a cheaper ``where``.
+        gradient flows through the spikes. Otherwise the membrane's reset is a constant of the
+        backward pass: a cheaper ``where`` for ``v = ...``, and the spikes detached for a soft
+        reset ``v -= ...`` (with them attached, the gradient through 100 soft resets of an
+        FSDD sample overflowed to NaN in the first batch). Increments of other variables
+        (an adaptive threshold's ``a += 1``) keep their gradient either way.
         """
         state = dict(state)
         fired = None if differentiable else spikes > 0
         for target, op, expr in self.reset_statements:
             value = expr(state, params)
+            z = spikes.detach() if target == self.membrane and not differentiable else spikes
             if op == "=" and not differentiable:
                 state[target] = torch.where(fired, value, state[target])
             elif op == "=":
                 state[target] = spikes * value + (1 - spikes) * state[target]
             elif op == "+=":
-                state[target] = state[target] + spikes * value
+                state[target] = state[target] + z * value
             else:
-                state[target] = state[target] - spikes * value
+                state[target] = state[target] - z * value
         return state
 
 
@@ -107,6 +113,7 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
         body = statements(lines)
         sources.append(_function(f"_advance_{var}", body, [var], state, params))
     x = _threshold_distance(model)
+    membrane = re.match(r"\s*(\w+)", model.threshold).group(1)
     sources.append(_function("_distance", [("_x", sympy_to_str(hoist(x[0])))], ["_x"], state, params))
     inv_lines = [(str(sym), sympy_to_str(expr)) for expr, sym in hoisted.items()]
     sources.insert(0, _prepare_function(inv_lines, params))
@@ -123,7 +130,8 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
     initial = {v: _expression(e, [], params, units, takes_state=False) for v, e in model.initial.items()}
     return StepProgram(model=model, state_vars=tuple(state), input_targets=_input_targets(model),
                        inclusive=x[1], source=source, prepare=namespace["_prepare"], advance=advance,
-                       distance=namespace["_distance"], reset_statements=tuple(resets), initial=initial)
+                       distance=namespace["_distance"], reset_statements=tuple(resets), initial=initial,
+                       membrane=membrane)
 
 
 def _mv_ms_units() -> dict[str, float]:
