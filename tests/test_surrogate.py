@@ -52,7 +52,7 @@ def _brian2_run(layer, x):
         params[name] = (value / unit_scale if value.size > 1 else float(value[0]) / unit_scale) * p.unit
     steps, inputs = np.nonzero(x[:, 0, :].numpy())
     with dgnsim.Simulation("numpy", dt=DT * ms) as sim:
-        grp = sim.add(dgnsim.make_group(spec, N, params, name="layer"))
+        grp = sim.add(dgnsim.make_group(spec, N, params, reset=layer.reset_variant, name="layer"))
         gen = sim.add(SpikeGeneratorGroup(N_IN, inputs, steps * DT * ms, when="before_groups", order=0))
         i, j = np.meshgrid(np.arange(N_IN), np.arange(N), indexing="ij")
         weights = {n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit
@@ -89,8 +89,12 @@ def test_surrogate_covers_every_trainable_model():
 
 @pytest.mark.parametrize("recurrent", [False, True])
 @pytest.mark.parametrize("model", SURROGATE_MODELS)
-def test_layer_step_matches_brian2_step(model, recurrent):
+def test_layer_step_matches_brian2_step(model, recurrent, reset=None):
     layer, x = _random_layer(model, recurrent, seed=3)
+    if reset is not None:  # the same weights and parameters, another reset variant
+        variant = SpikingLayer(model, N_IN, N, recurrent=recurrent, dt=DT, reset=reset).double()
+        variant.load_state_dict(layer.state_dict())
+        layer = variant
     with torch.no_grad():
         z, traces = layer.run(x, record=True)
     b_traces, b_i, b_t = _brian2_run(layer, x)
@@ -101,6 +105,13 @@ def test_layer_step_matches_brian2_step(model, recurrent):
     for var in layer.spec.update_order:
         np.testing.assert_allclose(traces[var][:, 0, :].numpy(), b_traces[var], rtol=0, atol=1e-9,
                                    err_msg=f"{model}.{var}")
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("model", ["dgn", "sdgn"])
+def test_soft_reset_layer_matches_brian2(model, recurrent):
+    """Paper A's soft reset (the models' ``soft`` variant) in the layer and in Brian2."""
+    test_layer_step_matches_brian2_step(model, recurrent, reset="soft")
 
 
 @pytest.mark.parametrize("shape", sorted(SURROGATES))
