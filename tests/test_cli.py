@@ -61,6 +61,7 @@ def test_simulate_bad_input_fails_cleanly(tmp_path, args, message):
     (["--augment", "shift:-2"], "shift:N"),
     (["--label-smoothing", "1.5"], "label_smoothing must be in [0, 1)"),
     (["--model", "nope"], "unknown model"),
+    (["--model", "lif", "--reset", "soft"], "has no reset 'soft'"),
 ])
 def test_train_bad_recipe_fails_before_training(tmp_path, args, message):
     out = tmp_path / "run"
