@@ -54,7 +54,7 @@ def train_gru(ds, seed: int, epochs: int, batch: int = 64, lr: float = 2e-3) -> 
             loss.backward()
             opt.step()
         sched.step()
-        print(f"\rseed {seed} epoch {epoch + 1}/{epochs} loss {float(loss):.3f} ({time.perf_counter() - t0:.1f} s)",
+        print(f"\rseed {seed} epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.perf_counter() - t0:.1f} s)",
               end="", file=sys.stderr)
     net.eval()
     with torch.no_grad():
