@@ -5,12 +5,15 @@ A GRU of 128 units reads the same thermometer-coded spikes (100 steps x 320 chan
 spiking networks; its logits are a linear map of the time-mean of its hidden state (as the
 spiking readout is a time-mean). Adam, lr 2e-3 with cosine decay, batch 64, no dropout or
 augmentation. If it is far above the spiking networks, the encoding is not what limits them.
-Writes results/reference_gru.json and .md.
+Each finished seed is kept in runs/reference_gru/ (read back on a rerun); writes
+results/reference_gru.json and .md (official split, 30 epochs; other settings add
+``_<split>_e<epochs>`` to the name).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -72,13 +75,22 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     ds = load_fsdd(split=args.split)
-    accuracy = [train_gru(ds, seed, args.epochs) for seed in range(args.seeds)]
+    accuracy = []
+    for seed in range(args.seeds):  # a finished seed is read back, so an interrupted study resumes
+        done = ROOT / "runs" / "reference_gru" / f"{args.split.replace(':', '-')}_e{args.epochs}_seed{seed}.json"
+        if done.exists() and json.loads(done.read_text()).get("encoding_key") == ds.encoding_key:
+            accuracy.append(json.loads(done.read_text())["test_accuracy"])
+            continue
+        accuracy.append(train_gru(ds, seed, args.epochs))
+        write_json(done, {"encoding_key": ds.encoding_key, "test_accuracy": accuracy[-1]})
     pct = 100 * np.array(accuracy)
-    write_json(ROOT / "results" / "reference_gru.json",
+    name = "reference_gru" + ("" if (args.split, args.epochs) == ("official", 30) else
+                              f"_{args.split.replace(':', '-')}_e{args.epochs}")
+    write_json(ROOT / "results" / f"{name}.json",
                {"model": "GRU-128 (non-spiking)", "split": args.split, "epochs": args.epochs,
                 "encoding_key": ds.encoding_key, "test_accuracy": accuracy,
                 "mean": float(pct.mean()), "std": float(pct.std())})
-    write_text(ROOT / "results" / "reference_gru.md",
+    write_text(ROOT / "results" / f"{name}.md",
                f"Non-spiking reference: a GRU of 128 units on the same input spikes, FSDD {args.split} split, "
                f"{args.epochs} epochs (studies/fsdd_gru_reference.py).\n\n| seed | "
                + " | ".join(map(str, range(args.seeds))) + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1)
