@@ -43,6 +43,18 @@ def _evaluated(evaluation: Path) -> bool:
     return json.loads(evaluation.read_text()).get("perturbations") == PERTURBATIONS
 
 
+def evaluate_run(directory, seed: int, *, data=None, progress: bool = True) -> dict:
+    """Accuracy of the trained network in ``directory`` under every one of ``PERTURBATIONS``
+    (random perturbations drawn from ``seed``); cached in ``directory/eval.json``."""
+    evaluation = Path(directory) / "eval.json"
+    if not _evaluated(evaluation):
+        if progress:
+            print(f"== {directory}: evaluating", file=sys.stderr)
+        acc = evaluate_dir(directory, list(PERTURBATIONS.values()), data=data, seed=seed)
+        write_json(evaluation, {"accuracy": acc, "perturbations": PERTURBATIONS})
+    return json.loads(evaluation.read_text())["accuracy"]
+
+
 def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads: int = 2,
                progress: bool = True) -> dict:
     """Train and evaluate every (model, recurrent) in ``configs`` for ``seeds`` seeds."""
@@ -52,17 +64,12 @@ def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads
         name = run_name(model, recurrent)
         for seed in range(seeds):
             directory = out / "runs" / name / f"seed{seed}"
-            evaluation = directory / "eval.json"
-            if not _evaluated(evaluation):
+            if not _evaluated(directory / "eval.json"):
                 if progress:
                     print(f"== {name} seed {seed}: training (or reading back a finished run)", file=sys.stderr)
                 train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
                       threads=threads, progress=progress)
-                if progress:
-                    print(f"== {name} seed {seed}: evaluating", file=sys.stderr)
-                acc = evaluate_dir(directory, list(PERTURBATIONS.values()), data=data, seed=seed)
-                write_json(evaluation, {"accuracy": acc, "perturbations": PERTURBATIONS})
-            acc = json.loads(evaluation.read_text())["accuracy"]
+            acc = evaluate_run(directory, seed, data=data, progress=progress)
             results.setdefault(name, []).append([acc[p or "clean"] for p in PERTURBATIONS.values()])
     table = {name: {"mean": (100 * np.mean(r, axis=0)).tolist(), "std": (100 * np.std(r, axis=0)).tolist(),
                     "seeds": len(r)} for name, r in results.items()}

@@ -6,7 +6,9 @@ Each seed is trained into runs/accuracy/<name>_e<epochs>/seed<k> (name: the mode
 ``_rec`` when recurrent and a suffix for each recipe change from the defaults of ``dgnsim train``,
 e.g. ``_do0.3``, ``_aug-shift4-timemask10``, ``_ls0.1``, ``_val`` for the validation split;
 resumable; a finished seed is read back, not retrained), one hidden layer of 128.
-Writes results/accuracy_<name>_e<epochs>.json and .md. Choose recipes on ``--split validation``
+Writes results/accuracy_<name>_e<epochs>.json and .md; with ``--robustness`` also
+results/robustness_<name>_e<epochs>.json and .md: each seed under the perturbations of the
+robustness table (``dgnsim.robustness.PERTURBATIONS``). Choose recipes on ``--split validation``
 (index 5-9 of the training files held out), then measure the chosen one on the official split.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from dgnsim.augment import format_augment, parse_augment
 from dgnsim.io import write_json, write_text
+from dgnsim.robustness import PERTURBATIONS, evaluate_run
 from dgnsim.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +58,11 @@ def main(argv=None) -> int:
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the loss")
     parser.add_argument("--split", default="official", help="official (default) or validation")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--robustness", action="store_true",
+                        help="also evaluate each seed under the robustness table's perturbations (official split)")
     args = parser.parse_args(argv)
+    if args.robustness and args.split != "official":
+        parser.error("--robustness evaluates on the official test split; leave --split out")
     recipe, suffix, words = recipe_of(args)
     label = (f"{args.model}_rec" if args.recurrent else args.model) + suffix
     layer = f"one recurrent hidden layer of 128 ({args.model})" if args.recurrent else f"{args.model}, one hidden layer of 128"
@@ -81,7 +88,26 @@ def main(argv=None) -> int:
                + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1) + "\n| accuracy | "
                + " | ".join(f"{a:.1f}" for a in pct) + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n")
     print(f"{label}, {args.epochs} epochs: {pct.mean():.2f} ± {pct.std():.2f} % over {args.seeds} seeds")
+    if args.robustness:
+        write_robustness(label, args, words, [evaluate_run(runs / f"seed{seed}", seed) for seed in range(args.seeds)])
     return 0
+
+
+def write_robustness(label: str, args, words: str, per_seed: list[dict]) -> None:
+    """results/robustness_<label>_e<epochs>.json and .md: one row, the table's columns."""
+    acc = 100 * np.array([[a[p or "clean"] for p in PERTURBATIONS.values()] for a in per_seed])
+    name = f"robustness_{label}_e{args.epochs}"
+    write_json(ROOT / "results" / f"{name}.json", {"label": label, "epochs": args.epochs, "recipe": words,
+                                                    "strengths": PERTURBATIONS, "columns": list(PERTURBATIONS),
+                                                    "per_seed": acc.tolist(), "mean": acc.mean(0).tolist(),
+                                                    "std": acc.std(0).tolist()})
+    strengths = "; ".join(f"{k}: {v}" for k, v in PERTURBATIONS.items() if v)
+    write_text(ROOT / "results" / f"{name}.md",
+               f"Test accuracy (%) on FSDD (official split) under the robustness table's perturbations, "
+               f"{label}, {args.epochs} epochs, {words}; mean ± std over {len(per_seed)} seeds. "
+               f"Strengths: {strengths}.\n\n| model | " + " | ".join(PERTURBATIONS) + " |\n|---|"
+               + "---|" * len(PERTURBATIONS) + f"\n| {label} | "
+               + " | ".join(f"{m:.1f} ± {s:.1f}" for m, s in zip(acc.mean(0), acc.std(0))) + " |\n")
 
 
 if __name__ == "__main__":
