@@ -86,7 +86,7 @@ def main(argv=None) -> int:
                f"{held_out}, {layer}, "
                f"{args.epochs} epochs, {words}.\n\n| seed | " + " | ".join(map(str, range(args.seeds)))
                + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1) + "\n| accuracy | "
-               + " | ".join(f"{a:.1f}" for a in pct) + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n")
+               + " | ".join(f"{a:.1f}" for a in pct) + f" | {pct.mean():.2f} ± {pct.std():.2f} |\n")
     print(f"{label}, {args.epochs} epochs: {pct.mean():.2f} ± {pct.std():.2f} % over {args.seeds} seeds")
     if args.robustness:
         write_robustness(label, args, words, [evaluate_run(runs / f"seed{seed}", seed) for seed in range(args.seeds)])
@@ -107,7 +107,7 @@ def write_robustness(label: str, args, words: str, per_seed: list[dict]) -> None
                f"{label}, {args.epochs} epochs, {words}; mean ± std over {len(per_seed)} seeds. "
                f"Strengths: {strengths}.\n\n| model | " + " | ".join(PERTURBATIONS) + " |\n|---|"
                + "---|" * len(PERTURBATIONS) + f"\n| {label} | "
-               + " | ".join(f"{m:.1f} ± {s:.1f}" for m, s in zip(acc.mean(0), acc.std(0))) + " |\n")
+               + " | ".join(f"{m:.2f} ± {s:.2f}" for m, s in zip(acc.mean(0), acc.std(0))) + " |\n")
 
 
 if __name__ == "__main__":
