@@ -43,7 +43,8 @@ def recipe_of(args) -> tuple[dict, str, str]:
         recipe["label_smoothing"], suffix = args.label_smoothing, suffix + f"_ls{args.label_smoothing}"
         words.append(f"label smoothing {args.label_smoothing}")
     if args.split != "official":
-        recipe["split"], suffix = args.split, suffix + ("_val" if args.split == "validation" else f"_{args.split}")
+        recipe["split"] = args.split
+        suffix += "_val" if args.split == "validation" else "_" + args.split.replace(":", "-")
     return recipe, suffix, ("default recipe but " + ", ".join(words)) if words else "default recipe"
 
 
