@@ -286,6 +286,17 @@ def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch,
     assert manifest["training"].get("augment", "") == augment
 
 
+def test_label_smoothing_is_recorded_and_trains_another_network(tmp_path):
+    from dgnsim.train import train
+
+    kwargs = dict(hidden=16, epochs=1, batch=50, seed=3, limit=100, progress=False)
+    plain = train("lif", tmp_path / "plain", **kwargs)
+    smooth = train("lif", tmp_path / "smooth", label_smoothing=0.2, **kwargs)
+    recorded = [json.loads((tmp_path / d / "manifest.json").read_text())["training"] for d in ("plain", "smooth")]
+    assert "label_smoothing" not in recorded[0] and recorded[1]["label_smoothing"] == 0.2
+    assert smooth.history[0]["loss"] != plain.history[0]["loss"]
+
+
 def test_lnm_projection_keeps_membrane_bounded_under_inhibition():
     """A negative quadratic with no cubic runs away below rest; the projection (a2 >= 0) stops it."""
     layer = SpikingLayer("lnm", 2, 3).double()
