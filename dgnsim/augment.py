@@ -79,17 +79,11 @@ def augment_batch(x: np.ndarray, spec: dict[str, int], rng: np.random.Generator,
     if spec.get("stretch"):
         p = spec["stretch"] / 100.0
         factor = rng.uniform(1.0 - p, 1.0 + p, size=batch)
-        source = np.floor(time[None, :] * factor[:, None]).astype(np.int64)
-        inside = source < steps
-        out = np.take_along_axis(out, np.minimum(source, steps - 1)[:, :, None], axis=1)
-        out[~inside] = 0
+        out = _read_steps(out, np.floor(time[None, :] * factor[:, None]).astype(np.int64))
     if spec.get("shift"):
         s = spec["shift"]
         offsets = rng.integers(-s, s + 1, size=batch)
-        source = time[None, :] - offsets[:, None]  # out[b, t] = x[b, t - offset]
-        inside = (source >= 0) & (source < steps)
-        out = np.take_along_axis(out, np.clip(source, 0, steps - 1)[:, :, None], axis=1)
-        out[~inside] = 0
+        out = _read_steps(out, time[None, :] - offsets[:, None])  # out[b, t] = x[b, t - offset]
     if spec.get("timemask"):
         width = rng.integers(0, spec["timemask"] + 1, size=batch)
         start = rng.integers(0, steps, size=batch)
@@ -102,4 +96,12 @@ def augment_batch(x: np.ndarray, spec: dict[str, int], rng: np.random.Generator,
         band = np.arange(channels) // levels
         silenced = (band[None, :] >= start[:, None]) & (band[None, :] < (start + width)[:, None])
         out *= ~silenced[:, None, :]
+    return out
+
+
+def _read_steps(x: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``out[b, t] = x[b, source[b, t]]``, silent where ``source`` lies outside ``x``'s steps."""
+    steps = x.shape[1]
+    out = np.take_along_axis(x, np.clip(source, 0, steps - 1)[:, :, None], axis=1)
+    out[(source < 0) | (source >= steps)] = 0
     return out

@@ -99,12 +99,16 @@ def test_band_mask_silences_adjacent_whole_bands():
     x = _spikes()
     y = augment_batch(x, {"bandmask": width}, np.random.default_rng(4), LEVELS)
     assert np.all(y <= x)
+    widths = []
     for b in range(len(x)):
         changed = np.any(y[b] != x[b], axis=0).reshape(-1, LEVELS)
         cleared = ~y[b].any(axis=0).reshape(-1, LEVELS).any(axis=1)
         band_changed = changed.any(axis=1)
         assert np.all(cleared[band_changed])  # a touched band is silent at every level and step
         assert len(_runs(cleared)) <= 1 and cleared.sum() <= width
+        widths.append(int(cleared.sum()))
+    assert max(widths) > width // 2  # bands are masked at all, with varying widths
+    assert len(set(widths)) > 1
 
 
 def test_augmentation_is_deterministic_and_leaves_its_input_alone():
