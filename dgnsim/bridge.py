@@ -92,7 +92,7 @@ def load_surrogate(path, *, model: str | None = None, **config):
     if isinstance(obj, dict) and "net" in obj and "run_config" in obj:
         cfg = {k: v for k, v in obj["run_config"].items()
                if k in ("model", "n_in", "n_hidden", "n_out", "recurrent", "dt", "surrogate", "width", "reset",
-                        "order", "seed", "weight_scale", "bias", "pool")}
+                        "order", "seed", "weight_scale", "bias", "pool", "delays")}
         state = obj["net"]
     elif isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
         if model is None:
@@ -100,8 +100,8 @@ def load_surrogate(path, *, model: str | None = None, **config):
         state = obj
         try:
             w = state["hidden.W_w"] if "hidden.W_w" in state else state["hidden.W_c"]
-            cfg = dict(model=model, n_in=w.shape[0], n_hidden=w.shape[1], n_out=state["readout.W_w"].shape[1],
-                       recurrent=any(k.startswith("hidden.R_") for k in state))
+            cfg = dict(model=model, n_in=w.shape[0] // len(config.get("delays", (0,))), n_hidden=w.shape[1],
+                       n_out=state["readout.W_w"].shape[1], recurrent=any(k.startswith("hidden.R_") for k in state))
         except (KeyError, IndexError) as exc:
             raise BridgeError(f"{path}: not a Classifier state_dict (missing {exc})") from None
         cfg.update(config)
@@ -227,6 +227,24 @@ def _dense_pairs(n_src: int, n_tgt: int, copies: int):
     return (off * n_src + i).ravel(), (off * n_tgt + j).ravel()
 
 
+def _input_synapses(net, weights: dict, copies: int):
+    """(i, j, delay or None, weights) of the input synapses of ``copies`` copies of ``net``.
+
+    One synapse per input channel, hidden neuron and input delay: block k of the weight
+    rows (``delays[k]``) becomes synapses with that delay.
+    """
+    n_in, n_h = net.hidden.n_in, net.hidden.n_out
+    delays = net.hidden.delays
+    i, j = _dense_pairs(n_in, n_h, copies)
+    blocks = {n: np.asarray(q).reshape(len(delays), n_in * n_h) for n, q in weights.items()}
+    w = {n: _like(np.concatenate([np.tile(b[k], copies) for k in range(len(delays))]), weights[n])
+         for n, b in blocks.items()}
+    if delays == (0.0,):
+        return i, j, None, w
+    delay = np.repeat(np.asarray(delays), len(i)) * ms
+    return np.tile(i, len(delays)), np.tile(j, len(delays)), delay, w
+
+
 def _check_input(x: np.ndarray, n_in: int) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != n_in:
@@ -264,9 +282,8 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> 
     readout = make_group("lif", copies * n_out, readout_params, name="bridge_readout")
     readout.state_updater.when = "after_synapses"
     synapses = {}
-    i, j = _dense_pairs(n_in, n_h, copies)
-    w = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["W"].items()}
-    synapses["input"] = connect(gen, hidden, i=i, j=j, name="bridge_input_syn", **w)
+    i, j, delay, w = _input_synapses(net, values["W"], copies)
+    synapses["input"] = connect(gen, hidden, i=i, j=j, delay=delay, name="bridge_input_syn", **w)
     synapses["input"].pre.when, synapses["input"].pre.order = "before_groups", 1
     if net.hidden.recurrent:
         i, j = _dense_pairs(n_h, n_h, copies)
@@ -361,7 +378,7 @@ def run_torch(net, x: np.ndarray) -> ForwardRecord:
     with torch.no_grad():
         params = layer.neuron_params()
         inv = layer.program.prepare(params, layer._dt.to(torch.float64))
-        drive = {layer.program.input_targets[n]: (xt @ w).unbind(0) for n, w in layer.weights("W").items()}
+        drive = layer.input_drive(xt)
         rec = layer.weights("R") if layer.recurrent else {}
         state = layer.initial_state(xt.shape[1], params)
         z = torch.zeros(xt.shape[1], layer.n_out, dtype=torch.float64)
@@ -459,8 +476,12 @@ def from_surrogate_groups(net, *, name: str = "bridged"):
 
     Returns ``(hidden, readout, output_synapses, recurrent_synapses or None, weights_in)``
     where ``weights_in`` are the input weights (``{param: Quantity (n_in, H)}``), to be
-    connected from any source with :func:`dgnsim.connect`.
+    connected from any source with :func:`dgnsim.connect`. A network with input delays is
+    refused here (its weights are one block per delay); :func:`build` connects those.
     """
+    if net.hidden.delays != (0.0,):
+        raise BridgeError(f"input delays {list(net.hidden.delays)} ms: from_surrogate_groups returns "
+                          "undelayed input weights; use build() for a network with input delays")
     values = brian2_values(net)
     cfg = net.config
     hidden = make_group(net.hidden.spec, net.hidden.n_out, values["hidden"], reset=cfg.get("reset"),
@@ -480,14 +501,18 @@ def from_surrogate_groups(net, *, name: str = "bridged"):
     return hidden, readout, out, rec, values["W"]
 
 
-def _dense(syn, n_src: int, n_tgt: int, pname: str) -> Quantity:
+def _dense(syn, n_src: int, n_tgt: int, pname: str, delays_ms=(0.0,)) -> Quantity:
+    """Synapse parameter ``pname`` as a dense (K n_src, n_tgt) matrix, block k: delay ``delays_ms[k]``."""
     i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
-    pairs = i * n_tgt + j
+    k = np.searchsorted(delays_ms, np.asarray(syn.delay[:] / ms)) if len(delays_ms) > 1 else np.zeros_like(i)
+    rows = k * n_src + i
+    pairs = rows * n_tgt + j
     if len(np.unique(pairs)) != len(pairs):
-        raise BridgeError(f"{syn.name}: more than one synapse between a pair; the surrogate has one weight per pair")
+        raise BridgeError(f"{syn.name}: more than one synapse between a pair with one delay; "
+                          "the surrogate has one weight per pair and delay")
     value = getattr(syn, pname)[:]
-    dense = np.zeros((n_src, n_tgt))
-    dense[i, j] = np.asarray(value)
+    dense = np.zeros((len(delays_ms) * n_src, n_tgt))
+    dense[rows, j] = np.asarray(value)
     return _like(dense, value)
 
 
@@ -497,8 +522,9 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
 
     ``hidden``: a group of any model the surrogate takes (made by :func:`dgnsim.make_group`);
     ``readout``: a ``lif`` group (its threshold is ignored: the surrogate's readout does
-    not spike); synapses made by :func:`dgnsim.connect`, no delays (missing pairs become
-    weight 0). ``dt``: the time step (default: the hidden group's clock). Read the values
+    not spike); synapses made by :func:`dgnsim.connect` (missing pairs become weight 0).
+    Input synapses may have delays (whole steps): each distinct delay becomes one of the
+    layer's input delays; output and recurrent synapses may not. ``dt``: the time step (default: the hidden group's clock). Read the values
     on the runtime device (standalone values are only known after a run).
     """
     import torch
@@ -512,13 +538,18 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
         raise BridgeError("synapses must run input -> hidden -> readout")
     if recurrent_synapses is not None and (recurrent_synapses.source is not hidden or recurrent_synapses.target is not hidden):
         raise BridgeError("recurrent synapses must connect the hidden group to itself")
-    for syn in filter(None, (input_synapses, output_synapses, recurrent_synapses)):
+    for syn in filter(None, (output_synapses, recurrent_synapses)):
         if np.any(np.asarray(syn.delay[:]) != 0):
-            raise BridgeError(f"{syn.name}: synaptic delays have no counterpart in the surrogate")
+            raise BridgeError(f"{syn.name}: synaptic delays have no counterpart in the surrogate "
+                              "(only the input synapses may have delays)")
     dt_ms = float((dt if dt is not None else hidden.clock.dt) / ms)
+    delays_ms = tuple(np.unique(np.asarray(input_synapses.delay[:] / ms))) or (0.0,)
     n_in, n_h, n_out = len(input_synapses.source), len(hidden), len(readout)
-    net = Classifier(h_model.name, n_in, n_h, n_out, recurrent=recurrent_synapses is not None, dt=dt_ms,
-                     reset=reset, **options).double()
+    try:
+        net = Classifier(h_model.name, n_in, n_h, n_out, recurrent=recurrent_synapses is not None, dt=dt_ms,
+                         reset=reset, delays=delays_ms, **options).double()
+    except ValueError as exc:
+        raise BridgeError(f"{input_synapses.name}: {exc}") from None
     memo = {}
     with torch.no_grad():
         for prefix, layer, group in (("hidden", net.hidden, hidden), ("readout", net.readout, readout)):
@@ -542,14 +573,14 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
                 else:
                     exact = q
                 memo[f"{prefix}.p_{name}"] = (raw.detach().clone(), exact)
-        for prefix, layer, kind, syn, shape in (
-                ("hidden", net.hidden, "W", input_synapses, (n_in, n_h)),
-                ("hidden", net.hidden, "R", recurrent_synapses, (n_h, n_h)),
-                ("readout", net.readout, "W", output_synapses, (n_h, n_out))):
+        for prefix, layer, kind, syn, shape, delays in (
+                ("hidden", net.hidden, "W", input_synapses, (n_in, n_h), net.hidden.delays),
+                ("hidden", net.hidden, "R", recurrent_synapses, (n_h, n_h), (0.0,)),
+                ("readout", net.readout, "W", output_synapses, (n_h, n_out), (0.0,))):
             if syn is None:
                 continue
             for pname, w in layer.weights(kind).items():
-                dense = _dense(syn, *shape, pname)
+                dense = _dense(syn, *shape, pname, delays)
                 w.copy_(torch.as_tensor(np.asarray(mv_ms_value(dense)), dtype=torch.float64))
                 memo[f"{prefix}.{kind}_{pname}"] = (w.detach().clone(), dense)
     setattr(net, _EXACT, memo)

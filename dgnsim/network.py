@@ -213,14 +213,18 @@ def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=No
         raise ValueError(f"i and j must be 1-d arrays of one length, got {i.shape} and {j.shape}")
     if len(i) and (i.min() < 0 or i.max() >= len(source) or j.min() < 0 or j.max() >= len(target)):
         raise ValueError("i or j index outside the source or target group")
-    kwargs = {}
     if delay is not None:
-        kwargs["delay"] = require_quantity("delay", delay, second, "ms")
-        if np.any(np.asarray(kwargs["delay"]) < 0):
-            raise ValueError(f"delay: must not be negative, got {delay!r}")
+        delay = require_quantity("delay", delay, second, "ms")
+        if np.any(np.asarray(delay) < 0) or not np.all(np.isfinite(np.asarray(delay))):
+            raise ValueError(f"delay: must be finite and not negative, got {delay!r}")
+        if np.ndim(delay) == 1 and len(delay) != len(i):
+            raise ValueError(f"delay: {len(delay)} values for {len(i)} synapses")
     synapses = Synapses(source, target, model=syn.model, on_pre=syn.on_pre,
-                        name=name or f"{model.name}_synapses*", **kwargs)
+                        name=name or f"{model.name}_synapses*",
+                        **({"delay": delay} if delay is not None and np.ndim(delay) == 0 else {}))
     synapses.connect(i=i, j=j)
+    if delay is not None and np.ndim(delay) == 1:  # one per synapse: set once the synapses exist
+        synapses.delay = delay
     for pname, par in syn.parameters.items():
         value = require_quantity(pname, weights.get(pname, par.default), par.unit, par.unit_text)
         if np.asarray(value).ndim == 1 and len(value) != len(i):

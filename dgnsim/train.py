@@ -23,6 +23,7 @@ from .augment import augment_batch, format_augment, parse_augment
 from .data import ENCODING, load_fsdd
 from .io import atomic_path
 from .surrogate import Classifier
+from .surrogate.layers import input_delays
 
 REGULARIZER_WEIGHT = 1e-3
 
@@ -69,7 +70,7 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
           pool: str = "mean", dropout: float = 0.2, augment: str = "", label_smoothing: float = 0.0,
-          reset: str | None = None) -> TrainResult:
+          reset: str | None = None, delays=(0.0,)) -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
     ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
@@ -78,6 +79,8 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none). ``label_smoothing``: of the
     cross-entropy loss (0: none). ``reset``: a reset variant of the model file (e.g.
     ``"soft"``; None: its default reset); Brian2 runs the same one (:mod:`dgnsim.bridge`).
+    ``delays``: input delays in ms (each input channel reaches each hidden neuron through
+    one synapse per delay, :class:`~dgnsim.surrogate.SpikingLayer`); ``(0,)``: none.
     """
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
@@ -94,6 +97,9 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=1.0,
                   surrogate=surrogate, width=width, reset=reset, order="brian", seed=seed, weight_scale=1.0,
                   bias=12.0, pool=pool, dropout=dropout)
+    delays_ms, _ = input_delays(delays, config["dt"])
+    if delays_ms != (0.0,):  # recorded only when used, so runs without delays keep their configuration
+        config["delays"] = list(delays_ms)
     run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
                       encoding_key=ds.encoding_key)
     if augmentation:  # recorded only when used, so runs without it keep their configuration

@@ -36,8 +36,8 @@ def fsdd():
     return load_fsdd()
 
 
-def _random_classifier(model, recurrent, seed):
-    net = Classifier(model, 12, 16, 5, recurrent=recurrent, seed=seed, bias=14.0).double()
+def _random_classifier(model, recurrent, seed, delays=(0,)):
+    net = Classifier(model, 12, 16, 5, recurrent=recurrent, seed=seed, bias=14.0, delays=delays).double()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():  # a different value per neuron for every per-neuron learnable parameter
         for name, p in net.hidden.spec.parameters.items():
@@ -64,6 +64,28 @@ def test_every_model_spike_for_spike_runtime(model):
     a = bridge.compare(ref, other)
     assert a.spike_identical == a.n, [s for s in a.samples if not s.identical]
     np.testing.assert_allclose(other.logits, ref.logits, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("model,device", [("dgn", "numpy"), ("lif", "numpy"), ("dgn", "cpp_standalone")])
+def test_input_delays_are_brian2_synaptic_delays(model, device):
+    """A layer with input delays equals Brian2 synapses with those per-synapse delays."""
+    delays = (0, 3, 7)
+    net, x = _random_classifier(model, recurrent=False, seed=5, delays=delays)
+    assert net.hidden.W_w.shape == (3 * 12, 16)
+    ref = bridge.run_torch(net, x)
+    assert ref.spikes.sum() > 20, "the comparison needs spikes"
+    # each delay block matters: the same weights without the delays give other spikes
+    flat = Classifier(model, 3 * 12, 16, 5, seed=5, bias=14.0).double()
+    flat.load_state_dict(net.state_dict())
+    undelayed = bridge.run_torch(flat, np.concatenate([x] * 3, axis=2))
+    assert not np.array_equal(undelayed.spikes, ref.spikes)
+    other = bridge.run_brian2(net, x, device)
+    a = bridge.compare(ref, other)
+    assert a.spike_identical == a.n, [s for s in a.samples if not s.identical]
+    np.testing.assert_allclose(other.logits, ref.logits, rtol=0, atol=1e-9)
+    # ... and Brian2 gets them as per-synapse delays, one synapse per channel, neuron and delay
+    i, j, delay, _ = bridge._input_synapses(net, bridge.brian2_values(net)["W"], 1)
+    assert len(i) == 3 * 12 * 16 and sorted(set(np.round(np.asarray(delay / ms), 9))) == [0.0, 3.0, 7.0]
 
 
 @pytest.mark.standalone
@@ -260,3 +282,36 @@ def test_cli_import_writes_report_and_rasters(trained, tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert len(report["agreement"]["samples"]) == 6
     assert (out / "rasters.pdf").stat().st_size > 0 and (out / "rasters.png").stat().st_size > 0
+
+
+def test_brian2_input_delays_round_trip_to_layer_delays():
+    """Input synapses with per-synapse delays -> a layer with those input delays -> the same synapses."""
+    rng = np.random.default_rng(7)
+    n_in, n_h, n_out = 5, 6, 3
+    src = dgnsim.poisson_input(n_in, 10 * Hz, 10 * ms, seed=0)
+    hidden = dgnsim.make_group("dgn", n_h, {})
+    readout = dgnsim.make_group("lif", n_out, {"v_th": 1e9 * mV})
+    i, j = np.meshgrid(np.arange(n_in), np.arange(n_h), indexing="ij")
+    i, j = np.tile(i.ravel(), 2), np.tile(j.ravel(), 2)  # every pair twice, with two different delays
+    delay = np.concatenate([rng.choice([0.0, 2.0], n_in * n_h), rng.choice([5.0, 9.0], n_in * n_h)])
+    w, c = rng.normal(0, 3, i.size), rng.uniform(0, 0.2, i.size)
+    syn_in = dgnsim.connect(src, hidden, i=i, j=j, delay=delay * ms, w=w * mV, c=c)
+    syn_out = dgnsim.connect(hidden, readout, p=1.0, seed=1)
+    net = bridge.to_surrogate(hidden, readout, syn_in, syn_out, dt=1 * ms)
+    assert net.hidden.delays == (0.0, 2.0, 5.0, 9.0)
+    k = np.searchsorted([0.0, 2.0, 5.0, 9.0], delay)
+    expected = np.zeros((4 * n_in, n_h))
+    expected[k * n_in + i, j] = w
+    np.testing.assert_allclose(net.hidden.W_w.detach().numpy(), expected, rtol=1e-14, atol=0)  # V -> mV rounding
+    # back to Brian2: the synapses with a non-zero weight are the original ones
+    bi, bj, bdelay, bw = bridge._input_synapses(net, bridge.brian2_values(net)["W"], 1)
+    back = {(a, b, round(float(d), 9)): float(x) for a, b, d, x in zip(bi, bj, np.asarray(bdelay / ms),
+                                                                       np.asarray(bw["w"] / mV)) if x != 0}
+    original = {(a, b, d): x for a, b, d, x in zip(i, j, delay, w)}
+    assert back.keys() == original.keys()
+    np.testing.assert_allclose([back[key] for key in original], list(original.values()), rtol=1e-14)
+    with pytest.raises(bridge.BridgeError, match="input delays"):
+        bridge.from_surrogate_groups(net)
+    with pytest.raises(ValueError, match="whole multiples of dt"):
+        bridge.to_surrogate(hidden, readout, dgnsim.connect(src, hidden, i=[0], j=[0], delay=0.5 * ms),
+                            syn_out, dt=1 * ms)

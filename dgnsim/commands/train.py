@@ -25,6 +25,9 @@ def add_arguments(parser) -> None:
                         help="label smoothing of the cross-entropy loss (default 0)")
     parser.add_argument("--reset", default=None,
                         help="a reset variant of the model file, e.g. soft (default: the model's reset)")
+    parser.add_argument("--delays", default="0",
+                        help="input delays in ms, e.g. 0,10,20: each input reaches each hidden neuron through "
+                             "one synapse per delay (default 0: none)")
     parser.add_argument("--seed", type=int, default=0, help="seed (training is deterministic for it)")
     parser.add_argument("--split", default="official", help="official, validation (index 5-9 of the training files held out), or speaker:NAME")
     parser.add_argument("--data", default=None, help="FSDD folder (default $DGNSIM_FSDD or ../shared/data/fsdd)")
@@ -33,13 +36,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
+def parse_delays(text: str) -> list[float]:
+    """``"0,10,20"`` -> [0.0, 10.0, 20.0] (ms); checked further by the layer."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--delays: comma-separated numbers in ms, e.g. 0,10,20; got {text!r}") from None
+
+
 def run(args) -> int:
     from ..train import train
 
     result = train(args.model, args.out, hidden=args.hidden, recurrent=args.recurrent, epochs=args.epochs,
                    batch=args.batch, lr=args.lr, seed=args.seed, data=args.data, split=args.split,
                    surrogate=args.surrogate, width=args.width, threads=args.threads, dropout=args.dropout,
-                   augment=args.augment, label_smoothing=args.label_smoothing, reset=args.reset)
+                   augment=args.augment, label_smoothing=args.label_smoothing, reset=args.reset,
+                   delays=parse_delays(args.delays))
     summary = {"out": str(result.directory), "model": args.model, "epochs": result.epochs,
                "test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
                "seconds": result.seconds}

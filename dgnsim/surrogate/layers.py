@@ -38,13 +38,34 @@ from .spikes import spike_fn
 ORDERS = ("brian", "paper")
 
 
+def input_delays(delays, dt: float) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """Checked input delays: (delays in ms, in whole steps of ``dt`` ms).
+
+    Each input channel reaches each neuron through one synapse per delay, with its own
+    weights (a fixed set of axonal delays, as Brian2's per-synapse ``delay``). Delays must
+    be distinct, non-negative whole multiples of dt.
+    """
+    try:
+        values = tuple(float(d) for d in delays)
+    except (TypeError, ValueError):
+        raise ValueError(f"delays: a list of numbers in ms, got {delays!r}") from None
+    if not values or not all(math.isfinite(d) and d >= 0 for d in values):
+        raise ValueError(f"delays (ms): at least one, each finite and >= 0, got {list(delays)}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"delays (ms): must be distinct, got {list(values)}")
+    steps = tuple(round(d / dt) for d in values)
+    if any(abs(s * dt - d) > 1e-9 * max(1.0, d) for s, d in zip(steps, values)):
+        raise ValueError(f"delays (ms): whole multiples of dt = {dt} ms, got {list(values)}")
+    return values, steps
+
+
 class SpikingLayer(nn.Module):
     """``n_out`` neurons of ``model`` fed by ``n_in`` inputs (and themselves if ``recurrent``)."""
 
     def __init__(self, model: str, n_in: int, n_out: int, *, recurrent: bool = False, dt: float = 1.0,
                  params: dict | None = None, reset: str | None = None, surrogate: str = "fast_sigmoid",
                  width: float = 1.0, order: str = "brian", detach_reset: bool = True, spiking: bool = True,
-                 detach_recurrent: bool = True):
+                 detach_recurrent: bool = True, delays=(0.0,)):
         super().__init__()
         if order not in ORDERS:
             raise ValueError(f"order: one of {ORDERS}, not {order!r}")
@@ -56,6 +77,7 @@ class SpikingLayer(nn.Module):
         self.reset_variant, self.order, self.detach_reset, self.spiking = reset, order, detach_reset, spiking
         self.detach_recurrent = detach_recurrent
         self.surrogate, self.width, self.dt = surrogate, float(width), float(dt)
+        self.delays, self.delay_steps = input_delays(delays, self.dt)
         self.register_buffer("_dt", torch.tensor(float(dt), dtype=torch.float64), persistent=False)
         if order == "paper":
             targets = list(self.program.input_targets.values())
@@ -81,9 +103,10 @@ class SpikingLayer(nn.Module):
                 self.register_parameter(f"p_{name}", nn.Parameter(raw))
             else:
                 self.register_buffer(f"p_{name}", raw)
-        # synaptic weights: one matrix per synapse parameter (w in mV, c dimensionless)
+        # synaptic weights: one matrix per synapse parameter (w in mV, c dimensionless); with
+        # input delays, rows k*n_in .. (k+1)*n_in - 1 are the synapses of delay delays[k]
         for syn_name in self.program.input_targets:
-            self.register_parameter(f"W_{syn_name}", nn.Parameter(torch.zeros(n_in, n_out)))
+            self.register_parameter(f"W_{syn_name}", nn.Parameter(torch.zeros(len(self.delay_steps) * n_in, n_out)))
             if recurrent:
                 self.register_parameter(f"R_{syn_name}", nn.Parameter(torch.zeros(n_out, n_out)))
 
@@ -170,8 +193,7 @@ class SpikingLayer(nn.Module):
         steps, batch = x.shape[0], x.shape[1]
         params = self.neuron_params()
         inv = self.program.prepare(params, self._dt.to(x.dtype))
-        # one product for all steps; unbind once (indexing per step would cost O(T^2) backward)
-        drive = {self.program.input_targets[n]: (x @ w).unbind(0) for n, w in self.weights("W").items()}
+        drive = self.input_drive(x)
         rec = self.weights("R") if self.recurrent else {}
         state = self.initial_state(batch, params)
         z = torch.zeros(batch, self.n_out, dtype=x.dtype)
@@ -201,6 +223,22 @@ class SpikingLayer(nn.Module):
                     traces[var].append(state[var])
         out = torch.stack(spikes)
         return out, ({v: torch.stack(tr) for v, tr in traces.items()} if record else None)
+
+    def delayed_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Input spikes as the synapses deliver them: (T, B, K n_in), block k is ``x`` delayed by
+        ``delay_steps[k]`` steps (silent before), the rows of ``W`` in the same order."""
+        if self.delay_steps == (0,):
+            return x
+        steps = x.shape[0]
+        blocks = [x if d == 0 else torch.cat([x.new_zeros((min(d, steps),) + x.shape[1:]), x[:max(steps - d, 0)]])
+                  for d in self.delay_steps]
+        return torch.cat(blocks, dim=2)
+
+    def input_drive(self, x: torch.Tensor) -> dict:
+        """Per input target (e.g. ``I``, ``g``): its jump at each step, a tuple of T (B, n_out) tensors."""
+        # one product for all steps; unbind once (indexing per step would cost O(T^2) backward)
+        xd = self.delayed_input(x)
+        return {self.program.input_targets[n]: (xd @ w).unbind(0) for n, w in self.weights("W").items()}
 
     def _add_input(self, state, drive, rec, z, t):
         if rec and self.detach_recurrent:
@@ -296,26 +334,29 @@ class Classifier(nn.Module):
     def __init__(self, model: str, n_in: int, n_hidden: int, n_out: int, *, recurrent: bool = False,
                  dt: float = 1.0, surrogate: str = "fast_sigmoid", width: float = 1.0, reset: str | None = None,
                  order: str = "brian", seed: int = 0, weight_scale: float = 1.0, bias: float = 12.0,
-                 pool: str = "mean", dropout: float = 0.0):
+                 pool: str = "mean", dropout: float = 0.0, delays=(0.0,)):
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.hidden = SpikingLayer(model, n_in, n_hidden, recurrent=recurrent, dt=dt, surrogate=surrogate,
+                                   width=width, reset=reset, order=order, delays=delays)
         self.config = dict(model=model, n_in=n_in, n_hidden=n_hidden, n_out=n_out, recurrent=recurrent, dt=dt,
                            surrogate=surrogate, width=width, reset=reset, order=order, seed=seed,
-                           weight_scale=weight_scale, bias=bias, pool=pool, dropout=dropout)
-        self.hidden = SpikingLayer(model, n_in, n_hidden, recurrent=recurrent, dt=dt, surrogate=surrogate,
-                                   width=width, reset=reset, order=order)
+                           weight_scale=weight_scale, bias=bias, pool=pool, dropout=dropout,
+                           delays=list(self.hidden.delays))
         self.readout = Readout(n_hidden, n_out, dt=dt, pool=pool)
         self.init_weights(seed, weight_scale)
 
     def init_weights(self, seed: int, scale: float = 1.0) -> None:
-        """Gaussian weights scaled by fan-in (w: mV), small positive gate conductances (c),
-        and hidden neurons biased towards threshold (I_ext = ``bias`` mV)."""
+        """Gaussian weights scaled by fan-in (w: mV; one input per channel and delay), small
+        positive gate conductances (c), and hidden neurons biased towards threshold (I_ext =
+        ``bias`` mV)."""
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             self.hidden.p_I_ext.fill_(self.config["bias"])
-            for layer, fan_in in ((self.hidden, self.hidden.n_in), (self.readout, self.readout.n_in)):
+            for layer in (self.hidden, self.readout):
                 for name, w in layer.weights("W").items():
+                    fan_in = w.shape[0]
                     if name == "c":  # s-DGN: the gate is also the drive, so start it weaker
                         c_max = 0.01 if layer.model_name == "sdgn" else 0.05
                         w.copy_(torch.rand(w.shape, generator=gen) * c_max * scale)
