@@ -440,6 +440,8 @@ def export_nir(net, path=None):
     if model != "lif":
         raise BridgeError(f"NIR has no node for the {model!r} model (e.g. the DGN's conductance gate); only lif "
                           "networks can be exported")
+    if net.hidden.delays != (0.0,):
+        raise BridgeError(f"input delays {list(net.hidden.delays)} ms: export_nir writes undelayed networks only")
     dt_s = net.hidden.dt / 1000.0
     nodes = {"input": nir.Input(input_type={"input": np.array([net.hidden.n_in])})}
     edges, prev = [], "input"

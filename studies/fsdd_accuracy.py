@@ -1,10 +1,10 @@
 """Clean FSDD accuracy of one model over several seeds, at a chosen training length and recipe.
 
 Usage: ``python studies/fsdd_accuracy.py --model dgn [--recurrent] [--dropout P] [--augment SPEC]
-[--label-smoothing E] [--split validation] --epochs 60 --seeds 3``.
+[--label-smoothing E] [--delays MS,MS,...] [--split validation] --epochs 60 --seeds 3``.
 Each seed is trained into runs/accuracy/<name>_e<epochs>/seed<k> (name: the model, with
 ``_rec`` when recurrent and a suffix for each recipe change from the defaults of ``dgnsim train``,
-e.g. ``_do0.3``, ``_aug-shift4-timemask10``, ``_ls0.1``, ``_val`` for the validation split;
+e.g. ``_do0.3``, ``_aug-shift4-timemask10``, ``_ls0.1``, ``_dl0-10-20``, ``_val`` for the validation split;
 resumable; a finished seed is read back, not retrained), one hidden layer of 128.
 Writes results/accuracy_<name>_e<epochs>.json and .md; with ``--robustness`` also
 results/robustness_<name>_e<epochs>.json and .md: each seed under the perturbations of the
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dgnsim.augment import format_augment, parse_augment
+from dgnsim.commands.train import parse_delays
 from dgnsim.io import write_json, write_text
 from dgnsim.robustness import PERTURBATIONS, evaluate_run
 from dgnsim.train import train
@@ -42,6 +43,11 @@ def recipe_of(args) -> tuple[dict, str, str]:
     if args.label_smoothing:
         recipe["label_smoothing"], suffix = args.label_smoothing, suffix + f"_ls{args.label_smoothing}"
         words.append(f"label smoothing {args.label_smoothing}")
+    if args.delays:
+        delays = parse_delays(args.delays)
+        recipe["delays"] = delays
+        suffix += "_dl" + "-".join(f"{d:g}" for d in delays)
+        words.append("input delays " + ", ".join(f"{d:g}" for d in delays) + " ms")
     if args.split != "official":
         recipe["split"] = args.split
         suffix += "_val" if args.split == "validation" else "_" + args.split.replace(":", "-")
@@ -57,6 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dropout", type=float, default=None, help="dropout (default: that of dgnsim train)")
     parser.add_argument("--augment", default="", help="training-time input augmentation (dgnsim.augment)")
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the loss")
+    parser.add_argument("--delays", default="", help="input delays in ms, e.g. 0,10,20 (default: none)")
     parser.add_argument("--split", default="official", help="official (default) or validation")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--robustness", action="store_true",

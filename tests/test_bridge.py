@@ -312,6 +312,8 @@ def test_brian2_input_delays_round_trip_to_layer_delays():
     np.testing.assert_allclose([back[key] for key in original], list(original.values()), rtol=1e-14)
     with pytest.raises(bridge.BridgeError, match="input delays"):
         bridge.from_surrogate_groups(net)
+    with pytest.raises(bridge.BridgeError, match="input delays"):
+        bridge_nir.export_nir(Classifier("lif", 4, 3, 2, delays=(0, 2)))
     with pytest.raises(ValueError, match="whole multiples of dt"):
         bridge.to_surrogate(hidden, readout, dgnsim.connect(src, hidden, i=[0], j=[0], delay=0.5 * ms),
                             syn_out, dt=1 * ms)

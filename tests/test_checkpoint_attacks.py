@@ -44,6 +44,16 @@ def test_save_load_round_trip_is_exact(tmp_path):
     assert torch.equal(net(x).argmax(1), loaded(x).argmax(1))
 
 
+def test_input_delays_survive_save_and_load(tmp_path):
+    net = Classifier("dgn", 40, 16, 10, seed=1, delays=(0, 4))
+    assert net.hidden.W_w.shape == (80, 16) and net.hidden.W_c.shape == (80, 16)
+    checkpoint.save(net, tmp_path, encoding={"key": "k"}, split="official")
+    loaded, manifest = checkpoint.load(tmp_path)
+    assert manifest["config"]["delays"] == [0.0, 4.0] and loaded.hidden.delay_steps == (0, 4)
+    x = (torch.rand(3, 100, 40, generator=torch.Generator().manual_seed(2)) < 0.2).float()
+    torch.testing.assert_close(net(x), loaded(x), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]), "corrupt or truncated"),
     (lambda d: (d / "model.safetensors").unlink(), "missing"),

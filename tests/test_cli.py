@@ -62,6 +62,10 @@ def test_simulate_bad_input_fails_cleanly(tmp_path, args, message):
     (["--label-smoothing", "1.5"], "label_smoothing must be in [0, 1)"),
     (["--model", "nope"], "unknown model"),
     (["--model", "lif", "--reset", "soft"], "has no reset 'soft'"),
+    (["--delays", "0,ten"], "--delays: comma-separated numbers in ms"),
+    (["--delays", "0,-5"], "each finite and >= 0"),
+    (["--delays", "0,2.5"], "whole multiples of dt"),
+    (["--delays", "0,5,5"], "must be distinct"),
 ])
 def test_train_bad_recipe_fails_before_training(tmp_path, args, message):
     out = tmp_path / "run"

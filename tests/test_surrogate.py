@@ -8,7 +8,7 @@ import torch
 from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms
 
 import dgnsim
-from dgnsim.surrogate import SURROGATES, SpikingLayer, spike_fn
+from dgnsim.surrogate import SURROGATES, Classifier, SpikingLayer, spike_fn
 from dgnsim.surrogate.spikes import smooth_spike
 from dgnsim.units import mv_ms_value
 
@@ -295,6 +295,23 @@ def test_label_smoothing_is_recorded_and_trains_another_network(tmp_path):
     recorded = [json.loads((tmp_path / d / "manifest.json").read_text())["training"] for d in ("plain", "smooth")]
     assert "label_smoothing" not in recorded[0] and recorded[1]["label_smoothing"] == 0.2
     assert smooth.history[0]["loss"] != plain.history[0]["loss"]
+
+
+def test_input_delays_are_recorded_and_reach_the_gradient(tmp_path):
+    from dgnsim.train import train
+
+    kwargs = dict(hidden=16, epochs=1, batch=50, seed=3, limit=100, progress=False)
+    plain = train("dgn", tmp_path / "plain", **kwargs)
+    delayed = train("dgn", tmp_path / "delayed", delays=[0, 10, 20], **kwargs)
+    recorded = [json.loads((tmp_path / d / "manifest.json").read_text())["training"] for d in ("plain", "delayed")]
+    assert "delays" not in recorded[0] and recorded[1]["delays"] == [0.0, 10.0, 20.0]
+    assert delayed.history[0]["loss"] != plain.history[0]["loss"]
+    # every delay block of the input weights learns (the gradient reaches the delayed synapses)
+    net = Classifier("dgn", 8, 6, 3, delays=(0, 10, 20), seed=1)
+    x = (torch.rand(4, 50, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    torch.nn.functional.cross_entropy(net(x), torch.tensor([0, 1, 2, 0])).backward()
+    grad = net.hidden.W_w.grad.reshape(3, 8, 6).abs().sum(dim=(1, 2))
+    assert torch.all(grad > 0), grad
 
 
 def test_lnm_projection_keeps_membrane_bounded_under_inhibition():
