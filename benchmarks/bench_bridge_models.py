@@ -10,6 +10,8 @@ threshold (mV) at the first differing step where spikes differ, and build+run se
 Writes benchmarks/results/bridge_models.json and .md (atomically, after every network).
 
 Run: python benchmarks/bench_bridge_models.py [--runs DIR] [--limit N] [--no-committed]
+With ``--network NAME=DIR`` (repeatable) only those trained networks are run, and the
+results go to benchmarks/results/<--name>.json/.md (e.g. ``--name bridge_delays``).
 """
 
 from __future__ import annotations
@@ -78,8 +80,10 @@ def measure(name: str, source: str, path: Path, limit: int | None, runtime_sampl
 
 
 def _markdown(result: dict) -> str:
+    source = (f"`{result['runs']}/<model>/seed0` (fresh) and `checkpoints/` (committed)" if result["runs"]
+              else "the ones named in the table")
     lines = ["# Bridge, every model: FSDD test split, Brian2 cpp_standalone vs PyTorch (float64)", "",
-             f"Networks: `{result['runs']}/<model>/seed0` (fresh) and `checkpoints/` (committed). "
+             f"Networks: {source}. "
              "Identical = the whole hidden spike train of a sample; distance = |threshold distance| "
              "(mV) at the first differing step. Runtime = numpy target on the first "
              f"{result['runtime_samples']} samples vs cpp_standalone.", "",
@@ -109,13 +113,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--limit", type=int, default=None, help="first N test samples (default: all 300)")
     parser.add_argument("--runtime-samples", type=int, default=20)
     parser.add_argument("--no-committed", action="store_true", help="leave out checkpoints/")
+    parser.add_argument("--network", action="append", default=[], metavar="NAME=DIR",
+                        help="run only this trained network (repeatable)")
+    parser.add_argument("--name", default="bridge_models", help="results file name (default bridge_models)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # a shared 2-core machine; the C++ build runs alongside nothing else
-    networks = _networks(args.runs, not args.no_committed)
-    present = {n for n, s, _ in networks if s.startswith("fresh")}
-    result = {"benchmark": "bridge_models", "machine": "2 cores (this machine)", "runs": _rel(args.runs),
+    if args.network:
+        try:
+            networks = [(name, _rel(Path(path).resolve()), Path(path)) for name, path in (n.split("=", 1) for n in args.network)]
+        except ValueError:
+            parser.error("--network: NAME=DIR")
+        present, runs = {n for n, _, _ in networks}, None
+    else:
+        networks = _networks(args.runs, not args.no_committed)
+        present, runs = {n for n, s, _ in networks if s.startswith("fresh")}, _rel(args.runs)
+    result = {"benchmark": args.name, "machine": "2 cores (this machine)", "runs": runs,
               "runtime_samples": args.runtime_samples,
-              "skipped": [n for n in EXPECTED if n not in present], "rows": []}
+              "skipped": [n for n in EXPECTED if n not in present] if not args.network else [], "rows": []}
     for name, source, path in networks:
         print(f"== {name} ({source}): {path}", flush=True)
         try:
@@ -124,15 +138,15 @@ def main(argv=None) -> dict:
             print(f"   refused: {exc}", flush=True)
             result.setdefault("refused", []).append({"network": name, "source": source, "path": _rel(path),
                                                      "error": f"{type(exc).__name__}: {exc}"})
-            write_json(RESULTS / "bridge_models.json", result)
-            write_text(RESULTS / "bridge_models.md", _markdown(result))
+            write_json(RESULTS / f"{args.name}.json", result)
+            write_text(RESULTS / f"{args.name}.md", _markdown(result))
             continue
         print(f"   identical {row['spike_identical']}/{row['samples']}, class {row['class_identical']}/{row['samples']}, "
               f"max distance {row['max_distance_where_differ_mv']}, build+run {row['cpp_build_and_run_s']:.1f} s, "
               f"runtime {row['runtime_spike_identical_to_cpp']}/{row['runtime_samples']}", flush=True)
         result["rows"].append(row)
-        write_json(RESULTS / "bridge_models.json", result)
-        write_text(RESULTS / "bridge_models.md", _markdown(result))
+        write_json(RESULTS / f"{args.name}.json", result)
+        write_text(RESULTS / f"{args.name}.md", _markdown(result))
     return result
 
 
