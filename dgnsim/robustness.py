@@ -32,8 +32,11 @@ PERTURBATIONS = {
 }
 
 
-def run_name(model: str, recurrent: bool) -> str:
-    return f"{model}_rec" if recurrent else model
+def run_name(model: str, recurrent: bool, delays=(0.0,)) -> str:
+    """The row name: ``dgn``, ``dgn_rec``; with input delays e.g. ``dgn_dl0-10-20``."""
+    name = f"{model}_rec" if recurrent else model
+    delays = [float(d) for d in delays]
+    return name if delays == [0.0] else name + "_dl" + "-".join(f"{d:g}" for d in delays)
 
 
 def _evaluated(evaluation: Path) -> bool:
@@ -56,19 +59,20 @@ def evaluate_run(directory, seed: int, *, data=None, progress: bool = True) -> d
 
 
 def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads: int = 2,
-               progress: bool = True) -> dict:
-    """Train and evaluate every (model, recurrent) in ``configs`` for ``seeds`` seeds."""
+               progress: bool = True, delays=(0.0,)) -> dict:
+    """Train and evaluate every (model, recurrent) in ``configs`` for ``seeds`` seeds
+    (with input ``delays`` in ms, :class:`~dgnsim.surrogate.SpikingLayer`)."""
     out = Path(out)
     results = {}
     for model, recurrent in configs:
-        name = run_name(model, recurrent)
+        name = run_name(model, recurrent, delays)
         for seed in range(seeds):
             directory = out / "runs" / name / f"seed{seed}"
             if not _evaluated(directory / "eval.json"):
                 if progress:
                     print(f"== {name} seed {seed}: training (or reading back a finished run)", file=sys.stderr)
                 train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
-                      threads=threads, progress=progress)
+                      threads=threads, progress=progress, delays=delays)
             acc = evaluate_run(directory, seed, data=data, progress=progress)
             results.setdefault(name, []).append([acc[p or "clean"] for p in PERTURBATIONS.values()])
     table = {name: {"mean": (100 * np.mean(r, axis=0)).tolist(), "std": (100 * np.std(r, axis=0)).tolist(),

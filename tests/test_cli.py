@@ -74,3 +74,12 @@ def test_train_bad_recipe_fails_before_training(tmp_path, args, message):
     assert res.returncode == 2, res.stderr
     assert message in res.stderr
     assert not out.exists()
+
+
+def test_robustness_bad_delays_fail_before_training(tmp_path):
+    out = tmp_path / "table"
+    res = dgnsim("robustness", "--models", "lif", "--recurrent", "", "--delays", "0,1.5", "--seeds", "1",
+                 "--epochs", "1", "--out", str(out))
+    assert res.returncode == 2, res.stderr
+    assert "whole multiples of dt" in res.stderr
+    assert not out.exists()

@@ -44,3 +44,11 @@ def test_table_is_the_seed_statistics_and_runs_are_reused(tmp_path, tiny_train, 
     assert len(tiny_train) == 2 and [w.stat().st_mtime_ns for w in weights] == written
     assert again["columns"] == ["clean", "subtractive"]
     assert again["table"]["lif"]["mean"][0] == pytest.approx(row["mean"][0])
+
+
+def test_delayed_rows_are_named_and_trained_with_their_delays(tmp_path, tiny_train):
+    report = rb.robustness([("dgn", False)], 1, tmp_path, epochs=1, progress=False, delays=(0, 5))
+    assert list(report["table"]) == ["dgn_dl0-5"]
+    manifest = json.loads((tmp_path / "runs" / "dgn_dl0-5" / "seed0" / "manifest.json").read_text())
+    assert manifest["training"]["delays"] == [0.0, 5.0]
+    assert rb.run_name("lif", True) == "lif_rec" and rb.run_name("lif", False, (0,)) == "lif"

@@ -14,6 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--recurrent", default="lif,dgn", help="comma-separated models also run recurrent ('' for none)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    parser.add_argument("--delays", default="0",
+                        help="input delays in ms for every row, e.g. 0,10,20 (rows named <model>_dl0-10-20; default 0: none)")
     parser.add_argument("--data", default=None, help="FSDD folder")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per training (default 2)")
     parser.add_argument("--out", required=True, help="output directory (runs/, robustness.csv/.md/.json)")
@@ -23,6 +25,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..models import load_model
     from ..robustness import robustness
+    from ..surrogate.layers import input_delays
+    from .train import parse_delays
 
     ff = [m for m in args.models.split(",") if m]
     rec = [m for m in args.recurrent.split(",") if m]
@@ -30,8 +34,9 @@ def run(args) -> int:
         load_model(m)  # unknown model: fail before any training
     if args.seeds < 1:
         raise ValueError("--seeds must be at least 1")
+    delays, _ = input_delays(parse_delays(args.delays), 1.0)  # bad delays: fail before any training
     report = robustness([(m, False) for m in ff] + [(m, True) for m in rec], args.seeds, args.out,
-                        epochs=args.epochs, data=args.data, threads=args.threads)
+                        epochs=args.epochs, data=args.data, threads=args.threads, delays=delays)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
