@@ -5,7 +5,8 @@ forward + backward + Adam step on random input spikes at rate 0.2. snnTorch: two
 ``nn.Linear`` layers and ``snn.Leaky`` neurons (beta = exp(-1/20)), the output layer's
 membrane summed over time, its usual tutorial loop. dgnsim: ``Classifier("lif", ...)``
 (current-based LIF with a synaptic trace, i.e. more state per neuron than snnTorch's
-Leaky), and ``Classifier("dgn", ...)``. Writes benchmarks/results/training.json and .md.
+Leaky), ``Classifier("dgn", ...)`` and the DGN with input delays 0, 10, 20 ms (three
+synapses per input and neuron). Writes benchmarks/results/training.json and .md.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     rates = {}
     for label, make in [("snntorch_leaky", snntorch_net), ("dgnsim_lif", lambda: Classifier("lif", N_IN, N_HID, N_OUT)),
-                        ("dgnsim_dgn", lambda: Classifier("dgn", N_IN, N_HID, N_OUT))]:
+                        ("dgnsim_dgn", lambda: Classifier("dgn", N_IN, N_HID, N_OUT)),
+                        ("dgnsim_dgn_delays_0_10_20", lambda: Classifier("dgn", N_IN, N_HID, N_OUT, delays=(0, 10, 20)))]:
         rates[label] = samples_per_second(make(), repeats)
         print(f"{label}: {rates[label]:.0f} samples/s", file=sys.stderr)
     result = {"samples_per_second": rates, "repeats": repeats, "threads": 2, "T": T, "batch": B,

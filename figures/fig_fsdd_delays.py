@@ -44,7 +44,8 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     ax1.text(-0.4, gru["mean"] + 0.05, f"GRU-128 (non-spiking) {gru['mean']:.1f} %", fontsize=7, color="0.3")
     ax1.axhline(98.5, color="tab:red", lw=0.6, ls=":")
     ax1.text(-0.4, 98.55, "target 98.5 %", fontsize=7, color="tab:red")
-    ax1.set_xticks(range(len(NETWORKS)), [t.replace(", ", ",\n") for _, t in NETWORKS], fontsize=7)
+    ax1.set_xticks(range(len(NETWORKS)), [t.split(",")[0] + ("\n+ delays" if "," in t else "\n")
+                                          + f"\n(n={len(accuracy[label])})" for label, t in NETWORKS], fontsize=7)
     ax1.set_ylim(94, 100.4)
     ax1.set_ylabel("clean test accuracy (%)")
     ax1.set_title("official split, 60 epochs, one hidden layer of 128", fontsize=8)
@@ -62,8 +63,8 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     ax2.set_ylabel("test accuracy (%)")
     ax2.set_ylim(0, 118)
     ax2.set_yticks(range(0, 101, 20))
-    ax2.set_title("trained on clean data; strengths under the labels (probability per channel and step, "
-                  "or fraction of entries flipped)", fontsize=8)
+    ax2.set_title("trained on clean data; strengths under the labels (probability per channel and step,\n"
+                  "or fraction of input entries flipped); mean ± std over seeds", fontsize=8)
     ax2.legend(ncol=2, fontsize=7, frameon=False, loc="upper right", bbox_to_anchor=(1, 1.03))
     fig.tight_layout()
     return save_figure(fig, Path(out_dir) / "fsdd_delays")
