@@ -524,8 +524,9 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
     ``readout``: a ``lif`` group (its threshold is ignored: the surrogate's readout does
     not spike); synapses made by :func:`dgnsim.connect` (missing pairs become weight 0).
     Input synapses may have delays (whole steps): each distinct delay becomes one of the
-    layer's input delays; output and recurrent synapses may not. ``dt``: the time step (default: the hidden group's clock). Read the values
-    on the runtime device (standalone values are only known after a run).
+    layer's input delays; output and recurrent synapses may not. ``dt``: the time step
+    (default: the hidden group's clock). Read the values on the runtime device (standalone
+    values are only known after a run).
     """
     import torch
 

@@ -189,7 +189,8 @@ def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=No
     Connectivity: explicit ``i``/``j`` index arrays, or each pair with probability
     ``p`` (drawn in numpy from ``seed``; no self-connections when ``source`` is
     ``target``, i.e. recurrent). ``weights``: the synapse parameters of the model
-    (``w``, and ``c`` for the DGN family), each one value or one per synapse.
+    (``w``, and ``c`` for the DGN family), each one value or one per synapse; ``delay``
+    (a time) likewise.
     """
     model = model_of(target)
     syn = model.synapse
