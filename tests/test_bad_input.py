@@ -54,6 +54,14 @@ def test_synapse_checks():
         dgnsim.connect(g, g, p=0.5, seed=1, w=2)
     with pytest.raises(ValueError, match="needs a seed"):
         dgnsim.connect(g, g, p=0.5)
+    with pytest.raises(ValueError, match="2 values for 3 synapses"):
+        dgnsim.connect(g, g, i=[0, 1, 2], j=[1, 2, 0], delay=[1, 2] * ms)
+    with pytest.raises(ValueError, match="finite and not negative"):
+        dgnsim.connect(g, g, i=[0, 1], j=[1, 2], delay=[1, -2] * ms)
+    with pytest.raises(TypeError, match="delay"):
+        dgnsim.connect(g, g, i=[0], j=[1], delay=[1.0])
+    syn = dgnsim.connect(g, g, i=[0, 1], j=[1, 2], delay=[1, 2] * ms)  # one delay per synapse
+    assert np.allclose(syn.delay[:] / ms, [1, 2])
 
 
 def test_simulation_checks():
