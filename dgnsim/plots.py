@@ -54,3 +54,18 @@ def raster_and_trace(spike_t_ms, spike_i, trace_t_ms, traces_mv, *, n_neurons: i
     ax_v.legend(loc="upper right", fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def robustness_bars(ax, columns, strengths: dict, rows) -> None:
+    """Grouped bars of test accuracy (%): a group per perturbation column (its strength under
+    the label), a bar per row ``(label, mean, std, color)`` with the std as error bar."""
+    import numpy as np
+
+    x, width = np.arange(len(columns)), 0.8 / len(rows)
+    for k, (label, mean, std, color) in enumerate(rows):
+        ax.bar(x + (k - (len(rows) - 1) / 2) * width, mean, width, yerr=std, color=color, label=label,
+               capsize=1.5, error_kw={"lw": 0.6})
+    ax.set_xticks(x, [c if not strengths.get(c) else f"{c}\n{strengths[c].split(':')[1]}" for c in columns])
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 118)  # room for the legend above the bars
+    ax.set_yticks(range(0, 101, 20))

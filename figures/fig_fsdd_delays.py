@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnsim.plots import plt, save_figure
+from dgnsim.plots import plt, robustness_bars, save_figure
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 #: (label in the result files, legend text)
@@ -51,18 +51,13 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     ax1.set_title("official split, 60 epochs, one hidden layer of 128", fontsize=8)
     columns = robust[NETWORKS[0][0]]["columns"]
     strengths = robust[NETWORKS[0][0]]["strengths"]
-    x, width = np.arange(len(columns)), 0.8 / len(NETWORKS)
+    rows = []
     for k, (label, text) in enumerate(NETWORKS):
         row = robust[label]
         if row["columns"] != columns or row["strengths"] != strengths:
             raise ValueError(f"robustness_{label}_e60.json: other columns or strengths than {NETWORKS[0][0]}'s")
-        n = len(row["per_seed"])
-        ax2.bar(x + (k - (len(NETWORKS) - 1) / 2) * width, row["mean"], width, yerr=row["std"], color=colors[k],
-                label=f"{text} (n={n})", capsize=1.5, error_kw={"lw": 0.6})
-    ax2.set_xticks(x, [c if not strengths.get(c) else f"{c}\n{strengths[c].split(':')[1]}" for c in columns])
-    ax2.set_ylabel("test accuracy (%)")
-    ax2.set_ylim(0, 118)
-    ax2.set_yticks(range(0, 101, 20))
+        rows.append((f"{text} (n={len(row['per_seed'])})", row["mean"], row["std"], colors[k]))
+    robustness_bars(ax2, columns, strengths, rows)
     ax2.set_title("trained on clean data; strengths under the labels (probability per channel and step,\n"
                   "or fraction of input entries flipped); mean ± std over seeds", fontsize=8)
     ax2.legend(ncol=2, fontsize=7, frameon=False, loc="upper right", bbox_to_anchor=(1, 1.03))
