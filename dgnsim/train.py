@@ -26,6 +26,7 @@ from .surrogate import Classifier
 from .surrogate.layers import input_delays
 
 REGULARIZER_WEIGHT = 1e-3
+DT_MS = 1.0  # one encoded frame per step
 
 
 @dataclass
@@ -85,6 +86,7 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     if epochs < 1 or batch < 1 or hidden < 1:
         raise ValueError("epochs, batch and hidden must be positive")
     augmentation = parse_augment(augment)
+    delays_ms, _ = input_delays(delays, DT_MS)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
     torch.set_num_threads(threads)
@@ -94,10 +96,9 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     if limit is not None:  # a random subset (the files are sorted by digit)
         keep = np.sort(np.random.default_rng(seed).permutation(len(train_x))[:limit])
         train_x, train_y = train_x[keep], train_y[keep]
-    config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=1.0,
+    config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=DT_MS,
                   surrogate=surrogate, width=width, reset=reset, order="brian", seed=seed, weight_scale=1.0,
                   bias=12.0, pool=pool, dropout=dropout)
-    delays_ms, _ = input_delays(delays, config["dt"])
     if delays_ms != (0.0,):  # recorded only when used, so runs without delays keep their configuration
         config["delays"] = list(delays_ms)
     run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
