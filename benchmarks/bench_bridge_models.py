@@ -120,7 +120,8 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)  # a shared 2-core machine; the C++ build runs alongside nothing else
     if args.network:
         try:
-            networks = [(name, _rel(Path(path).resolve()), Path(path)) for name, path in (n.split("=", 1) for n in args.network)]
+            pairs = [n.split("=", 1) for n in args.network]
+            networks = [(name, _rel(Path(path).resolve()), Path(path)) for name, path in pairs]
         except ValueError:
             parser.error("--network: NAME=DIR")
         present, runs = {n for n, _, _ in networks}, None

@@ -79,7 +79,8 @@ def main(argv=None) -> int:
     rates = {}
     for label, make in [("snntorch_leaky", snntorch_net), ("dgnsim_lif", lambda: Classifier("lif", N_IN, N_HID, N_OUT)),
                         ("dgnsim_dgn", lambda: Classifier("dgn", N_IN, N_HID, N_OUT)),
-                        ("dgnsim_dgn_delays_0_10_20", lambda: Classifier("dgn", N_IN, N_HID, N_OUT, delays=(0, 10, 20)))]:
+                        ("dgnsim_dgn_delays_0_10_20",
+                         lambda: Classifier("dgn", N_IN, N_HID, N_OUT, delays=(0, 10, 20)))]:
         rates[label] = samples_per_second(make(), repeats)
         print(f"{label}: {rates[label]:.0f} samples/s", file=sys.stderr)
     result = {"samples_per_second": rates, "repeats": repeats, "threads": 2, "T": T, "batch": B,

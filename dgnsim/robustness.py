@@ -32,11 +32,15 @@ PERTURBATIONS = {
 }
 
 
+def delays_suffix(delays) -> str:
+    """``"_dl0-10-20"`` for input delays 0, 10, 20 ms; ``""`` for none."""
+    delays = [float(d) for d in delays]
+    return "" if delays == [0.0] else "_dl" + "-".join(f"{d:g}" for d in delays)
+
+
 def run_name(model: str, recurrent: bool, delays=(0.0,)) -> str:
     """The row name: ``dgn``, ``dgn_rec``; with input delays e.g. ``dgn_dl0-10-20``."""
-    name = f"{model}_rec" if recurrent else model
-    delays = [float(d) for d in delays]
-    return name if delays == [0.0] else name + "_dl" + "-".join(f"{d:g}" for d in delays)
+    return (f"{model}_rec" if recurrent else model) + delays_suffix(delays)
 
 
 def _evaluated(evaluation: Path) -> bool:

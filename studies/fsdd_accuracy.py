@@ -23,7 +23,7 @@ import numpy as np
 from dgnsim.augment import format_augment, parse_augment
 from dgnsim.commands.train import parse_delays
 from dgnsim.io import write_json, write_text
-from dgnsim.robustness import PERTURBATIONS, evaluate_run
+from dgnsim.robustness import PERTURBATIONS, delays_suffix, evaluate_run
 from dgnsim.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def recipe_of(args) -> tuple[dict, str, str]:
     if args.delays:
         delays = parse_delays(args.delays)
         recipe["delays"] = delays
-        suffix += "_dl" + "-".join(f"{d:g}" for d in delays)
+        suffix += delays_suffix(delays)
         words.append("input delays " + ", ".join(f"{d:g}" for d in delays) + " ms")
     if args.split != "official":
         recipe["split"] = args.split

@@ -15,7 +15,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     parser.add_argument("--delays", default="0",
-                        help="input delays in ms for every row, e.g. 0,10,20 (rows named <model>_dl0-10-20; default 0: none)")
+                        help="input delays in ms for every row, e.g. 0,10,20 "
+                             "(rows named <model>_dl0-10-20; default 0: none)")
     parser.add_argument("--data", default=None, help="FSDD folder")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per training (default 2)")
     parser.add_argument("--out", required=True, help="output directory (runs/, robustness.csv/.md/.json)")
