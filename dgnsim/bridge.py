@@ -72,8 +72,10 @@ def load_surrogate(path, *, model: str | None = None, **config):
     file with a plain PyTorch ``state_dict`` of a Classifier (``torch.save``), or the
     ``checkpoint.pt`` that ``dgnsim train`` writes. A plain state_dict carries no model
     name: give ``model`` (sizes and recurrence are read from the tensor shapes; other
-    Classifier options through ``config``). No equations hash is stored in a state_dict,
-    so that check is not possible there.
+    Classifier options through ``config``, input delays included: a state_dict does not
+    record them, and a delayed network read without ``delays=...`` would load as an
+    undelayed one with K times the inputs). No equations hash is stored in a state_dict, so
+    that check is not possible there.
     """
     import torch
 

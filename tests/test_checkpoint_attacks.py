@@ -52,6 +52,13 @@ def test_input_delays_survive_save_and_load(tmp_path):
     assert manifest["config"]["delays"] == [0.0, 4.0] and loaded.hidden.delay_steps == (0, 4)
     x = (torch.rand(3, 100, 40, generator=torch.Generator().manual_seed(2)) < 0.2).float()
     torch.testing.assert_close(net(x), loaded(x), rtol=1e-5, atol=1e-5)
+    # a plain state_dict records no delays: the bridge reads it with the delays given
+    from dgnsim import bridge
+
+    torch.save(net.state_dict(), tmp_path / "sd.pt")
+    plain, _ = bridge.load_surrogate(tmp_path / "sd.pt", model="dgn", delays=[0, 4])
+    assert plain.hidden.n_in == 40 and plain.hidden.delay_steps == (0, 4)
+    torch.testing.assert_close(net.double()(x.double()), plain(x.double()), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("damage, message", [
