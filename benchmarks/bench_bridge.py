@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from dgnsim import bridge
+from dgnsim.interop import bridge
 from dgnsim.io import write_json, write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def _network(model: str, scratch: Path) -> Path:
     path = ROOT / "checkpoints" / model
     if (path / "manifest.json").exists():
         return path
-    from dgnsim.train import train
+    from dgnsim.fsdd.train import train
 
     train(model, scratch / model, hidden=32, epochs=2, limit=600, progress=False)
     return scratch / model

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnsim import bridge
+from dgnsim.interop import bridge
 from dgnsim.io import write_json, write_text
 
 ROOT = Path(__file__).resolve().parent.parent

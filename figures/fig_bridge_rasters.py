@@ -10,8 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dgnsim.bridge import run_test_split
-from dgnsim.commands.bridge_import import draw_rasters
+from dgnsim.interop.bridge import run_test_split
+from dgnsim.cli.commands.bridge_import import draw_rasters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     path = ROOT / "checkpoints" / "dgn"
     with tempfile.TemporaryDirectory() as tmp:
         if not (path / "manifest.json").exists():
-            from dgnsim.train import train
+            from dgnsim.fsdd.train import train
 
             train("dgn", Path(tmp) / "dgn", hidden=32, epochs=2, limit=600, progress=False)
             path = Path(tmp) / "dgn"

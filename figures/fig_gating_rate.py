@@ -17,7 +17,7 @@ from brian2 import Hz, mV
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dgnsim.analysis.gating_rate import rate_response, shot_noise_theory  # noqa: E402
-from dgnsim.plots import save_figure  # noqa: E402
+from dgnsim.viz.plots import save_figure  # noqa: E402
 
 N_IN, C, W = 10, 0.5, 1 * mV
 

@@ -15,7 +15,7 @@ from brian2 import Hz, mV, second
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dgnsim.analysis import gating as G  # noqa: E402
-from dgnsim.plots import save_figure  # noqa: E402
+from dgnsim.viz.plots import save_figure  # noqa: E402
 
 MODELS = ("lif", "dgn", "sdgn", "dgn_activity")
 

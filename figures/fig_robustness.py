@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnsim.plots import plt, robustness_bars, save_figure
+from dgnsim.viz.plots import plt, robustness_bars, save_figure
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "robustness.json"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from brian2 import Hz, mV, ms
 
 from dgnsim import load_model
-from dgnsim.plots import plt, save_figure
-from dgnsim.simulate import simulate
+from dgnsim.viz.plots import plt, save_figure
+from dgnsim.brian.simulate import simulate
 
 #: Synaptic weights giving each model a moderate rate under the common drive.
 WEIGHTS = {"sdgn": {"c": 0.05}, "dgn": {"w": 4 * mV, "c": 0.1}}

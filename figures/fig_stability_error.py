@@ -21,7 +21,7 @@ from brian2 import mV, ms, volt
 
 from dgnsim.analysis.stability import (diffusion_parameters, discrete_variance_dgn_diffusion, linear_noise_dgn,
                                        monte_carlo, stack_parameters)
-from dgnsim.plots import plt, save_figure
+from dgnsim.viz.plots import plt, save_figure
 
 TAU = 20.0
 MU = np.array([1.0, 1.0])

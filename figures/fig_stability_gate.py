@@ -16,7 +16,7 @@ from brian2 import mV, ms, volt
 
 from dgnsim.analysis.stability import (diffusion_parameters, linear_noise_dgn, linear_noise_lif, monte_carlo,
                                        stack_parameters)
-from dgnsim.plots import plt, save_figure
+from dgnsim.viz.plots import plt, save_figure
 
 TAU = 20.0  # ms
 MU = np.array([1.0, 1.5])

@@ -16,7 +16,7 @@ import numpy as np
 from brian2 import ms
 
 from dgnsim.analysis.stability import check
-from dgnsim.plots import plt, save_figure
+from dgnsim.viz.plots import plt, save_figure
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:

@@ -8,7 +8,7 @@ e.g. ``_do0.3``, ``_aug-shift4-timemask10``, ``_ls0.1``, ``_dl0-10-20``, ``_val`
 resumable; a finished seed is read back, not retrained), one hidden layer of 128.
 Writes results/accuracy_<name>_e<epochs>.json and .md; with ``--robustness`` also
 results/robustness_<name>_e<epochs>.json and .md: each seed under the perturbations of the
-robustness table (``dgnsim.robustness.PERTURBATIONS``). Choose recipes on ``--split validation``
+robustness table (``dgnsim.fsdd.robustness.PERTURBATIONS``). Choose recipes on ``--split validation``
 (index 5-9 of the training files held out), then measure the chosen one on the official split.
 """
 
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dgnsim.augment import format_augment, parse_augment
-from dgnsim.commands.train import parse_delays
+from dgnsim.fsdd.augment import format_augment, parse_augment
+from dgnsim.cli.commands.train import parse_delays
 from dgnsim.io import write_json, write_text
-from dgnsim.robustness import PERTURBATIONS, delays_suffix, evaluate_run
-from dgnsim.train import train
+from dgnsim.fsdd.robustness import PERTURBATIONS, delays_suffix, evaluate_run
+from dgnsim.fsdd.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--dropout", type=float, default=None, help="dropout (default: that of dgnsim train)")
-    parser.add_argument("--augment", default="", help="training-time input augmentation (dgnsim.augment)")
+    parser.add_argument("--augment", default="", help="training-time input augmentation (dgnsim.fsdd.augment)")
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the loss")
     parser.add_argument("--delays", default="", help="input delays in ms, e.g. 0,10,20 (default: none)")
     parser.add_argument("--split", default="official", help="official (default) or validation")

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dgnsim.data import load_fsdd
+from dgnsim.fsdd.data import load_fsdd
 from dgnsim.io import write_json, write_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,10 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from dgnsim.commands.train import parse_delays
-from dgnsim.data import SPEAKERS
+from dgnsim.cli.commands.train import parse_delays
+from dgnsim.fsdd.data import SPEAKERS
 from dgnsim.io import write_json, write_text
-from dgnsim.train import train
+from dgnsim.fsdd.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 

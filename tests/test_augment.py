@@ -4,7 +4,7 @@ against the definition per sample (shift = a zero-filled roll, masks = one conti
 import numpy as np
 import pytest
 
-from dgnsim.augment import augment_batch, format_augment, parse_augment
+from dgnsim.fsdd.augment import augment_batch, format_augment, parse_augment
 
 LEVELS = 4
 

@@ -9,7 +9,7 @@ import torch
 from brian2 import Hz, mV, ms
 
 import dgnsim
-from dgnsim import bridge, bridge_nir
+from dgnsim.interop import bridge, nir as bridge_nir
 from dgnsim.surrogate import Classifier
 
 from test_surrogate import SURROGATE_MODELS  # noqa: E402  (one list of the trainable models)
@@ -19,7 +19,7 @@ from snntorch_reference import snntorch_spikes  # noqa: E402
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Freshly trained small networks (dgn feed-forward, lif recurrent)."""
-    from dgnsim.train import train
+    from dgnsim.fsdd.train import train
 
     root = tmp_path_factory.mktemp("bridge")
     out = {}
@@ -31,7 +31,7 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fsdd():
-    from dgnsim.data import load_fsdd
+    from dgnsim.fsdd.data import load_fsdd
 
     return load_fsdd()
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from brian2 import ms
 
-from dgnsim import bridge_nir
+from dgnsim.interop import nir as bridge_nir
 
 T, B = 80, 3
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from brian2 import ms
 
-from dgnsim import bridge, bridge_nir
+from dgnsim.interop import bridge, nir as bridge_nir
 from dgnsim.surrogate import Classifier
 from snntorch_reference import snntorch_spikes  # noqa: E402
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from dgnsim import checkpoint
-from dgnsim.attacks import attack
-from dgnsim.checkpoint import CheckpointError
+from dgnsim.io import checkpoint
+from dgnsim.fsdd.attacks import attack
+from dgnsim.io.checkpoint import CheckpointError
 from dgnsim.surrogate import Classifier
 from dgnsim.surrogate.layers import pool_logits
 
@@ -53,7 +53,7 @@ def test_input_delays_survive_save_and_load(tmp_path):
     x = (torch.rand(3, 100, 40, generator=torch.Generator().manual_seed(2)) < 0.2).float()
     torch.testing.assert_close(net(x), loaded(x), rtol=1e-5, atol=1e-5)
     # a plain state_dict records no delays: the bridge reads it with the delays given
-    from dgnsim import bridge
+    from dgnsim.interop import bridge
 
     torch.save(net.state_dict(), tmp_path / "sd.pt")
     plain, _ = bridge.load_surrogate(tmp_path / "sd.pt", model="dgn", delays=[0, 4])

@@ -11,7 +11,7 @@ import pytest
 from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms
 
 import dgnsim
-from dgnsim.backend import gpu_available
+from dgnsim.brian.backend import gpu_available
 
 
 @pytest.mark.cuda_build

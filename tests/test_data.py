@@ -14,7 +14,7 @@ import pytest
 from scipy import signal
 from scipy.io import wavfile
 
-from dgnsim import data
+from dgnsim.fsdd import data
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fsdd"
 NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav")

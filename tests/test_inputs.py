@@ -5,7 +5,7 @@ import pytest
 from brian2 import Hz, ms, second
 
 import dgnsim
-from dgnsim import network
+from dgnsim.brian import network
 
 
 @pytest.mark.parametrize("dense", [True, False])

@@ -6,7 +6,7 @@ import pytest
 from brian2 import Equations
 
 import dgnsim
-from dgnsim.models import ModelError, _load, equations_dir
+from dgnsim.core.models import ModelError, builtin_dir
 
 EXPECTED = {"lif", "alif", "multiscale", "lnm", "dgn", "sdgn", "dgn_activity"}
 
@@ -31,14 +31,13 @@ def test_model_loads_with_documented_parameters(name):
     assert m.equations(per_neuron=neuron_scoped, noise=True).diff_eq_names == set(m.update_order)
 
 
-def _broken(tmp_path, monkeypatch, old: str, new: str, model: str = "lif") -> Path:
-    src = equations_dir() / f"{model}.toml"
-    text = src.read_text()
+def _broken(tmp_path, old: str, new: str, model: str = "lif") -> Path:
+    """A copy of a built-in model file, renamed ``my_MODEL`` and broken by one edit."""
+    text = (builtin_dir() / f"{model}.toml").read_text()
     assert old in text
-    monkeypatch.setenv("DGNSIM_EQUATIONS", str(tmp_path))
-    (tmp_path / f"{model}.toml").write_text(text.replace(old, new))
-    _load.cache_clear()
-    return tmp_path
+    path = tmp_path / f"my_{model}.toml"
+    path.write_text(text.replace(old, new).replace(f'name = "{model}"', f'name = "my_{model}"'))
+    return path
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -49,12 +48,11 @@ def _broken(tmp_path, monkeypatch, old: str, new: str, model: str = "lif") -> Pa
     ('unit = "ms", scope = "neuron", positive', 'unit = "furlong", scope = "neuron", positive', "unknown unit"),
     ('initial = { v = "v_rest", I = "0*mV" }', 'initial = { v = "v_rest" }', "no initial value"),
 ])
-def test_broken_model_file_names_file_and_problem(tmp_path, monkeypatch, old, new, message):
-    _broken(tmp_path, monkeypatch, old, new)
+def test_broken_model_file_names_file_and_problem(tmp_path, old, new, message):
+    path = _broken(tmp_path, old, new)
     with pytest.raises(ModelError) as err:
-        dgnsim.load_model("lif")
-    assert "lif.toml" in str(err.value) and message in str(err.value)
-    _load.cache_clear()
+        dgnsim.load_model(path)
+    assert str(path) in str(err.value) and message in str(err.value)
 
 
 def test_unknown_model_lists_the_available_ones():

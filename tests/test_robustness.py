@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from dgnsim import robustness as rb
-from dgnsim import train as training
+from dgnsim.fsdd import robustness as rb
+from dgnsim.fsdd import train as training
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms
 import dgnsim
 from dgnsim.surrogate import SURROGATES, Classifier, SpikingLayer, spike_fn
 from dgnsim.surrogate.spikes import smooth_spike
-from dgnsim.units import mv_ms_value
+from dgnsim.core.units import mv_ms_value
 
 T, N_IN, N = 80, 6, 5
 #: Models the surrogate takes: all but those whose synapse jumps a refractory-clamped v.
@@ -218,7 +218,7 @@ def test_detached_recurrence_is_feed_forward_with_the_spikes_as_input(detach):
 
 
 def test_float32_training_learns_fsdd(tmp_path):
-    from dgnsim.train import train
+    from dgnsim.fsdd.train import train
 
     result = train("dgn", tmp_path / "run", hidden=64, epochs=8, batch=32, seed=1, limit=1200, progress=False)
     assert result.test_accuracy > 0.5, f"test accuracy {result.test_accuracy} not far above chance (0.1)"
@@ -250,7 +250,7 @@ def test_dropout_acts_in_training_only():
 def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch, augment):
     """Stopped after epoch 1 of 2 and restarted, training ends where an uninterrupted run ends
     (with and without input augmentation, whose draws must also resume)."""
-    from dgnsim import train as training
+    from dgnsim.fsdd import train as training
 
     kwargs = dict(hidden=16, epochs=2, batch=50, seed=3, limit=200, progress=False, augment=augment)
     whole = training.train("lif", tmp_path / "whole", **kwargs)
@@ -287,7 +287,7 @@ def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch,
 
 
 def test_label_smoothing_is_recorded_and_trains_another_network(tmp_path):
-    from dgnsim.train import train
+    from dgnsim.fsdd.train import train
 
     kwargs = dict(hidden=16, epochs=1, batch=50, seed=3, limit=100, progress=False)
     plain = train("lif", tmp_path / "plain", **kwargs)
@@ -298,7 +298,7 @@ def test_label_smoothing_is_recorded_and_trains_another_network(tmp_path):
 
 
 def test_input_delays_are_recorded_and_reach_the_gradient(tmp_path):
-    from dgnsim.train import train
+    from dgnsim.fsdd.train import train
 
     kwargs = dict(hidden=16, epochs=1, batch=50, seed=3, limit=100, progress=False)
     plain = train("dgn", tmp_path / "plain", **kwargs)

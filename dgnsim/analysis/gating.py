@@ -30,11 +30,11 @@ from brian2 import (SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray,
 from scipy.special import erfcx
 from scipy.integrate import quad
 
-from ..backend import Simulation
-from ..models import NeuronModel, load_model
-from ..network import connect, make_group
-from ..units import require_quantity
-from .gating_linear import linearise
+from dgnsim.brian.backend import Simulation
+from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.brian.network import connect, make_group
+from dgnsim.core.units import require_quantity
+from dgnsim.analysis.gating_linear import linearise
 
 __all__ = ["GateSpec", "GATE_SPECS", "FROZEN_TAU", "StepResult", "TauResult", "FreqResult",
            "GateResult", "FIResult", "SNRResult", "step_response", "time_constants",

@@ -2,7 +2,7 @@
 
 Nothing here writes a model equation a second time. The continuous right-hand sides
 come from :meth:`NeuronModel.equations`; the one-step map of a discrete scheme comes
-from the abstract code of Brian2's state updater (``sequential``: :func:`dgnsim.integration.step_code`,
+from the abstract code of Brian2's state updater (``sequential``: :func:`dgnsim.core.integration.step_code`,
 or any Brian2 method such as ``exponential_euler``), executed here in plain Python on
 floats in SI units. Around a fixed point both are linearised by central differences:
 
@@ -27,9 +27,9 @@ import scipy.linalg
 import scipy.optimize
 from brian2 import Quantity, StateUpdateMethod, second, volt
 
-from .. import integration  # noqa: F401  (registers 'sequential')
-from ..models import NeuronModel, load_model
-from ..units import require_quantity
+from dgnsim.core import integration  # noqa: F401  (registers 'sequential')
+from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.core.units import require_quantity
 
 __all__ = ["LinearModel", "linearise"]
 
@@ -216,6 +216,6 @@ def _initial(model: NeuronModel, state: str, ns: dict, given) -> float:
     if given is not None:
         return float(_si(given))
     e = dict(ns)
-    from ..units import _UNIT_NAMESPACE
+    from dgnsim.core.units import _UNIT_NAMESPACE
     e.update({k: float(np.asarray(v)) for k, v in _UNIT_NAMESPACE.items()})
     return float(eval(model.initial[state], e))

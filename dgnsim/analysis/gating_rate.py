@@ -49,10 +49,10 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Hz, StateMonitor, TimedArray, mV, ms, second, volt
 
-from ..backend import Simulation
-from ..models import NeuronModel, load_model
-from ..network import connect, make_group, poisson_input
-from ..units import require_quantity
+from dgnsim.brian.backend import Simulation
+from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.brian.network import connect, make_group, poisson_input
+from dgnsim.core.units import require_quantity
 
 __all__ = ["RATE_MODELS", "Membrane", "membrane", "shot_noise_theory", "RateResult", "rate_response"]
 

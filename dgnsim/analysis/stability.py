@@ -19,7 +19,7 @@ group, for S parameter sets at once (S*K neurons, one build), samples v at a few
 well-separated times after a burn-in, and gives intervals from the spread *across
 trials* (each trial's samples are averaged first, so correlation between one trial's
 samples never enters the interval's validity). :func:`check` draws parameter sets in
-a stated regime and compares (:mod:`dgnsim.commands.stability` is its command line).
+a stated regime and compares (:mod:`dgnsim.cli.commands.stability` is its command line).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import numpy as np
 from brian2 import Quantity, StateMonitor, SpikeMonitor, mV, ms, second, volt
 from scipy import stats
 
-from ..backend import Simulation
-from ..models import NeuronModel, load_model
-from ..network import connect, make_group, poisson_input
-from ..units import magnitude, require_quantity
+from dgnsim.brian.backend import Simulation
+from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.brian.network import connect, make_group, poisson_input
+from dgnsim.core.units import magnitude, require_quantity
 
 __all__ = [
     "NOISE_CONVENTIONS", "LinearNoise", "linear_noise_dgn", "linear_noise_lif", "noise_compensation",

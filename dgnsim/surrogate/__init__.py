@@ -12,8 +12,8 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
         "dgnsim.surrogate needs PyTorch: install the extra with  pip install -e '.[torch]'"
     ) from exc
 
-from .layers import Classifier, Readout, SpikingLayer
-from .program import StepProgram, compile_model
-from .spikes import SURROGATES, spike_fn
+from dgnsim.surrogate.layers import Classifier, Readout, SpikingLayer
+from dgnsim.surrogate.program import StepProgram, compile_model
+from dgnsim.surrogate.spikes import SURROGATES, spike_fn
 
 __all__ = ["Classifier", "Readout", "SpikingLayer", "StepProgram", "compile_model", "SURROGATES", "spike_fn"]

@@ -29,11 +29,10 @@ import math
 import torch
 from torch import nn
 
-from ..models import load_model
-from ..network import MIN_STEPS_PER_TIME_CONSTANT
-from ..units import mv_ms_value, require_quantity
-from .program import compile_model
-from .spikes import spike_fn
+from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT, load_model
+from dgnsim.core.units import mv_ms_value, require_quantity
+from dgnsim.surrogate.program import compile_model
+from dgnsim.surrogate.spikes import spike_fn
 
 ORDERS = ("brian", "paper")
 
@@ -139,7 +138,7 @@ class SpikingLayer(nn.Module):
         Synaptic parameters declared non-negative (the DGN's conductances c) are clamped at
         0: a negative conductance can make the gated leak negative and the membrane run
         away. Time constants are clamped at two steps, the coarsest step
-        :func:`dgnsim.network.make_group` accepts; parameters with a sign in the model file
+        :func:`dgnsim.brian.network.make_group` accepts; parameters with a sign in the model file
         (``nonnegative``, ``nonpositive``) are clamped to it.
         """
         with torch.no_grad():

@@ -1,11 +1,11 @@
 """Compile a model of ``equations/`` into the torch functions of one time step.
 
 The statements are those of Brian2's 'sequential' state updater
-(:func:`dgnsim.integration.step_statements`), so a torch step and a Brian2 step compute
+(:func:`dgnsim.core.integration.step_statements`), so a torch step and a Brian2 step compute
 the same numbers. Expressions that depend only on parameters and ``dt`` (decay factors
 such as ``exp(-dt/tau_syn)``) are hoisted out of the time loop, as Brian2 hoists them
 out of the neuron loop. Units are dropped in one place: parameters enter as floats in
-the mV-ms system (:func:`dgnsim.units.mv_ms_value`).
+the mV-ms system (:func:`dgnsim.core.units.mv_ms_value`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import sympy as sp
 import torch
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
-from ..integration import step_statements
-from ..models import NeuronModel, load_model
-from ..units import _UNIT_NAMESPACE, mv_ms_value
+from dgnsim.core.integration import step_statements
+from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.core.units import _UNIT_NAMESPACE, mv_ms_value
 
 _FUNCTIONS = {"exp": torch.exp, "tanh": torch.tanh, "abs": torch.abs, "sqrt": torch.sqrt,
               "log": torch.log, "clip": torch.clamp, "inf": math.inf}

@@ -45,7 +45,7 @@ def parse_delays(text: str) -> list[float]:
 
 
 def run(args) -> int:
-    from ..train import train
+    from dgnsim.fsdd.train import train
 
     result = train(args.model, args.out, hidden=args.hidden, recurrent=args.recurrent, epochs=args.epochs,
                    batch=args.batch, lr=args.lr, seed=args.seed, data=args.data, split=args.split,

@@ -23,7 +23,7 @@ All in float64. B samples run as B copies of the network in one group (neuron
 readout never spikes (its threshold is set to :data:`READOUT_V_TH`).
 
 Parameter values travel in the surrogate's mV-ms number system (see
-:func:`dgnsim.units.mv_ms_value`); they are turned back into quantities by dividing by
+:func:`dgnsim.core.units.mv_ms_value`); they are turned back into quantities by dividing by
 the unit's power of 1000. The reverse direction (:func:`to_surrogate`) reads groups and
 synapses made with this package into a float64 Classifier, remembering the exact Brian2
 values: a round trip Brian2 -> PyTorch -> Brian2 in which no tensor changed gives back
@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 from brian2 import Quantity, get_dimensions, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
 
-from .backend import Simulation
-from .checkpoint import load as load_checkpoint
-from .network import make_group, connect, model_of
-from .units import mv_ms_value
+from dgnsim.brian.backend import Simulation
+from dgnsim.io.checkpoint import load as load_checkpoint
+from dgnsim.brian.network import make_group, connect, model_of
+from dgnsim.core.units import mv_ms_value
 
 __all__ = ["BridgeError", "load_surrogate", "brian2_values", "build", "run_brian2", "run_torch", "compare",
            "SampleAgreement", "Agreement", "ForwardRecord", "to_surrogate", "from_surrogate_groups",
@@ -68,7 +68,7 @@ def load_surrogate(path, *, model: str | None = None, **config):
     """A trained Classifier in float64 and its manifest (or None).
 
     ``path``: a directory with ``model.safetensors`` + ``manifest.json`` (checked by
-    :func:`dgnsim.checkpoint.load`: corrupt files, shapes, NaN/Inf, equations hash), or a
+    :func:`dgnsim.io.checkpoint.load`: corrupt files, shapes, NaN/Inf, equations hash), or a
     file with a plain PyTorch ``state_dict`` of a Classifier (``torch.save``), or the
     ``checkpoint.pt`` that ``dgnsim train`` writes. A plain state_dict carries no model
     name: give ``model`` (sizes and recurrence are read from the tensor shapes; other
@@ -79,7 +79,7 @@ def load_surrogate(path, *, model: str | None = None, **config):
     """
     import torch
 
-    from .surrogate import Classifier
+    from dgnsim.surrogate import Classifier
 
     path = Path(path)
     if path.is_dir():
@@ -206,7 +206,7 @@ class BrianNetwork:
 
 
 def _threshold_vars(spec) -> list[str]:
-    from .surrogate.program import _threshold_distance
+    from dgnsim.surrogate.program import _threshold_distance
 
     expr, _ = _threshold_distance(spec)
     names = {s.name for s in expr.free_symbols}
@@ -532,7 +532,7 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
     """
     import torch
 
-    from .surrogate import Classifier
+    from dgnsim.surrogate import Classifier
 
     h_model, r_model = model_of(hidden), model_of(readout)
     if r_model.name != "lif":
@@ -617,7 +617,7 @@ class BridgeRun:
 def run_test_split(path, device: str = "cpp_standalone", *, data=None, limit: int | None = None,
                    model: str | None = None) -> BridgeRun:
     """Load a trained network, run its test split (first ``limit`` samples) in PyTorch and Brian2."""
-    from .data import load_fsdd
+    from dgnsim.fsdd.data import load_fsdd
 
     if limit is not None and limit < 1:
         raise BridgeError(f"limit must be positive, got {limit}")

@@ -44,7 +44,7 @@ with the membrane in that step, so:
 IF (``dv/dt = r I``, no leak) gets ``tau_mem`` = :data:`IF_TAU_STEPS` time steps: ``dt/tau_mem =
 1e-20`` is below half an ulp of 1, so ``exp(-dt/tau_mem)`` is exactly 1.0 in float64 and the
 membrane does not leak at all (no discretisation error beyond the rounding of the sums). LI is
-``lif_delta`` with the threshold at :data:`~dgnsim.bridge.READOUT_V_TH` (never spikes); a
+``lif_delta`` with the threshold at :data:`~dgnsim.interop.bridge.READOUT_V_TH` (never spikes); a
 non-spiking node (LI, CubaLI) must be the last neuron node, as its output is a voltage. An
 Affine bias ``b`` (a constant input ``r b`` each step) is folded into ``I_ext`` for LIF and LI
 (exact with either discretisation); IF has no leak to carry it, so an IF bias is refused.
@@ -57,7 +57,7 @@ feed-forward weights (both are inputs to the same node), an Affine bias on them 
 feed-forward bias, and they deliver the previous step's spikes at the start of the step
 (``s_{t-1}``, like snnTorch's ``recurrent(self.spk)`` and the surrogate's ``z_{t-1} R``): the
 Brian2 synapses run before the layer's state update, at the schedule of
-:mod:`dgnsim.bridge`'s recurrent synapses. Any other cycle is refused.
+:mod:`dgnsim.interop.bridge`'s recurrent synapses. Any other cycle is refused.
 snnTorch's RSynaptic cannot be matched spike for spike: with a zero reset it applies the reset
 a step late by discarding that step's membrane update (``reset_delay=True``; its
 ``reset_delay=False`` branch does not reset ``self.mem`` in snnTorch 1.0.0), unlike our
@@ -75,12 +75,12 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, second
 
-from .backend import Simulation
-from .bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, _check_input, _dense_pairs
-from .network import connect, make_group
+from dgnsim.brian.backend import Simulation
+from dgnsim.interop.bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, _check_input, _dense_pairs
+from dgnsim.brian.network import connect, make_group
 
 DISCRETISATIONS = ("snntorch", "exact")
-#: Brian2 slot of recurrent synapses onto the first layer: :func:`dgnsim.bridge.build`'s schedule
+#: Brian2 slot of recurrent synapses onto the first layer: :func:`dgnsim.interop.bridge.build`'s schedule
 #: (after the input generator, order 0, and the input synapses, order 1): they deliver the previous
 #: step's spikes at the start of the step, as the surrogate's ``z_{t-1} R``.
 #: An IF node's membrane time constant, in time steps: exp(-1e-20) == 1.0 in float64 (no leak).
@@ -369,7 +369,7 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
     Within one step, spikes pass through every layer (layer k's input synapses deliver
     layer k-1's spikes of this step before layer k's state update), as in snnTorch. A
     layer's recurrent synapses deliver its own spikes of the previous step before its
-    state update (layer 0: :data:`RECURRENT_SCHEDULE`, as in :func:`dgnsim.bridge.build`).
+    state update (layer 0: :data:`RECURRENT_SCHEDULE`, as in :func:`dgnsim.interop.bridge.build`).
     """
     x = _check_input(x, layers[0].weights_mv.shape[0])
     copies, steps = x.shape[:2]
@@ -467,7 +467,7 @@ def export_nir(net, path=None):
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt_s, "units": "v: mV, tau: s",
                                                              "convention": "dgnsim exact"})
     if path is not None:
-        from .io import atomic_path
+        from dgnsim.io.files import atomic_path
 
         with atomic_path(path) as tmp:
             nir.write(str(tmp), graph)

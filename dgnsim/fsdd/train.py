@@ -2,7 +2,7 @@
 
 ``train`` is deterministic for a seed, shows progress, writes a checkpoint after every
 epoch (atomically) and resumes from it after an interruption; at the end it writes the
-network as ``model.safetensors`` + ``manifest.json`` (:mod:`dgnsim.checkpoint`). A folder
+network as ``model.safetensors`` + ``manifest.json`` (:mod:`dgnsim.io.checkpoint`). A folder
 that already holds a finished run of the same configuration is read back, not trained again.
 """
 
@@ -18,12 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint
-from .augment import augment_batch, format_augment, parse_augment
-from .data import ENCODING, load_fsdd
-from .io import atomic_path
-from .surrogate import Classifier
-from .surrogate.layers import input_delays
+from dgnsim.io import checkpoint
+from dgnsim.fsdd.augment import augment_batch, format_augment, parse_augment
+from dgnsim.fsdd.data import ENCODING, load_fsdd
+from dgnsim.io.files import atomic_path
+from dgnsim.surrogate import Classifier
+from dgnsim.surrogate.layers import input_delays
 
 REGULARIZER_WEIGHT = 1e-3
 DT_MS = 1.0  # one encoded frame per step
@@ -76,10 +76,10 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
 
     ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
     probability that a hidden spike is hidden from the readout during training.
-    ``augment``: training-time augmentation of the input spikes (:mod:`dgnsim.augment`,
+    ``augment``: training-time augmentation of the input spikes (:mod:`dgnsim.fsdd.augment`,
     e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none). ``label_smoothing``: of the
     cross-entropy loss (0: none). ``reset``: a reset variant of the model file (e.g.
-    ``"soft"``; None: its default reset); Brian2 runs the same one (:mod:`dgnsim.bridge`).
+    ``"soft"``; None: its default reset); Brian2 runs the same one (:mod:`dgnsim.interop.bridge`).
     ``delays``: input delays in ms (each input channel reaches each hidden neuron through
     one synapse per delay, :class:`~dgnsim.surrogate.SpikingLayer`); ``(0,)``: none.
     """

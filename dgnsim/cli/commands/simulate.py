@@ -9,12 +9,12 @@ from pathlib import Path
 
 from brian2 import Hz, mV, second
 
-from ..backend import DEVICES
-from ..io import write_json, write_npz
-from ..models import load_model
-from ..plots import raster_and_trace, save_figure
-from ..quantities import parse_quantity
-from ..simulate import simulate
+from dgnsim.brian.backend import DEVICES
+from dgnsim.io.files import write_json, write_npz
+from dgnsim.core.models import load_model
+from dgnsim.viz.plots import raster_and_trace, save_figure
+from dgnsim.core.quantities import parse_quantity
+from dgnsim.brian.simulate import simulate
 
 NAME = "simulate"
 HELP = "simulate a population of one model under Poisson input; write spikes, traces and a figure"

@@ -24,10 +24,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..models import load_model
-    from ..robustness import robustness
-    from ..surrogate.layers import input_delays
-    from .train import parse_delays
+    from dgnsim.core.models import load_model
+    from dgnsim.fsdd.robustness import robustness
+    from dgnsim.surrogate.layers import input_delays
+    from dgnsim.cli.commands.train import parse_delays
 
     ff = [m for m in args.models.split(",") if m]
     rec = [m for m in args.recurrent.split(",") if m]

@@ -1,10 +1,11 @@
-"""Neuron models, read from the files in ``equations/`` (the one source of truth).
+"""Neuron models, read from model files (TOML; the built-ins are ``equations/``, the one source of truth).
 
-Each ``equations/NAME.toml`` holds a model's Brian2 equations (mV, ms), its
+Each model file ``NAME.toml`` holds a model's Brian2 equations (mV, ms), its
 parameters with units, defaults, meaning and scope, threshold, reset, refractoriness,
 integration method and synapse. :func:`load_model` parses one into a frozen
 :class:`NeuronModel`, checking that every name is defined and that units agree;
-any error names the file and the variable.
+any error names the file and the variable. A model is named (found on the search path:
+the built-ins, then ``$DGNSIM_MODEL_PATH`` and :func:`add_model_path`) or given by path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import os
 import re
 import tomllib
+from importlib import resources
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +26,11 @@ from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION, Sin
 from brian2.parsing.expressions import parse_expression_dimensions
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-from .units import _UNIT_NAMESPACE, parse_unit
+from dgnsim.core.units import _UNIT_NAMESPACE, parse_unit
 
 SCOPES = ("neuron", "shared")
+#: A step must resolve the fastest time constant with at least this many steps.
+MIN_STEPS_PER_TIME_CONSTANT = 2
 #: Names every model may use without declaring them.
 BUILTIN_NAMES = {"t", "dt", "xi", "i", "N", "not_refractory", "lastspike", "inf", "pi", "e", "True", "False"}
 
@@ -35,10 +39,102 @@ class ModelError(ValueError):
     """A model file that cannot be used; the message names the file and the variable."""
 
 
-def equations_dir() -> Path:
-    """Where the model files live: ``$DGNSIM_EQUATIONS``, or ``equations/`` of the checkout."""
-    env = os.environ.get("DGNSIM_EQUATIONS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "equations"
+#: Environment variable: extra folders of model files, separated by ``os.pathsep``.
+MODEL_PATH_ENV = "DGNSIM_MODEL_PATH"
+_ADDED_FOLDERS: list[Path] = []
+
+
+def builtin_dir() -> Path:
+    """The folder of the built-in model files (the package ``dgnsim.equations``)."""
+    return Path(str(resources.files("dgnsim.equations")))
+
+
+def add_model_path(folder) -> None:
+    """Add a folder of model files to the search path (after ``$DGNSIM_MODEL_PATH``).
+
+    Its models are then found by name, like the built-in ones. A file whose name is
+    that of a built-in model, or of a model in another folder, is refused when the
+    name is looked up.
+    """
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise ModelError(f"model path: {folder} is not a folder")
+    if folder not in _ADDED_FOLDERS:
+        _ADDED_FOLDERS.append(folder)
+
+
+def model_path() -> list[Path]:
+    """Folders searched for model files: the built-ins, ``$DGNSIM_MODEL_PATH``, then :func:`add_model_path`'s."""
+    env = [Path(p).expanduser().resolve() for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
+    folders = [builtin_dir()]
+    for folder in env + _ADDED_FOLDERS:
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def _model_files() -> dict[str, list[Path]]:
+    """Every model file on the search path, by model name (the file's stem)."""
+    files: dict[str, list[Path]] = {}
+    for folder in model_path():
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+            files.setdefault(path.stem, []).append(path)
+    return files
+
+
+def list_models() -> list[str]:
+    """Names of the models on the search path (built-in first)."""
+    return sorted(_model_files())
+
+
+def find_model(name: str) -> Path:
+    """The file of the model ``name`` on the search path; refuses a name found twice."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ModelError(f"invalid model name {name!r}: a name such as 'dgn', or a path to a .toml file")
+    paths = _model_files().get(name)
+    if not paths:
+        where = ", ".join(str(f) for f in model_path())
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(list_models())} "
+                         f"(searched {where}; add folders with ${MODEL_PATH_ENV} or dgnsim.add_model_path)")
+    if len(paths) > 1:
+        raise ModelError(f"model {name!r} is defined twice: {paths[0]} and {paths[1]}; rename one of them")
+    return paths[0]
+
+
+def _is_path(model) -> bool:
+    return isinstance(model, os.PathLike) or (isinstance(model, str) and (
+        model.endswith(".toml") or os.sep in model or (os.altsep or os.sep) in model))
+
+
+def load_model(model) -> NeuronModel:
+    """Load and check a model: a name on the search path, or a path to a model file.
+
+    ``model`` may also be a :class:`NeuronModel` already (returned unchanged). A file
+    given by path whose name is that of a built-in model is refused (naming both files),
+    so that a name always means one model.
+    """
+    if isinstance(model, NeuronModel):
+        return model
+    if _is_path(model):
+        path = Path(model).expanduser().resolve()
+        if not path.is_file():
+            raise ModelError(f"model file {path} does not exist")
+        builtin = builtin_dir() / path.name
+        if builtin.is_file() and builtin.resolve() != path:
+            raise ModelError(f"model file {path} has the name of the built-in model {path.stem!r} "
+                             f"({builtin}); rename the file and its 'name'")
+        return _load(path, path.read_bytes())
+    if not isinstance(model, str):
+        raise ModelError(f"a model is a name or a path to a .toml file, not {type(model).__name__}")
+    path = find_model(model)
+    return _load(path, path.read_bytes())
+
+
+def model_from_text(text: str, origin: str) -> NeuronModel:
+    """A model from the text of its file (as recorded in a checkpoint); ``origin`` names it in messages."""
+    raw = text.encode()
+    name = re.search(r'^name\s*=\s*"([^"]+)"', text, flags=re.M)
+    return _load(Path(origin) / f"{name.group(1) if name else 'model'}.toml", raw)
 
 
 @dataclass(frozen=True)
@@ -74,7 +170,7 @@ class SynapseModel:
 
 @dataclass(frozen=True)
 class NeuronModel:
-    """A neuron model as read from ``equations/NAME.toml``."""
+    """A neuron model as read from its file ``NAME.toml`` (``text``: the file's text, ``sha256``: its hash)."""
 
     name: str
     title: str
@@ -94,6 +190,13 @@ class NeuronModel:
     parameters: dict[str, Parameter]
     synapse: SynapseModel
     state_variables: tuple[str, ...] = field(default=())
+    text: str = field(default="", repr=False)
+
+    @property
+    def builtin(self) -> bool:
+        """Whether this is one of the package's own models (``dgnsim.equations``)."""
+        path = builtin_dir() / f"{self.name}.toml"
+        return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == self.sha256
 
     def equations(self, per_neuron=(), noise=False) -> Equations:
         """The model's Brian2 equations with its parameter declarations.
@@ -160,25 +263,9 @@ def _add_term(eqs: Equations, variable: str, term: str) -> Equations:
     return Equations(new)
 
 
-def list_models() -> list[str]:
-    """Names of the models in ``equations/``."""
-    return sorted(p.stem for p in equations_dir().glob("*.toml"))
-
-
-def load_model(name: str) -> NeuronModel:
-    """Load and check the model ``name`` from ``equations/NAME.toml``."""
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ModelError(f"invalid model name {name!r}")
-    path = equations_dir() / f"{name}.toml"
-    if not path.is_file():
-        raise ModelError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    return _load(path)
-
-
 @lru_cache(maxsize=None)
-def _load(path: Path) -> NeuronModel:
-    raw = path.read_bytes()
-    where = path.name
+def _load(path: Path, raw: bytes) -> NeuronModel:
+    where = str(path) if not str(path).startswith(str(builtin_dir())) else path.name
     try:
         spec = tomllib.loads(raw.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -200,7 +287,7 @@ def _load(path: Path) -> NeuronModel:
     noise = need("noise")
     model = NeuronModel(
         name=need("name"), title=need("title"), reference=spec.get("reference", ""),
-        source=path, sha256=hashlib.sha256(raw).hexdigest(),
+        source=path, sha256=hashlib.sha256(raw).hexdigest(), text=raw.decode(),
         equations_text=need("equations"), update_order=tuple(need("update_order")),
         method=need("method"), threshold=need("threshold"), reset=need("reset"),
         resets=dict(spec.get("resets", {})), refractory=spec.get("refractory", "0*ms"),

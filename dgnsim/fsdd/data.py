@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 from scipy.io import wavfile
 
-from .io import write_npz
+from dgnsim.io.files import write_npz
 
 ENCODING: dict = {
     "version": "fsdd-thermometer-1",
@@ -119,8 +119,12 @@ class FSDD:
 
 
 def default_data_path() -> Path:
-    """``shared/data/fsdd`` beside the checkout: ``<repo>/../shared/data/fsdd``."""
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fsdd"
+    """``shared/data/fsdd`` beside the checkout (``<repo>/../shared/data/fsdd``) when dgnsim runs
+    from a checkout; for an installed package, ``shared/data/fsdd`` under the working directory."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "equations").is_dir():
+        return checkout.parent / "shared" / "data" / "fsdd"
+    return Path.cwd() / "shared" / "data" / "fsdd"
 
 
 def resolve_data_path(path=None) -> Path:
@@ -386,7 +390,7 @@ def _encode_all(rec: Path, names: list[str]) -> np.ndarray:
     for i, name in enumerate(names):
         x[i] = encode_file(rec / name)
         if (i + 1) % _PROGRESS_EVERY == 0 or i + 1 == len(names):
-            print(f"dgnsim.data: encoded {i + 1}/{len(names)} FSDD files "
+            print(f"dgnsim.fsdd: encoded {i + 1}/{len(names)} FSDD files "
                   f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
     return x
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backend import DEVICES
+from dgnsim.brian.backend import DEVICES
 
 NAME = "import"
 HELP = "run a trained surrogate network on the FSDD test split in Brian2; accuracy and agreement with PyTorch"
@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
 
 def draw_rasters(run, sample: int, stem) -> list[Path]:
     """Hidden-layer rasters of one sample, PyTorch beside Brian2, differing spikes marked."""
-    from ..plots import plt, save_figure
+    from dgnsim.viz.plots import plt, save_figure
 
     a, b = run.torch.spikes[sample], run.brian2.spikes[sample]
     dt = float((run.manifest or {}).get("dt_ms", 1.0))
@@ -63,8 +63,8 @@ def draw_rasters(run, sample: int, stem) -> list[Path]:
 
 
 def run(args) -> int:
-    from ..bridge import run_test_split
-    from ..io import write_json
+    from dgnsim.interop.bridge import run_test_split
+    from dgnsim.io.files import write_json
 
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be positive, got {args.limit}")

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import Hz, Quantity, SpikeMonitor, StateMonitor, ms, second
 
-from .backend import Simulation
-from .models import dimension_text, load_model
-from .network import connect, frozen_noise, make_group, poisson_input
-from .units import require_quantity
+from dgnsim.brian.backend import Simulation
+from dgnsim.core.models import dimension_text, load_model
+from dgnsim.brian.network import connect, frozen_noise, make_group, poisson_input
+from dgnsim.core.units import require_quantity
 
 POOL_FACTOR = 4
 

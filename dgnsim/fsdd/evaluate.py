@@ -1,8 +1,8 @@
 """Accuracy of a trained surrogate on the FSDD test split, clean or perturbed.
 
 Perturbations (``KIND:STRENGTH``): ``additive``, ``subtractive``, ``mixed`` (probability
-per channel and step, :func:`dgnsim.data.perturb`) and the attacks ``fgsm``, ``bim``,
-``pgd`` (fraction of input entries flipped, :mod:`dgnsim.attacks`).
+per channel and step, :func:`dgnsim.fsdd.data.perturb`) and the attacks ``fgsm``, ``bim``,
+``pgd`` (fraction of input entries flipped, :mod:`dgnsim.fsdd.attacks`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .attacks import ATTACKS, attack, parse_attack
-from .data import PERTURBATIONS, load_fsdd, parse_perturbation, perturb
+from dgnsim.fsdd.attacks import ATTACKS, attack, parse_attack
+from dgnsim.fsdd.data import PERTURBATIONS, load_fsdd, parse_perturbation, perturb
 
 BATCH = 100
 
@@ -41,7 +41,7 @@ def evaluate(net, x: np.ndarray, y: np.ndarray, perturbation: str | None = None,
 
 def evaluate_dir(directory, perturbations=(None,), data=None, seed: int = 0) -> dict:
     """Evaluate a saved network under each perturbation; the split is the one it was trained on."""
-    from .checkpoint import load
+    from dgnsim.io.checkpoint import load
 
     net, manifest = load(directory)
     ds = load_fsdd(data, split=manifest["split"])

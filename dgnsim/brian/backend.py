@@ -23,7 +23,7 @@ from pathlib import Path
 import brian2
 from brian2 import Network, Quantity, defaultclock, get_device, prefs, second, set_device, seed as brian_seed, start_scope
 
-from .units import require_quantity
+from dgnsim.core.units import require_quantity
 
 DEVICES = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
 STANDALONE = ("cpp_standalone", "cuda_standalone")

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 
-from .io import atomic_path, write_json
-from .models import load_model
+from dgnsim.io.files import atomic_path, write_json
+from dgnsim.core.models import load_model
 
 FORMAT = "dgnsim-surrogate"
 VERSION = 1
@@ -68,7 +68,7 @@ def load(directory, dtype=None):
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .surrogate import Classifier
+    from dgnsim.surrogate import Classifier
 
     directory = Path(directory)
     man_path, ten_path = directory / "manifest.json", directory / "model.safetensors"

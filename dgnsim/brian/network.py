@@ -13,15 +13,13 @@ import numpy as np
 from brian2 import (NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray,
                     defaultclock, second, Hz)
 
-from . import integration  # noqa: F401  (registers the 'sequential' method)
-from .models import NeuronModel, load_model
-from .units import require_quantity
+from dgnsim.core import integration  # noqa: F401  (registers the 'sequential' method)
+from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT, NeuronModel, load_model
+from dgnsim.core.units import require_quantity
 
 __all__ = ["make_group", "connect", "poisson_input", "frozen_noise", "model_of", "check_time_step"]
 
 _MODEL_OF: "weakref.WeakKeyDictionary[NeuronGroup, NeuronModel]" = weakref.WeakKeyDictionary()
-#: A step must resolve the fastest time constant with at least this many steps.
-MIN_STEPS_PER_TIME_CONSTANT = 2
 #: Largest frozen-noise table (values); beyond it use the backend's own noise.
 MAX_FROZEN_NOISE_VALUES = 50_000_000
 #: Largest (steps x sources) table drawn densely for Poisson input; beyond it, per source.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import gating, gating_rate
-from ..io import write_json, write_npz
+from dgnsim.analysis import gating, gating_rate
+from dgnsim.io.files import write_json, write_npz
 
 NAME = "gating"
 HELP = "Gating-response analysis of a model: analytic prediction against Brian2 simulation."

@@ -1,6 +1,6 @@
 """The ``dgnsim`` command line (also ``python -m dgnsim``).
 
-Every module in :mod:`dgnsim.commands` is one sub-command. Bad input exits with
+Every module in :mod:`dgnsim.cli.commands` is one sub-command. Bad input exits with
 status 2 and a one-line message; nothing half-written is left behind.
 """
 
@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import sys
 
-from . import commands
+from dgnsim.cli import commands
 
 
 class UsageError(ValueError):

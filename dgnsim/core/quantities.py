@@ -6,7 +6,7 @@ import re
 
 from brian2 import Quantity
 
-from .units import parse_unit, require_quantity
+from dgnsim.core.units import parse_unit, require_quantity
 
 
 def parse_quantity(name: str, text: str, unit: Quantity, display: str) -> Quantity:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..models import list_models, load_model
+from dgnsim.core.models import list_models, load_model
 
 NAME = "models"
 HELP = "list the neuron models of equations/ with their parameters, units and defaults"

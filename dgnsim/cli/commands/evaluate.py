@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..evaluate import evaluate_dir, parse
+    from dgnsim.fsdd.evaluate import evaluate_dir, parse
 
     for p in args.perturb:
         parse(p)  # refuse bad input before any work

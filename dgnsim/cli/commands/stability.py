@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from brian2 import Quantity, mV, ms, second
 
-from ..analysis import stability as stab
-from ..backend import DEVICES
-from ..io import write_json
-from ..quantities import parse_quantity
+from dgnsim.analysis import stability as stab
+from dgnsim.brian.backend import DEVICES
+from dgnsim.io.files import write_json
+from dgnsim.core.quantities import parse_quantity
 
 NAME = "stability"
 HELP = "stochastic stability: paper A's stationary variance and the seed's bound against a Brian2 Monte-Carlo"

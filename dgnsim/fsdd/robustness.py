@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import evaluate_dir
-from .io import write_json, write_text
-from .train import train
+from dgnsim.fsdd.evaluate import evaluate_dir
+from dgnsim.io.files import write_json, write_text
+from dgnsim.fsdd.train import train
 
 #: Perturbation strengths of the table (stated in its header).
 PERTURBATIONS = {

@@ -1,0 +1,1 @@
+"""Brian2 networks of the models: groups and synapses, the backend switch, the simulation job."""

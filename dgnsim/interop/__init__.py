@@ -1,0 +1,1 @@
+"""Bridges between trained surrogate networks, Brian2 and NIR."""

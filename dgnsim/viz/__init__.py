@@ -1,0 +1,1 @@
+"""Shared plotting: figure saving (PDF and PNG, atomically), rasters and bar charts."""
