@@ -22,11 +22,19 @@ from pathlib import Path
 
 import brian2
 from brian2 import Network, Quantity, defaultclock, get_device, prefs, second, set_device, seed as brian_seed, start_scope
+from brian2.codegen import translation
+from brian2.core.base import BrianObject
+from brian2.core.namespace import get_local_namespace
+from brian2.stateupdaters.base import StateUpdateMethod
+from brian2.stateupdaters.exact import LinearStateUpdater
 
 from dgnsim.core.units import require_quantity
 
-DEVICES = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
+#: ``runtime`` is Brian2's own name for its runtime target (code generation target "auto").
+DEVICES = ("runtime", "numpy", "cython", "cpp_standalone", "cuda_standalone")
 STANDALONE = ("cpp_standalone", "cuda_standalone")
+#: Brian2's memoised functions whose keys hold the variables of a network (functions included).
+_NETWORK_CACHES = (translation.make_statements, StateUpdateMethod.apply_stateupdater, LinearStateUpdater.__call__)
 
 
 class BackendError(RuntimeError):
@@ -104,21 +112,48 @@ def _hash_tree(directory: Path) -> str:
     return digest.hexdigest()[:20]
 
 
+def _forget_network_caches() -> None:
+    """Empty Brian2's memoised code translation, whose keys keep old networks' functions alive.
+
+    A PoissonInput's binomial function stays referenced from those keys after its
+    network is gone, so an identical network built later would get the name
+    ``poissoninput_binomial_1``, other generated code, and a recompile.
+    """
+    for function in _NETWORK_CACHES:
+        function.__wrapped__._cache.clear()
+
+
+def _contained(obj):
+    """The objects inside ``obj``, recursively."""
+    for sub in getattr(obj, "contained_objects", ()):
+        yield sub
+        yield from _contained(sub)
+
+
 class Simulation:
     """One network on one backend: build once, run many times.
 
-    Use as a context manager; create the network's objects inside it and
-    :meth:`add` them, then :meth:`build` with the duration, then :meth:`run` as often
-    as needed, with ``run_args`` (``{group.var: value}``) for new parameter values
-    or initial states. Every run starts from the state at build time, with the same
-    random numbers, so equal run arguments give equal results. Read monitors inside
-    the ``with`` block.
+    Use as a context manager and create the network's objects inside it, as in a plain
+    Brian2 script: objects created in the ``with`` block are collected when the network
+    is built, as Brian2's ``run()`` collects them (:meth:`add` adds objects made
+    elsewhere). Names in equation strings resolve from the namespace of the code that
+    calls :meth:`build`, as in ``brian2.run()``, or from an explicit ``namespace``.
+    Then :meth:`build` with the duration, and :meth:`run` as often as needed, with
+    ``run_args`` (``{group.var: value}``) for new parameter values or initial states.
+    Every run starts from the state at build time, with the same random numbers, so
+    equal run arguments give equal results. Read monitors inside the ``with`` block.
+
+    ``device``: one of :data:`DEVICES` (``runtime`` is Brian2's runtime target with its
+    default code generation, ``numpy`` and ``cython`` pick one).
     """
 
     def __init__(self, device: str = "numpy", *, dt: Quantity = 0.1 * brian2.ms, seed: int = 0,
-                 compile_only: bool = False, progress: bool = False):
+                 compile_only: bool = False, progress: bool = False, namespace: dict | None = None):
         if device not in DEVICES:
             raise ValueError(f"device: one of {', '.join(DEVICES)}, not {device!r}")
+        if namespace is not None and not isinstance(namespace, dict):
+            raise TypeError(f"namespace: a dict of names to values, not {type(namespace).__name__}")
+        self.namespace = namespace
         self.device = device
         self.dt = require_quantity("dt", dt, second, "ms")
         if float(self.dt) <= 0:
@@ -134,6 +169,7 @@ class Simulation:
 
     # -- device switching -------------------------------------------------------
     def __enter__(self):
+        _forget_network_caches()
         gc.collect()  # forget objects of earlier simulations, so generated names repeat
         prefs._backup()  # CUDA settings must not leak into later builds
         if self.device in STANDALONE:
@@ -144,8 +180,9 @@ class Simulation:
             set_device(self.device, build_on_run=False)
         else:
             set_device("runtime")
-            prefs.codegen.target = self.device
+            prefs.codegen.target = "auto" if self.device == "runtime" else self.device
         start_scope()
+        self._scope = BrianObject._scope_current_key
         defaultclock.dt = self.dt
         brian_seed(self.seed)
         return self
@@ -163,16 +200,40 @@ class Simulation:
         self.network.add(*objects)
         return objects[0] if len(objects) == 1 else objects
 
+    def _collect(self) -> None:
+        """Add the objects created in this ``with`` block that are not in the network yet.
+
+        As Brian2's ``run()``: top-level objects of the current scope, not the objects
+        that they contain (a group's state updater, thresholder, resetter).
+        """
+        created = [ref() for ref in BrianObject.__instances__()]
+        created = [obj for obj in created if obj is not None and obj.add_to_magic_network
+                   and getattr(obj, "_scope_key", None) == self._scope]
+        contained = {id(sub) for obj in created for sub in _contained(obj)}
+        present = {id(obj) for obj in self.network.objects} | {
+            id(sub) for obj in self.network.objects for sub in _contained(obj)}
+        for obj in created:
+            if id(obj) not in present and id(obj) not in contained:
+                self.network.add(obj)
+                present.add(id(obj))
+
     # -- build and run ----------------------------------------------------------
-    def build(self, duration: Quantity) -> None:
-        """Prepare to run for ``duration``; standalone: generate and compile (or reuse)."""
+    def build(self, duration: Quantity, *, level: int = 0) -> None:
+        """Prepare to run for ``duration``; standalone: generate and compile (or reuse).
+
+        Names that the objects' equations use and that they do not define resolve from
+        the caller's namespace (locals, then globals), ``level`` frames up from the
+        caller, unless the simulation was given ``namespace``.
+        """
         self.duration = require_quantity("duration", duration, second, "ms")
         if float(self.duration) <= 0:
             raise ValueError(f"duration: must be positive, got {duration!r}")
+        self._collect()
+        self._run_namespace = self.namespace if self.namespace is not None else get_local_namespace(level + 1)
         if self.device not in STANDALONE:
             self.network.store("dgnsim_start")
             return
-        self.network.run(self.duration, report=self._report())
+        self.network.run(self.duration, report=self._report(), namespace=self._run_namespace)
         dev = get_device()
         root = build_root()
         root.mkdir(parents=True, exist_ok=True)
@@ -208,7 +269,7 @@ class Simulation:
             self.network.restore("dgnsim_start", restore_random_state=True)
             for view, value in run_args.items():
                 view.group.__setattr__(view.name, value)
-            self.network.run(self.duration, report=self._report())
+            self.network.run(self.duration, report=self._report(), namespace=self._run_namespace)
         else:
             if self.compile_only or (self.device == "cuda_standalone" and not gpu_available()):
                 raise BackendError(f"{self.device}: built in {self.directory}, but running it needs a GPU")

@@ -30,6 +30,24 @@ def _as_model(model) -> NeuronModel:
     return model if isinstance(model, NeuronModel) else load_model(model)
 
 
+class ModelGroup(NeuronGroup):
+    """A NeuronGroup of one model; refuses to set ``noise_sigma`` when made without noise.
+
+    Without noise the model's noise term is not in the equations, so a value set later
+    would change nothing; say how to switch it on instead.
+    """
+
+    _dgnsim_noise = True  # class default, so attribute access works during NeuronGroup.__init__
+
+    def __setattr__(self, key, value, level=0):
+        if key == "noise_sigma" and not self._dgnsim_noise:
+            raise AttributeError(
+                f"group {self.name!r} was made without noise, so noise_sigma would change nothing: "
+                "give noise_sigma= (e.g. noise_sigma=0*mV) to make_group to include the noise term, "
+                "then set or vary it (also as a run argument)")
+        super().__setattr__(key, value, level=level + 1)
+
+
 def model_of(group: NeuronGroup) -> NeuronModel:
     """The model a group made by :func:`make_group` was built from."""
     try:
@@ -108,15 +126,18 @@ def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), rese
         namespace[noise_table.name] = noise_table
     method = method or model.method
     options = {"order": list(model.update_order)} if method == "sequential" else None
-    group = NeuronGroup(
+    group = ModelGroup(
         int(n), eqs, threshold=model.threshold, reset=model.reset_code(reset),
         refractory=model.refractory, method=method, method_options=options,
         namespace=namespace, dt=None if dt == defaultclock.dt else dt, name=name or f"{model.name}*",
     )
     for pname, value in values.items():
+        if pname == "noise_sigma" and not noise:
+            continue  # declared (so it can be read) but not settable without the noise term
         setattr(group, pname, value)
     for var, expr in model.initial.items():
         setattr(group, var, expr)
+    object.__setattr__(group, "_dgnsim_noise", noise)
     _MODEL_OF[group] = model
     return group
 
