@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || pyenv which python3.12 2>/dev/null || echo python3.12)
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-all figures bench clean
+.PHONY: setup run test test-fast smoke figures bench clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,14 @@ run: $(STAMP)
 # The default test suite (includes cpp_standalone and one CUDA compile; no GPU needed).
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The fast lane: no C++ builds, nothing slow (under 2 minutes).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not standalone"
+
+# The wheel in a fresh venv in a temporary folder, away from the checkout.
+smoke: $(STAMP)
+	bash .ci/wheel_smoke.sh
 
 figures: run
 

@@ -45,11 +45,11 @@ class SimulationResult:
         return len(self.spike_i) / (self.n_neurons * self.duration_s)
 
 
-def simulate(model: str, n_neurons: int, duration: Quantity, input_rate: Quantity, *,
+def simulate(model, n_neurons: int, duration: Quantity, input_rate: Quantity, *,
              device: str = "numpy", seed: int = 0, dt: Quantity = 0.1 * ms,
              inputs_per_neuron: int = 100, synapse: dict | None = None, params: dict | None = None,
              n_record: int = 3, frozen: bool = True, progress: bool = False) -> SimulationResult:
-    """Simulate ``n_neurons`` of ``model`` for ``duration`` under Poisson input at ``input_rate``.
+    """Simulate ``n_neurons`` of ``model`` (a name, a path or a record) for ``duration`` under Poisson input.
 
     ``synapse``: values of the model's synapse parameters (e.g. ``{"w": 2*mV}``);
     ``params``: neuron parameter overrides (``noise_sigma`` switches noise on; with
@@ -80,7 +80,7 @@ def simulate(model: str, n_neurons: int, duration: Quantity, input_rate: Quantit
         sim.build(duration)
         sim.run()
         result = SimulationResult(
-            model=model, device=device, seed=seed, n_neurons=n_neurons,
+            model=spec.name, device=device, seed=seed, n_neurons=n_neurons,
             duration_s=float(duration), dt_s=float(dt),
             spike_i=np.array(spikes.i[:], dtype=np.int32), spike_t_s=np.array(spikes.t[:] / second),
             trace_t_s=np.array(states.t[:] / second),

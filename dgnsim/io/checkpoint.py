@@ -2,8 +2,10 @@
 
 The manifest names the model and the sha256 of its equations file, every parameter
 with its unit (mV-ms system) and shape, dt, layer sizes, the input encoding and the data
-split. Loading checks all of it: a truncated or corrupt file, a missing tensor, a wrong
-shape, NaN or Inf, or an equations file that changed since training is refused.
+split. A model that is not one of the package's (a user's file) is recorded whole (its
+text), so the checkpoint loads on another machine without the file. Loading checks all
+of it: a truncated or corrupt file, a missing tensor, a wrong shape, NaN or Inf, or an
+equations file that changed since training is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 
 from dgnsim.io.files import atomic_path, write_json
-from dgnsim.core.models import load_model
+from dgnsim.core.models import ModelError, load_model, model_from_text
 
 FORMAT = "dgnsim-surrogate"
 VERSION = 1
@@ -50,6 +52,7 @@ def save(net, directory, *, encoding: dict, split: str, extra: dict | None = Non
     manifest = {
         "format": FORMAT, "version": VERSION, "model": net.hidden.model_name,
         "equations_sha256": net.hidden.spec.sha256,
+        **({} if net.hidden.spec.builtin else {"model_text": net.hidden.spec.text}),
         "readout_model": "lif", "readout_equations_sha256": net.readout.spec.sha256,
         "config": net.config, "dt_ms": net.hidden.dt, "unit_system": "mV, ms",
         "layers": {"input": net.hidden.n_in, "hidden": net.hidden.n_out, "output": net.readout.n_out,
@@ -60,6 +63,17 @@ def save(net, directory, *, encoding: dict, split: str, extra: dict | None = Non
     with atomic_path(directory / "model.safetensors") as tmp:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(VERSION)})
     write_json(directory / "manifest.json", manifest)
+
+
+def _hidden_model(manifest: dict, where: Path):
+    """The hidden layer's model: the recorded file text of a user's model, else the installed built-in."""
+    text = manifest.get("model_text")
+    try:
+        if text is None:
+            return load_model(manifest["model"])
+        return model_from_text(text, f"<{where}>")
+    except ModelError as exc:
+        raise CheckpointError(f"{where}: its model cannot be used: {exc}") from None
 
 
 def load(directory, dtype=None):
@@ -81,7 +95,7 @@ def load(directory, dtype=None):
         raise CheckpointError(f"{man_path}: not valid JSON ({exc})") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise CheckpointError(f"{man_path}: not a {FORMAT} v{VERSION} manifest")
-    spec = load_model(manifest["model"])
+    spec = _hidden_model(manifest, man_path)
     if spec.sha256 != manifest["equations_sha256"]:
         raise CheckpointError(
             f"{man_path}: trained with a different equations/{spec.name}.toml "
@@ -92,7 +106,7 @@ def load(directory, dtype=None):
         tensors = load_file(str(ten_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{ten_path}: corrupt or truncated ({exc})") from None
-    cfg = dict(manifest["config"])
+    cfg = dict(manifest["config"], model=spec)
     net = Classifier(**cfg)
     for prefix, layer in (("hidden", net.hidden), ("readout", net.readout)):
         state = layer.state_dict()
