@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Hz, mV, ms, second
+from brian2 import Hz, Quantity, mV, ms, second
 
 import dgnsim
 
@@ -71,3 +71,17 @@ def test_simulation_checks():
         dgnsim.Simulation("numpy", dt=0.1)
     with pytest.raises(ValueError, match="rate"):
         dgnsim.poisson_input(3, -1 * Hz, 1 * second, seed=0)
+
+
+def test_command_line_quantities_are_refused_as_bad_input():
+    """Text from the command line raises ValueError (exit status 2), never TypeError (a bug)."""
+    from dgnsim.core.quantities import parse_quantity
+
+    with pytest.raises(ValueError) as bare:
+        parse_quantity("input_rate", "20", Hz, "Hz")
+    assert str(bare.value) == "--input-rate: a bare number (20) where a quantity in Hz is needed; write e.g. 20Hz"
+    with pytest.raises(ValueError, match=r"^--dt: expected a quantity in ms, got 1\. \* mvolt"):
+        parse_quantity("dt", "1mV", second, "ms")
+    with pytest.raises(ValueError, match=r"^--dt: cannot read 'fast'; write e.g. 10ms$"):
+        parse_quantity("dt", "fast", second, "ms")
+    assert parse_quantity("gate", "0.5", Quantity(1.0), "1") == 0.5  # dimensionless: a bare number is right

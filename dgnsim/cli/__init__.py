@@ -1,21 +1,33 @@
 """The ``dgnsim`` command line (also ``python -m dgnsim``).
 
-Every module in :mod:`dgnsim.cli.commands` is one sub-command. Bad input exits with
-status 2 and a one-line message; nothing half-written is left behind.
+Every module in :mod:`dgnsim.cli.commands` is one sub-command. Bad input (a ValueError such
+as :class:`~dgnsim.cli.options.UsageError`, or a path that is missing or not permitted)
+exits with status 2 and a one-line message naming the option; any other exception is a bug
+in dgnsim and exits with status 1 and its traceback; Ctrl-C exits with status 130. Nothing
+half-written is left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
+import traceback
 
+from dgnsim.brian.backend import BackendError
 from dgnsim.cli import commands
+from dgnsim.cli.options import UsageError
 
+__all__ = ["UsageError", "build_parser", "main"]
 
-class UsageError(ValueError):
-    """Bad input from the command line."""
+#: Exceptions that report bad input or an environment that cannot do what was asked
+#: (BackendError: e.g. no GPU; FloatingPointError: training diverged, lower --lr).
+EXPECTED_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError,
+                   PermissionError, BackendError, FloatingPointError)
 
 
 def _command_modules():
@@ -34,18 +46,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _ctrl_c_interrupts():
+    """While a command runs, SIGINT raises KeyboardInterrupt, whatever handler was there.
+
+    Importing brian2 installs a handler that calls the one it replaced; where that was not a
+    function (SIGINT ignored, as for a background job) the call raises TypeError, which torch's
+    operators turn into "unsupported operand type(s)". Brian2's handler would also stop a
+    running simulation early and let the command write its truncated results.
+    """
+    import brian2  # noqa: F401 - it replaces the SIGINT handler when first imported
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    name = f"dgnsim {args.command}"
     try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("dgnsim: interrupted; finished outputs are kept, nothing half-written", file=sys.stderr)
+        with _ctrl_c_interrupts():
+            return int(args.handler(args) or 0)
+    except KeyboardInterrupt as exc:  # a message, where there is one, says what is saved and how to resume
+        print(f"{name}: {str(exc) or 'interrupted; finished outputs are kept, nothing half-written'}",
+              file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"dgnsim {args.command}: error: {message}", file=sys.stderr)
+    except EXPECTED_ERRORS as exc:
+        print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Exception:
+        print(f"{name}: internal error, a bug in dgnsim (not in your input); please report it with this "
+              "traceback:", file=sys.stderr)
+        traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":

@@ -36,8 +36,6 @@ import hashlib
 import json
 import os
 import re
-import sys
-import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -47,6 +45,7 @@ import numpy as np
 from scipy.io import wavfile
 
 from dgnsim.io.files import write_npz
+from dgnsim.io.progress import progress_bar
 
 ENCODING: dict = {
     "version": "fsdd-thermometer-1",
@@ -83,7 +82,6 @@ PERTURBATIONS = ("additive", "subtractive", "mixed")
 """Kinds accepted by ``perturb``."""
 
 _NAME = re.compile(r"(\d)_([A-Za-z]+)_(\d+)\.wav")
-_PROGRESS_EVERY = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -386,12 +384,8 @@ def _read_cache(file: Path, names: list[str]):
 
 def _encode_all(rec: Path, names: list[str]) -> np.ndarray:
     x = np.zeros((len(names), ENCODING["n_steps"], n_inputs()), dtype=np.uint8)
-    start = time.perf_counter()
-    for i, name in enumerate(names):
+    for i, name in enumerate(progress_bar(names, desc="dgnsim.fsdd: encoding FSDD", unit="file")):
         x[i] = encode_file(rec / name)
-        if (i + 1) % _PROGRESS_EVERY == 0 or i + 1 == len(names):
-            print(f"dgnsim.fsdd: encoded {i + 1}/{len(names)} FSDD files "
-                  f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
     return x
 
 
@@ -411,7 +405,7 @@ def load_fsdd(path=None, split: str = "official", cache_dir=None) -> FSDD:
     ``key = cache_key(ENCODING, [(name, size), ...])``: a new encoding version or a changed
     file list gives a new file. The cache is written atomically; a cache that cannot be read or
     does not match (keys, shape, dtype, file list) is recomputed and overwritten, never trusted.
-    Encoding prints one progress line to stderr every 500 files.
+    Encoding shows a progress bar on stderr (:func:`dgnsim.io.progress.progress_bar`).
     """
     root = resolve_data_path(path)
     rec = root / "recordings"

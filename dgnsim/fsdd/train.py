@@ -22,11 +22,28 @@ from dgnsim.io import checkpoint
 from dgnsim.fsdd.augment import augment_batch, format_augment, parse_augment
 from dgnsim.fsdd.data import ENCODING, load_fsdd
 from dgnsim.io.files import atomic_path
+from dgnsim.io.progress import progress_bar
 from dgnsim.surrogate import Classifier
 from dgnsim.surrogate.layers import input_delays
 
 REGULARIZER_WEIGHT = 1e-3
 DT_MS = 1.0  # one encoded frame per step
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`train`; the message says which epoch is saved and how to resume."""
+
+    def __init__(self, checkpoint_file: Path, saved: int, epochs: int):
+        self.checkpoint, self.saved, self.epochs = checkpoint_file, saved, epochs
+        if saved == 0:
+            text = f"interrupted in epoch 1 of {epochs}, before any epoch was saved; the same command starts again"
+        elif saved < epochs:
+            text = (f"interrupted in epoch {saved + 1} of {epochs}; epoch {saved} is saved in {checkpoint_file}: "
+                    "run the same command again to resume from it")
+        else:
+            text = (f"interrupted while writing the trained network; all {epochs} epochs are saved in "
+                    f"{checkpoint_file}: run the same command again to finish")
+        super().__init__(text)
 
 
 @dataclass
@@ -83,8 +100,11 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
     ``delays``: input delays in ms (each input channel reaches each hidden neuron through
     one synapse per delay, :class:`~dgnsim.surrogate.SpikingLayer`); ``(0,)``: none.
     """
-    if epochs < 1 or batch < 1 or hidden < 1:
-        raise ValueError("epochs, batch and hidden must be positive")
+    for name, value in (("epochs", epochs), ("batch", batch), ("hidden", hidden), ("threads", threads)):
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not lr > 0:
+        raise ValueError(f"lr (the learning rate) must be positive, got {lr!r}")
     augmentation = parse_augment(augment)
     delays_ms, _ = input_delays(delays, DT_MS)
     if not 0.0 <= label_smoothing < 1.0:
@@ -129,51 +149,62 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
         if progress:
             print(f"resuming from epoch {start_epoch}", file=sys.stderr)
     started = time.perf_counter()
-    for epoch in range(start_epoch, epochs):
-        net.train()
-        rng = np.random.default_rng([seed, epoch])
-        torch.manual_seed(int(rng.integers(2**62)))  # dropout's draws: per epoch, so a resumed run is identical
-        batches = _batches(len(train_x), batch, rng)
-        augment_rng = np.random.default_rng([seed, epoch, 1])
-        total, correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
-        for k, idx in enumerate(batches):
-            xb = train_x[idx]
-            if augmentation:
-                xb = augment_batch(xb, augmentation, augment_rng, ENCODING["levels"])
-            xb = torch.as_tensor(xb, dtype=torch.float32)
-            yb = torch.as_tensor(train_y[idx])
-            logits = net(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing) + REGULARIZER_WEIGHT * net.regularizer()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: the loss is {float(loss)}; "
-                                         "lower --lr (the last finished epoch's checkpoint is kept)")
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            net.project()
-            bad = [n for n, p in net.named_parameters() if not torch.isfinite(p).all()]
-            if bad:
-                raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: parameters {bad} became NaN or Inf; "
-                                         "lower --lr (the last finished epoch's checkpoint is kept)")
-            total += float(loss.detach()) * len(idx)
-            correct += int((logits.argmax(1) == yb).sum())
-            seen += len(idx)
-            if progress:
-                rate = seen / (time.perf_counter() - t0)
-                print(f"\repoch {epoch + 1}/{epochs} [{k + 1}/{len(batches)}] loss {total / seen:.3f} "
-                      f"acc {correct / seen:.3f} ({rate:.0f} samples/s)", end="", file=sys.stderr)
-        sched.step()
-        test_acc = accuracy(net, ds.test_x, ds.test_y)
-        history.append({"epoch": epoch + 1, "loss": total / seen, "train_accuracy": correct / seen,
-                        "test_accuracy": test_acc, "seconds": time.perf_counter() - t0})
-        if progress:
-            print(f"  test {test_acc:.3f}", file=sys.stderr)
-        out.mkdir(parents=True, exist_ok=True)
-        with atomic_path(ckpt) as tmp:
-            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "history": history, "epoch": epoch + 1, "run_config": run_config}, tmp)
-    final = history[-1]
-    checkpoint.save(net, out, encoding=dict(ENCODING, key=ds.encoding_key), split=split,
-                    extra={"training": run_config, "history": history, "test_accuracy": final["test_accuracy"]})
+    saved = start_epoch  # the last epoch whose checkpoint is on disk
+    try:
+        for epoch in range(start_epoch, epochs):
+            t0 = time.perf_counter()
+            with progress_bar(total=len(train_x), desc=f"epoch {epoch + 1}/{epochs}", unit="sample",
+                              enabled=progress) as bar:
+                loss, train_acc = _train_epoch(net, opt, train_x, train_y, seed=seed, epoch=epoch, batch=batch,
+                                               augmentation=augmentation, label_smoothing=label_smoothing, bar=bar)
+                sched.step()
+                test_acc = accuracy(net, ds.test_x, ds.test_y)
+                bar.set_postfix_str(f"loss {loss:.3f} acc {train_acc:.3f} test {test_acc:.3f}", refresh=False)
+            history.append({"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
+                            "test_accuracy": test_acc, "seconds": time.perf_counter() - t0})
+            out.mkdir(parents=True, exist_ok=True)
+            with atomic_path(ckpt) as tmp:
+                torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                            "history": history, "epoch": epoch + 1, "run_config": run_config}, tmp)
+            saved = epoch + 1
+        final = history[-1]
+        checkpoint.save(net, out, encoding=dict(ENCODING, key=ds.encoding_key), split=split,
+                        extra={"training": run_config, "history": history, "test_accuracy": final["test_accuracy"]})
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(ckpt, saved, epochs) from None
     return TrainResult(out, epochs, final["test_accuracy"], final["train_accuracy"], history,
                        time.perf_counter() - started)
+
+
+def _train_epoch(net, opt, train_x, train_y, *, seed, epoch, batch, augmentation, label_smoothing, bar):
+    """One epoch of Adam steps; returns the mean loss and the training accuracy; advances ``bar``."""
+    net.train()
+    rng = np.random.default_rng([seed, epoch])
+    torch.manual_seed(int(rng.integers(2**62)))  # dropout's draws: per epoch, so a resumed run is identical
+    augment_rng = np.random.default_rng([seed, epoch, 1])
+    total, correct, seen = 0.0, 0, 0
+    for k, idx in enumerate(_batches(len(train_x), batch, rng)):
+        xb = train_x[idx]
+        if augmentation:
+            xb = augment_batch(xb, augmentation, augment_rng, ENCODING["levels"])
+        xb = torch.as_tensor(xb, dtype=torch.float32)
+        yb = torch.as_tensor(train_y[idx])
+        logits = net(xb)
+        loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing) + REGULARIZER_WEIGHT * net.regularizer()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: the loss is {float(loss)}; "
+                                     "lower --lr (the last finished epoch's checkpoint is kept)")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        net.project()
+        bad = [n for n, p in net.named_parameters() if not torch.isfinite(p).all()]
+        if bad:
+            raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: parameters {bad} became NaN or Inf; "
+                                     "lower --lr (the last finished epoch's checkpoint is kept)")
+        total += float(loss.detach()) * len(idx)
+        correct += int((logits.argmax(1) == yb).sum())
+        seen += len(idx)
+        bar.update(len(idx))
+        bar.set_postfix_str(f"loss {total / seen:.3f} acc {correct / seen:.3f}", refresh=False)
+    return total / seen, correct / seen

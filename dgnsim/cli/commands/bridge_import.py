@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from dgnsim.brian.backend import DEVICES
+from dgnsim.cli.options import check, check_writable, count
 
 NAME = "import"
 HELP = "run a trained surrogate network on the FSDD test split in Brian2; accuracy and agreement with PyTorch"
@@ -66,8 +67,9 @@ def run(args) -> int:
     from dgnsim.interop.bridge import run_test_split
     from dgnsim.io.files import write_json
 
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f"--limit must be positive, got {args.limit}")
+    count("--limit", args.limit)
+    check("--sample", args.sample is None or args.sample >= 0, "an index >= 0", args.sample)
+    check_writable(args.out)
     result = run_test_split(args.directory, args.device, data=args.data, limit=args.limit, model=args.model)
     a = result.agreement
     sample = args.sample

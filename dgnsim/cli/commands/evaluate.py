@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from dgnsim.cli.options import check
+
 NAME = "evaluate"
 HELP = "accuracy of a trained network on the FSDD test split, clean or under perturbations"
 
@@ -21,8 +23,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from dgnsim.fsdd.evaluate import evaluate_dir, parse
 
-    for p in args.perturb:
-        parse(p)  # refuse bad input before any work
+    for p in args.perturb:  # refuse bad input before any work
+        strength = parse(p)[1]
+        check(f"--perturb {p!r}", 0 <= strength <= 1, "a strength in [0, 1] (a fraction of input entries "
+              "or a probability)", strength)
     result = evaluate_dir(args.directory, [None, *args.perturb], data=args.data, seed=args.seed)
     if args.json:
         print(json.dumps({"directory": args.directory, "accuracy": result}, indent=2))

@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from brian2.stateupdaters.base import StateUpdateMethod
 
 from dgnsim.analysis import gating, gating_rate
+from dgnsim.cli.options import check, check_writable
 from dgnsim.io.files import write_json, write_npz
 
 NAME = "gating"
@@ -51,9 +53,13 @@ def run(args) -> int:
     func = ANALYSES[args.analysis]
     kwargs = {"device": args.device}
     if args.method and args.analysis in ("tau", "step", "freq"):
+        methods = sorted(StateUpdateMethod.stateupdaters)
+        check("--method", args.method in methods, f"an integration method ({', '.join(methods)})", args.method)
         kwargs["method"] = args.method
     elif args.method:
         raise ValueError(f"--method applies to tau, step and freq, not {args.analysis}")
+    if args.out:
+        check_writable(args.out)
     record = func(args.model, **kwargs)
     summary = {"model": args.model, "analysis": args.analysis, **_summary(record)}
     if args.out:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from dgnsim.cli.options import check, check_writable, count
+
 NAME = "robustness"
 HELP = "train each model for several seeds and tabulate clean and perturbed test accuracy (CSV, Markdown)"
 
@@ -31,11 +33,13 @@ def run(args) -> int:
 
     ff = [m for m in args.models.split(",") if m]
     rec = [m for m in args.recurrent.split(",") if m]
+    check("--models", bool(ff + rec), "at least one model (with --recurrent)", args.models)
     for m in ff + rec:
         load_model(m)  # unknown model: fail before any training
-    if args.seeds < 1:
-        raise ValueError("--seeds must be at least 1")
+    for option in ("seeds", "epochs", "threads"):
+        count(f"--{option}", getattr(args, option))
     delays, _ = input_delays(parse_delays(args.delays), 1.0)  # bad delays: fail before any training
+    check_writable(args.out)
     report = robustness([(m, False) for m in ff] + [(m, True) for m in rec], args.seeds, args.out,
                         epochs=args.epochs, data=args.data, threads=args.threads, delays=delays)
     if args.json:

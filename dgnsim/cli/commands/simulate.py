@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 from brian2 import Hz, mV, second
 
 from dgnsim.brian.backend import DEVICES
-from dgnsim.io.files import write_json, write_npz
-from dgnsim.core.models import load_model
-from dgnsim.viz.plots import raster_and_trace, save_figure
-from dgnsim.core.quantities import parse_quantity
 from dgnsim.brian.simulate import simulate
+from dgnsim.cli.options import check_writable, count, number, quantity
+from dgnsim.core.models import load_model
+from dgnsim.io.files import write_json, write_npz
+from dgnsim.viz.plots import raster_and_trace, save_figure
 
 NAME = "simulate"
 HELP = "simulate a population of one model under Poisson input; write spikes, traces and a figure"
@@ -38,23 +37,25 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     model = load_model(args.model)
-    duration = parse_quantity("duration", args.duration, second, "s")
-    rate = parse_quantity("input_rate", args.input_rate, Hz, "Hz")
-    dt = parse_quantity("dt", args.dt, second, "ms")
+    count("--neurons", args.neurons)
+    count("--inputs", args.inputs)
+    duration = quantity("--duration", args.duration, second, "s", "positive")
+    rate = quantity("--input-rate", args.input_rate, Hz, "Hz", "non-negative")
+    dt = quantity("--dt", args.dt, second, "ms", "positive")
     synapse = {}
     if args.w is not None:
         if "w" not in model.synapse.parameters:
             raise ValueError(f"--w: the {model.name} synapse has no weight w (it has {sorted(model.synapse.parameters)})")
-        synapse["w"] = parse_quantity("w", args.w, mV, "mV")
+        synapse["w"] = quantity("--w", args.w, mV, "mV")
     if args.c is not None:
         if "c" not in model.synapse.parameters:
             raise ValueError(f"--c: the {model.name} synapse has no gate conductance c")
-        synapse["c"] = float(args.c)
-    params = {"noise_sigma": parse_quantity("noise", args.noise, mV, "mV")} if args.noise else {}
-    out = Path(args.out)
+        synapse["c"] = number("--c", args.c, minimum=0)
+    params = {"noise_sigma": quantity("--noise", args.noise, mV, "mV", "non-negative")} if args.noise else {}
+    out = check_writable(args.out)
     started = time.perf_counter()
     print(f"dgnsim simulate: {args.neurons} x {model.name} for {duration} on {args.device} ...", file=sys.stderr)
-    result = simulate(model.name, args.neurons, duration, rate, device=args.device, seed=args.seed, dt=dt,
+    result = simulate(model, args.neurons, duration, rate, device=args.device, seed=args.seed, dt=dt,
                       inputs_per_neuron=args.inputs, synapse=synapse, params=params, progress=True)
     print("dgnsim simulate: writing results ...", file=sys.stderr)
     write_npz(out / "simulation.npz", spike_i=result.spike_i, spike_t_s=result.spike_t_s,

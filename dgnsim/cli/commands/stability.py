@@ -25,8 +25,9 @@ from brian2 import Quantity, mV, ms, second
 
 from dgnsim.analysis import stability as stab
 from dgnsim.brian.backend import DEVICES
-from dgnsim.io.files import write_json
+from dgnsim.cli.options import check, check_writable, count, number, quantity
 from dgnsim.core.quantities import parse_quantity
+from dgnsim.io.files import write_json
 
 NAME = "stability"
 HELP = "stochastic stability: paper A's stationary variance and the seed's bound against a Brian2 Monte-Carlo"
@@ -71,9 +72,7 @@ def _list(name, text, unit, display):
 
 
 def _one_set(args, dt) -> dict:
-    tau = parse_quantity("tau_mem", args.tau_mem, second, "ms")
-    if float(tau) <= 0:
-        raise ValueError(f"--tau-mem: must be positive, got {args.tau_mem!r}")
+    tau = quantity("--tau-mem", args.tau_mem, second, "ms", "positive")
     if args.mu is not None and args.model in ("lif", "dgn") and args.noise is None:
         mu = _list("mu", args.mu, Quantity(1.0), "1")
         sigma = _list("sigma", args.sigma, second ** 0.5, "sqrt(ms)")
@@ -112,13 +111,9 @@ def _one_set(args, dt) -> dict:
     if args.noise is None:
         raise ValueError("give --noise (additive noise amplitude) for this form, or --mu/--sigma/--w/--c "
                          "for paper A's linear-noise form (lif, dgn)")
-    noise = parse_quantity("noise", args.noise, mV, "mV")
-    if float(noise) < 0:
-        raise ValueError(f"--noise: must not be negative, got {args.noise!r}")
-    gate = float(args.gate)
-    if gate < 0:
-        raise ValueError(f"--gate: a conductance must not be negative, got {args.gate!r}")
-    I0 = parse_quantity("input", args.input, mV, "mV")
+    noise = quantity("--noise", args.noise, mV, "mV", "non-negative")
+    gate = number("--gate", args.gate, minimum=0)
+    I0 = quantity("--input", args.input, mV, "mV")
     params = {"tau_mem": tau, "noise_sigma": noise, "tau_syn": 1e4 * second, "v_th": 1000 * mV - 65 * mV}
     initial = {}
     if args.model in ("dgn", "sdgn"):
@@ -167,13 +162,12 @@ def _check(args, dt) -> dict:
 
 
 def run(args) -> int:
-    dt = parse_quantity("dt", args.dt, second, "ms")
-    if float(dt) <= 0:
-        raise ValueError(f"--dt: must be positive, got {args.dt!r}")
-    if args.trials < 2:
-        raise ValueError(f"--trials: at least 2 independent trials are needed, got {args.trials}")
-    if not 0 < args.level < 1:
-        raise ValueError(f"--level: a probability in (0, 1), got {args.level}")
+    dt = quantity("--dt", args.dt, second, "ms", "positive")
+    count("--trials", args.trials, minimum=2)  # a variance needs two independent trials
+    count("--samples", args.samples)
+    check("--level", 0 < args.level < 1, "a probability in (0, 1)", args.level)
+    if args.out:
+        check_writable(args.out)
     result = _check(args, dt) if args.action == "check" else _one_set(args, dt)
     text = json.dumps(result, default=lambda x: x.item() if hasattr(x, "item") else str(x))
     if args.out:

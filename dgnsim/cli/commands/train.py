@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from dgnsim.cli.options import check, check_writable, count
+
 NAME = "train"
 HELP = "train a surrogate network on FSDD; checkpoints each epoch, resumes after an interruption"
 
@@ -31,6 +33,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed (training is deterministic for it)")
     parser.add_argument("--split", default="official", help="official, validation (index 5-9 of the training files held out), or speaker:NAME")
     parser.add_argument("--data", default=None, help="FSDD folder (default $DGNSIM_FSDD or ../shared/data/fsdd)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on a random subset of N training samples (quick trials; default all)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--out", required=True, help="output directory (checkpoint, model.safetensors, manifest.json)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -46,12 +50,22 @@ def parse_delays(text: str) -> list[float]:
 
 def run(args) -> int:
     from dgnsim.fsdd.train import train
+    from dgnsim.surrogate import SURROGATES
 
+    for option in ("hidden", "epochs", "batch", "threads", "limit"):
+        count(f"--{option}", getattr(args, option))
+    check("--lr", args.lr > 0, "positive", args.lr)
+    check("--surrogate", args.surrogate in SURROGATES, f"one of {', '.join(SURROGATES)}", args.surrogate)
+    check("--width", args.width > 0, "positive (mV)", args.width)
+    check("--dropout", 0 <= args.dropout < 1, "in [0, 1)", args.dropout)
+    check("--label-smoothing", 0 <= args.label_smoothing < 1, "in [0, 1)", args.label_smoothing)
+    delays = parse_delays(args.delays)
+    check_writable(args.out)
     result = train(args.model, args.out, hidden=args.hidden, recurrent=args.recurrent, epochs=args.epochs,
                    batch=args.batch, lr=args.lr, seed=args.seed, data=args.data, split=args.split,
                    surrogate=args.surrogate, width=args.width, threads=args.threads, dropout=args.dropout,
                    augment=args.augment, label_smoothing=args.label_smoothing, reset=args.reset,
-                   delays=parse_delays(args.delays))
+                   delays=delays, limit=args.limit)
     summary = {"out": str(result.directory), "model": args.model, "epochs": result.epochs,
                "test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
                "seconds": result.seconds}
