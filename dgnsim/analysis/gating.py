@@ -31,6 +31,7 @@ from scipy.special import erfcx
 from scipy.integrate import quad
 
 from dgnsim.brian.backend import Simulation
+from dgnsim.core.expressions import compile_expression, model_origin
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.brian.network import connect, make_group
 from dgnsim.core.units import require_quantity
@@ -100,8 +101,11 @@ def _point(model: NeuronModel, gate: float, drive: float, params: dict, *, dynam
     if not spikes:
         p["v_th"] = NO_SPIKE_THRESHOLD
     frozen = {s: 0.0 for s in model.update_order if s != "v"}
-    frozen.update({k: float(eval(model.initial[k], {"mV": 1e-3, "v_th": float(p.get("v_th", model.parameters["v_th"].default))}))
-                   for k in frozen if k == "theta"})
+    if "theta" in frozen:  # an adaptive threshold starts (and is held) at its initial value
+        initial = compile_expression(model.initial["theta"], f"{model_origin(model)}: initial value of theta",
+                                     system="si")
+        frozen["theta"] = float(initial({n: np.asarray(p.get(n, q.default), dtype=float)
+                                         for n, q in model.parameters.items() if n in initial.names}))
     if spec.gate:
         frozen[spec.gate] = gate
         p[spec.gate_tau] = FROZEN_TAU

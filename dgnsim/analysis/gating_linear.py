@@ -3,8 +3,8 @@
 Nothing here writes a model equation a second time. The continuous right-hand sides
 come from :meth:`NeuronModel.equations`; the one-step map of a discrete scheme comes
 from the abstract code of Brian2's state updater (``sequential``: :func:`dgnsim.core.integration.step_code`,
-or any Brian2 method such as ``exponential_euler``), executed here in plain Python on
-floats in SI units. Around a fixed point both are linearised by central differences:
+or any Brian2 method such as ``exponential_euler``), run here on floats in SI units by
+:mod:`dgnsim.core.expressions`. Around a fixed point both are linearised by central differences:
 
 - continuous: ``dx/dt = J x + b u + n xi`` (``u`` = the ``I_ext`` input in volts,
   ``xi`` white noise of unit intensity);
@@ -19,7 +19,6 @@ trace whose time constant is made very long: see :mod:`dgnsim.analysis.gating`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,16 +27,12 @@ import scipy.optimize
 from brian2 import Quantity, StateUpdateMethod, second, volt
 
 from dgnsim.core import integration  # noqa: F401  (registers 'sequential')
+from dgnsim.core.expressions import (STATEMENT_OPS, apply_statements, compile_expression, evaluate, model_origin,
+                                     parse_statements)
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.units import require_quantity
 
 __all__ = ["LinearModel", "linearise"]
-
-_FUNCS = {
-    "exp": math.exp, "sqrt": math.sqrt, "tanh": math.tanh, "log": math.log, "abs": abs,
-    "clip": lambda x, lo, hi: min(max(x, lo), hi), "inf": math.inf, "int": int,
-    "pi": math.pi, "not_refractory": True,
-}
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,8 @@ def _si(value) -> float | np.ndarray:
 
 
 def _namespace(model: NeuronModel, params: dict) -> dict:
-    ns = dict(_FUNCS)
+    """The parameters' values (SI floats), checked against their units."""
+    ns = {}
     for name, p in model.parameters.items():
         value = params.get(name, p.default)
         require_quantity(name, value, p.unit, p.unit_text)
@@ -167,9 +163,11 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
     if "v" not in states:
         raise ValueError("the membrane potential v cannot be frozen")
     eqs = model.equations(noise=noise)
-    rhs = {name: compile(expr.code, f"<{model.name}.{name}>", "eval")
+    where = model_origin(model)
+    rhs = {name: compile_expression(expr.code, f"{where}: right-hand side of d{name}/dt", system="si")
            for name, expr in eqs.get_substituted_expressions(None)}
-    code = compile(_step_code(model, method, noise).replace("randn()", "_randn"), f"<{model.name} step>", "exec")
+    code = parse_statements(_step_code(model, method, noise).replace("randn()", "_randn"),
+                            f"{where}: {method} step", STATEMENT_OPS)
 
     def env(x, u, xi):
         e = dict(ns)
@@ -178,15 +176,15 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
         e["I_ext"] = ns["I_ext"] + u
         e["xi"] = xi
         e["_randn"] = xi
+        e["not_refractory"] = True  # linearised away from spikes
         return e
 
     def f(x, u=0.0, xi=0.0):
         e = env(x, u, xi)
-        return np.array([eval(rhs[s], e) for s in states])
+        return np.array([rhs[s](e) for s in states])
 
     def step(x, u=0.0, eta=0.0):
-        e = env(x, u, eta)
-        exec(code, e)
+        e = apply_statements(code, env(x, u, eta), system="si", where=f"{where}: {method} step")
         return np.array([e[s] for s in states])
 
     scale = np.array([1e-3 if eqs[s].dim == volt.dim else 1.0 for s in states])
@@ -215,7 +213,5 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
 def _initial(model: NeuronModel, state: str, ns: dict, given) -> float:
     if given is not None:
         return float(_si(given))
-    e = dict(ns)
-    from dgnsim.core.units import _UNIT_NAMESPACE
-    e.update({k: float(np.asarray(v)) for k, v in _UNIT_NAMESPACE.items()})
-    return float(eval(model.initial[state], e))
+    return float(evaluate(model.initial[state], ns, system="si",
+                          where=f"{model_origin(model)}: initial value of {state}"))

@@ -43,13 +43,13 @@ theory is off by O(dt/tau_eff) and O(dt/tau_syn) (about 1-2 % at dt = 0.1 ms, ta
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from brian2 import Hz, StateMonitor, TimedArray, mV, ms, second, volt
 
 from dgnsim.brian.backend import Simulation
+from dgnsim.core.expressions import compile_expression, model_origin, synapse_jumps
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.units import require_quantity
@@ -103,13 +103,15 @@ def membrane(model, params: dict | None = None) -> Membrane:
     """
     model = _model(model)
     params = dict(params or {})
-    ns = {"exp": np.exp}
+    where = model_origin(model)
+    ns = {}
     for name, p in model.parameters.items():
         value = params.get(name, p.default)
         require_quantity(name, value, p.unit, p.unit_text)
         ns[name] = float(np.asarray(value))
     eqs = model.equations()
-    rhs = {n: compile(e.code, f"<{model.name}.{n}>", "eval") for n, e in eqs.get_substituted_expressions(None)}
+    rhs = {n: compile_expression(e.code, f"{where}: right-hand side of d{n}/dt", system="si")
+           for n, e in eqs.get_substituted_expressions(None)}
     states = list(model.update_order)
     v_rest = ns["v_rest"]
 
@@ -118,9 +120,9 @@ def membrane(model, params: dict | None = None) -> Membrane:
         e.update({s: 0.0 for s in states})
         e["v"] = v_rest
         e.update(x)
-        return float(eval(rhs[name], e))
+        return float(rhs[name](e))
 
-    jumps = dict(re.findall(r"(\w+)_post\s*\+=\s*(\w+)", model.synapse.on_pre))
+    jumps = synapse_jumps(model.synapse.on_pre, f"{where}: synapse on_pre")
     tau = {s: -1.0 / f(s, **{s: 1.0}) for s in jumps}
     h = 1e-3
     a0 = -(f("v", v=v_rest + h) - f("v")) / h

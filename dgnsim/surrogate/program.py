@@ -5,12 +5,12 @@ The statements are those of Brian2's 'sequential' state updater
 the same numbers. Expressions that depend only on parameters and ``dt`` (decay factors
 such as ``exp(-dt/tau_syn)``) are hoisted out of the time loop, as Brian2 hoists them
 out of the neuron loop. Units are dropped in one place: parameters enter as floats in
-the mV-ms system (:func:`dgnsim.core.units.mv_ms_value`).
+the mV-ms system (:func:`dgnsim.core.units.mv_ms_value`). Thresholds, resets, initial
+values and the synapse are read, and evaluated, by :mod:`dgnsim.core.expressions`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -19,12 +19,11 @@ import sympy as sp
 import torch
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
+from dgnsim.core.expressions import (compile_expression, model_origin, namespace, parse_statements,
+                                     parse_threshold, synapse_jumps)
 from dgnsim.core.integration import step_statements
 from dgnsim.core.models import NeuronModel, load_model
-from dgnsim.core.units import _UNIT_NAMESPACE, mv_ms_value
-
-_FUNCTIONS = {"exp": torch.exp, "tanh": torch.tanh, "abs": torch.abs, "sqrt": torch.sqrt,
-              "log": torch.log, "clip": torch.clamp, "inf": math.inf}
+from dgnsim.core.units import mv_ms_value
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,7 @@ def parameter_values(model: NeuronModel) -> dict[str, float]:
 def compile_model(model, reset: str | None = None) -> StepProgram:
     """Compile ``model`` (name or record) with its default reset or a named variant."""
     model = model if isinstance(model, NeuronModel) else load_model(model)
+    where = model_origin(model)
     blocks = step_statements(model.equations(), None, model.update_order, refractory=False)
     params = set(model.parameters)
     state = list(model.update_order)
@@ -100,73 +100,54 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
 
     def statements(lines):
         out = []
-        for line in lines:
-            target, expr = (s.strip() for s in line.split("=", 1))
+        for target, _, expr in parse_statements("\n".join(lines), f"{where}: step of {model.name}", ("=",)):
             if "randn" in expr:
-                raise ValueError(f"{model.name}: the surrogate has no noise term (leave noise_sigma out)")
+                raise ValueError(f"{where}: the surrogate has no noise term (leave noise_sigma out)")
             out.append((target, sympy_to_str(hoist(str_to_sympy(expr)))))
         return out
 
     sources, advance = [], {}
-    namespace = dict(_FUNCTIONS)
+    scope = namespace()  # the model language's functions (torch for tensors), constants and mV-ms units
     for var, lines in blocks:
         body = statements(lines)
         sources.append(_function(f"_advance_{var}", body, [var], state, params))
-    x = _threshold_distance(model)
-    membrane = re.match(r"\s*(\w+)", model.threshold).group(1)
-    sources.append(_function("_distance", [("_x", sympy_to_str(hoist(x[0])))], ["_x"], state, params))
+    threshold = parse_threshold(model.threshold, f"{where}: threshold")
+    sources.append(_function("_distance", [("_x", sympy_to_str(hoist(threshold.distance)))], ["_x"], state, params))
     inv_lines = [(str(sym), sympy_to_str(expr)) for expr, sym in hoisted.items()]
     sources.insert(0, _prepare_function(inv_lines, params))
     source = "\n".join(sources)
-    exec(compile(source, f"<dgnsim step of {model.name}>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<dgnsim step of {model.name}>", "exec"), scope)  # noqa: S102
     for var, _ in blocks:
-        advance[var] = namespace[f"_advance_{var}"]
+        advance[var] = scope[f"_advance_{var}"]
+    label = f"{where}: reset" if reset in (None, "default") else f"{where}: reset {reset!r}"
     resets = []
-    units = _mv_ms_units()
-    for line in filter(None, (ln.strip() for ln in model.reset_code(reset).splitlines())):
-        m = re.fullmatch(r"(\w+)\s*([-+]?=)\s*(.+)", line)
-        target, op, expr = m.groups()
-        resets.append((target, op, _expression(expr, state, params, units)))
-    initial = {v: _expression(e, [], params, units, takes_state=False) for v, e in model.initial.items()}
-    return StepProgram(model=model, state_vars=tuple(state), input_targets=_input_targets(model),
-                       inclusive=x[1], source=source, prepare=namespace["_prepare"], advance=advance,
-                       distance=namespace["_distance"], reset_statements=tuple(resets), initial=initial,
-                       membrane=membrane)
+    for target, op, expr in parse_statements(model.reset_code(reset), label):
+        if target not in state:
+            raise ValueError(f"{label}: {target} {op} {expr}: {target!r} is not a state variable of {model.name}")
+        resets.append((target, op, _state_function(compile_expression(expr, f"{label}: {target} {op} {expr}"))))
+    initial = {v: compile_expression(e, f"{where}: initial value of {v}") for v, e in model.initial.items()}
+    return StepProgram(model=model, state_vars=tuple(state), input_targets=_input_targets(model, where),
+                       inclusive=threshold.inclusive, source=source, prepare=scope["_prepare"], advance=advance,
+                       distance=scope["_distance"], reset_statements=tuple(resets), initial=initial,
+                       membrane=threshold.variable)
 
 
-def _mv_ms_units() -> dict[str, float]:
-    """Unit names usable in model expressions ("0*mV"), as numbers of the mV-ms system."""
-    units = {}
-    for name, unit in _UNIT_NAMESPACE.items():
-        try:
-            units[name] = float(mv_ms_value(unit))
-        except ValueError:
-            pass  # amperes, metres, ...: not used by our models
-    return units
+def _state_function(expr):
+    """``expr`` as a function of (state, params), the state shadowing the parameters."""
+    return lambda s, p: expr({**p, **s})
 
 
-def _threshold_distance(model):
-    m = re.fullmatch(r"\s*(.+?)\s*(>=|>)\s*(.+?)\s*", model.threshold)
-    if not m:
-        raise ValueError(f"{model.name}: the surrogate needs a threshold of the form 'a > b' or 'a >= b'")
-    lhs, op, rhs = m.groups()
-    return str_to_sympy(f"({lhs}) - ({rhs})"), op == ">="
-
-
-def _input_targets(model) -> dict[str, str]:
+def _input_targets(model, where) -> dict[str, str]:
     from brian2 import Equations
 
     clamped = {n for n, eq in Equations(model.equations_text).items() if "unless refractory" in eq.flags}
     targets = {}
-    for line in filter(None, (ln.strip() for ln in model.synapse.on_pre.splitlines())):
-        m = re.fullmatch(r"(\w+)_post\s*\+=\s*(\w+)", line)
-        if not m:
-            raise ValueError(f"{model.name}: the surrogate supports synapses of the form 'X_post += p', not {line!r}")
-        if m.group(1) in clamped:
+    for var, param in synapse_jumps(model.synapse.on_pre, f"{where}: synapse on_pre").items():
+        if var in clamped:
             raise ValueError(
-                f"{model.name}: its synapse jumps {m.group(1)}, which is clamped while refractory; Brian2 "
+                f"{where}: its synapse jumps {var}, which is clamped while refractory; Brian2 "
                 "drops such input in the step after a spike, which the surrogate does not model")
-        targets[m.group(2)] = m.group(1)
+        targets[param] = var
     return targets
 
 
@@ -191,17 +172,3 @@ def _prepare_function(inv_lines, params):
     lines.append("    return {'dt': dt, " + ", ".join(f"{t!r}: {t}" for t, _ in inv_lines) + "}")
     return "\n".join(lines) + "\n"
 
-
-def _expression(expr: str, state, params, units, takes_state=True):
-    """A small function evaluating a reset or initial-value expression (units as mV-ms numbers)."""
-    namespace = dict(_FUNCTIONS)
-    namespace.update(units)
-    code = compile(expr, f"<{expr}>", "eval")
-
-    if takes_state:
-        def evaluate(s, p):
-            return eval(code, namespace, {**p, **s})  # noqa: S307 - model-file expression
-    else:
-        def evaluate(p):
-            return eval(code, namespace, dict(p))  # noqa: S307
-    return evaluate

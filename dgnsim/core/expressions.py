@@ -1,0 +1,382 @@
+"""Model expressions: the one parser and evaluator of thresholds, statements and values.
+
+A model file writes a threshold (``v > v_th``), reset and ``on_pre`` statements (``v =
+v_reset``, ``a += 1``, ``I_post += w``, one per line) and initial values (``0*mV``). The
+PyTorch surrogate and the analyses read them here, so that each is parsed one way:
+
+- :func:`parse_threshold`: ``a > b`` or ``a >= b`` as the distance ``a - b`` (sympy and
+  code), whether it is inclusive, and the names it reads;
+- :func:`parse_statements`: ``x = e``, ``x += e``, ``x -= e`` as (target, op, expression);
+- :func:`compile_expression` / :func:`evaluate`: an expression's value for given values
+  (floats, numpy arrays or torch tensors), with unit names as numbers of a number system
+  (``"mv_ms"``, the surrogate's: mV and ms are 1; ``"si"``, the analyses': volt and second
+  are 1), and the functions of Brian2's model language (``exp``, ``clip``, ...) applied by
+  numpy or torch according to their arguments, or to a ``backend`` given.
+
+torch is never imported here: a function reaches torch only when handed a tensor (torch
+is then loaded already), or when ``backend="torch"`` is asked for.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple
+
+import numpy as np
+import sympy as sp
+from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+
+from dgnsim.core.units import _UNIT_NAMESPACE, mv_ms_value
+
+__all__ = ["BACKENDS", "SYSTEMS", "FUNCTIONS", "CONSTANTS", "STATEMENT_OPS", "Expression", "Threshold",
+           "Statement", "unit_namespace", "unit_values", "namespace", "compile_expression", "evaluate",
+           "parse_threshold", "parse_statements", "apply_statements", "synapse_jumps", "model_origin"]
+
+#: How functions pick their implementation: by their arguments (None), or always one library.
+BACKENDS = (None, "numpy", "torch")
+#: Number systems for unit names: "mv_ms" (mV = ms = 1, the surrogate's), "si" (volt = second = 1).
+SYSTEMS = ("mv_ms", "si")
+#: Constants of the model language (Brian2's ``DEFAULT_CONSTANTS``).
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
+#: Every statement operator of Brian2's model language; :func:`parse_statements` takes a subset.
+STATEMENT_OPS = ("=", "+=", "-=", "*=", "/=")
+
+
+# --- units ------------------------------------------------------------------------------------
+
+def unit_namespace() -> dict:
+    """Brian2's units by the names a model file may write (``mV``, ``ms``, ``Hz``, and ``s``).
+
+    A fresh dict of Brian2 ``Unit`` objects, for checking the dimensions of model text;
+    :func:`unit_values` gives the same names as plain numbers.
+    """
+    return dict(_UNIT_NAMESPACE)
+
+
+@lru_cache(maxsize=None)
+def _unit_values(system: str) -> tuple[tuple[str, float], ...]:
+    if system == "si":
+        return tuple((name, float(np.asarray(unit))) for name, unit in _UNIT_NAMESPACE.items())
+    values = []
+    for name, unit in _UNIT_NAMESPACE.items():
+        try:
+            values.append((name, float(mv_ms_value(unit))))
+        except ValueError:
+            pass  # amperes, metres, ...: not a product of volts and seconds, so no mV-ms number
+    return tuple(values)
+
+
+def unit_values(system: str = "mv_ms") -> dict[str, float]:
+    """Unit names as numbers of ``system``: ``"mv_ms"`` (``mV`` 1, ``ms`` 1, ``s`` 1000, ``Hz``
+    0.001; only units that are products of volts and seconds) or ``"si"`` (every unit, ``mV`` 0.001)."""
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown number system {system!r}; choose from {SYSTEMS}")
+    return dict(_unit_values(system))
+
+
+# --- functions, dispatched to numpy or torch -----------------------------------------------------
+
+def _tensor_type():
+    """torch.Tensor if torch has been imported (by whoever made a tensor), else None."""
+    torch = sys.modules.get("torch")
+    return torch.Tensor if torch is not None else None
+
+
+def _torch():
+    import torch  # only when a tensor is at hand or backend="torch" was asked for
+
+    return torch
+
+
+def _np_int(x):
+    return int(x) if np.ndim(x) == 0 else np.asarray(x).astype(np.int64)
+
+
+def _np_exprel(x):
+    x = np.asarray(x, dtype=float)
+    zero = x == 0
+    out = np.where(zero, 1.0, np.expm1(x) / np.where(zero, 1.0, x))
+    return out[()] if out.ndim == 0 else out
+
+
+def _torch_exprel(x):
+    torch = _torch()
+    zero = x == 0
+    return torch.where(zero, torch.ones_like(x), torch.expm1(x) / torch.where(zero, torch.ones_like(x), x))
+
+
+def _torch_clip(x, lo, hi):
+    torch = _torch()
+    bounds = [b for b in (x, lo, hi) if isinstance(b, torch.Tensor)]
+    like = bounds[0]
+    x, lo, hi = (b if isinstance(b, torch.Tensor) else torch.as_tensor(b, dtype=like.dtype, device=like.device)
+                 for b in (x, lo, hi))
+    return torch.clamp(x, lo, hi)
+
+
+#: Brian2's deterministic functions: name -> (numpy implementation, torch implementation as
+#: the name of a torch function or a callable taking tensors).
+_IMPLEMENTATIONS: dict[str, tuple[Callable, Any]] = {
+    **{name: (getattr(np, name), name) for name in (
+        "exp", "log", "log10", "expm1", "log1p", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+        "arcsin", "arccos", "arctan", "abs", "sign", "ceil", "floor")},
+    "clip": (np.clip, _torch_clip),
+    "int": (_np_int, lambda x: x.to(_torch().int64)),
+    "exprel": (_np_exprel, _torch_exprel),
+}
+#: The function names a model expression may call.
+FUNCTIONS = tuple(_IMPLEMENTATIONS)
+
+
+def _torch_impl(name: str) -> Callable:
+    impl = _IMPLEMENTATIONS[name][1]
+    return getattr(_torch(), impl) if isinstance(impl, str) else impl
+
+
+def _dispatching(name: str) -> Callable:
+    """``name`` by torch if any argument is a tensor, else by numpy."""
+    numpy_impl = _IMPLEMENTATIONS[name][0]
+
+    def function(*args):
+        tensor = _tensor_type()
+        if tensor is not None and any(isinstance(a, tensor) for a in args):
+            return _torch_impl(name)(*args)  # clip takes numbers beside tensors; the others one argument
+        return numpy_impl(*args)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"{name}: torch.{name} for tensor arguments, numpy.{name} otherwise."
+    return function
+
+
+def _forced_torch(name: str) -> Callable:
+    """``name`` by torch, numbers and arrays made float64 tensors first."""
+
+    def function(*args):
+        torch = _torch()
+        if name != "clip" or not any(isinstance(a, torch.Tensor) for a in args):
+            args = tuple(a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=torch.float64)
+                         for a in args)
+        return _torch_impl(name)(*args)
+
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
+@lru_cache(maxsize=None)
+def _functions(backend: str | None) -> tuple[tuple[str, Callable], ...]:
+    if backend is None:
+        return tuple((n, _dispatching(n)) for n in _IMPLEMENTATIONS)
+    if backend == "numpy":
+        return tuple((n, impl[0]) for n, impl in _IMPLEMENTATIONS.items())
+    return tuple((n, _forced_torch(n)) for n in _IMPLEMENTATIONS)
+
+
+@lru_cache(maxsize=None)
+def _shared_namespace(backend: str | None, system: str) -> dict:
+    """One namespace per (backend, system), shared by the compiled expressions (never mutated)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+    ns = {"__builtins__": {}}
+    ns.update(unit_values(system))
+    ns.update(CONSTANTS)
+    ns.update(_functions(backend))
+    return ns
+
+
+def namespace(backend: str | None = None, system: str = "mv_ms") -> dict:
+    """The names every model expression may use: functions, constants and units (as numbers).
+
+    A fresh dict: the global namespace of :func:`evaluate`, and of code generated from
+    model expressions (the surrogate's step). Values given to an evaluation shadow these
+    names, so a parameter may have the name of a unit.
+    """
+    return dict(_shared_namespace(backend, system))
+
+
+# --- expressions -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4096)
+def _code(text: str):
+    tree = ast.parse(text.strip(), mode="eval")  # SyntaxError for the caller to name
+    names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    return compile(tree, f"<{text.strip()}>", "eval"), names
+
+
+@dataclass(frozen=True, eq=False)
+class Expression:
+    """A compiled model expression; call it with a mapping of values to get its value.
+
+    ``names``: every name it reads (values, units, functions); ``where``: how messages
+    name it (the model file and what the expression is).
+    """
+
+    text: str
+    where: str
+    backend: str | None
+    system: str
+    names: frozenset
+    compiled: Any = field(repr=False)
+    scope: dict = field(repr=False)  # the shared namespace of (backend, system)
+
+    def __call__(self, values: Mapping):
+        try:
+            return eval(self.compiled, self.scope, values)  # noqa: S307 - model-file expression
+        except NameError as exc:
+            raise NameError(f"{self.where}: {self.text!r}: {exc}") from None
+
+
+def compile_expression(text: str, where: str = "expression", *, backend: str | None = None,
+                       system: str = "mv_ms") -> Expression:
+    """Compile ``text`` once for repeated evaluation (see :func:`evaluate`).
+
+    Raises ValueError naming ``where`` (e.g. ``"dgn.toml: initial value of v"``) if
+    ``text`` is not an expression.
+    """
+    try:
+        code, names = _code(text)
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: cannot read the expression {text!r} ({exc.msg})") from None
+    return Expression(text.strip(), where, backend, system, names, code, _shared_namespace(backend, system))
+
+
+def evaluate(text: str, values: Mapping | None = None, *, backend: str | None = None,
+             system: str = "mv_ms", where: str = "expression"):
+    """The value of the model expression ``text`` for ``values`` (name -> number, array or tensor).
+
+    Unit names are numbers of ``system`` (``"0*mV"`` is 0.0, ``"ms"`` 1.0 in mV-ms); the
+    functions (:data:`FUNCTIONS`) run in torch for tensor arguments and in numpy
+    otherwise, or always in ``backend`` (``"numpy"``, ``"torch"``) if given.
+    """
+    return compile_expression(text, where, backend=backend, system=system)(dict(values or {}))
+
+
+# --- thresholds ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Threshold:
+    """A threshold ``a > b`` or ``a >= b`` read as the distance ``a - b`` (a spike where it is
+    positive, or also where it is zero if ``inclusive``).
+
+    ``distance``: sympy expression of ``a - b``; ``code``: the same as text; ``names``: the
+    names it reads (state variables, parameters, units); ``variable``: the first name of
+    ``a``, the variable the threshold tests (``v``).
+    """
+
+    text: str
+    lhs: str
+    rhs: str
+    inclusive: bool
+    distance: sp.Expr
+    code: str
+    names: frozenset
+    variable: str | None
+
+
+def parse_threshold(text: str, where: str = "threshold") -> Threshold:
+    """Read the threshold ``text``; a ValueError naming ``where`` if it is not ``a > b``/``a >= b``."""
+    form = "write it as 'a > b' or 'a >= b'"
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: cannot read the threshold {text!r} ({exc.msg}); {form}") from None
+    if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and isinstance(tree.ops[0], (ast.Gt, ast.GtE))):
+        raise ValueError(f"{where}: the threshold {text!r} is not a single comparison 'a > b' or 'a >= b'")
+    source = text.strip()
+    lhs = ast.get_source_segment(source, tree.left)
+    rhs = ast.get_source_segment(source, tree.comparators[0])
+    try:
+        distance = str_to_sympy(f"({lhs}) - ({rhs})")
+    except Exception as exc:  # a name sympy cannot take, an unknown function
+        raise ValueError(f"{where}: cannot read the threshold {text!r} ({exc})") from None
+    first = min((n for n in ast.walk(tree.left) if isinstance(n, ast.Name)),
+                key=lambda n: n.col_offset, default=None)
+    return Threshold(source, lhs, rhs, isinstance(tree.ops[0], ast.GtE), distance, sympy_to_str(distance),
+                     frozenset(s.name for s in distance.free_symbols), first.id if first else None)
+
+
+# --- statements ---------------------------------------------------------------------------------
+
+class Statement(NamedTuple):
+    """One statement ``target op expression`` (``v = v_reset``: target ``v``, op ``=``)."""
+
+    target: str
+    op: str
+    expression: str
+
+
+_STATEMENT = re.compile(r"([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.*)")
+
+
+def parse_statements(code: str, where: str = "statements",
+                     ops: tuple[str, ...] = ("=", "+=", "-=")) -> tuple[Statement, ...]:
+    """Read ``code``, one statement per line (blank lines skipped), into :class:`Statement` s.
+
+    ``ops``: the operators allowed (a subset of :data:`STATEMENT_OPS`). Raises ValueError
+    naming ``where`` (e.g. ``"dgn.toml: reset"``) and the line for anything else.
+    """
+    out = []
+    for line in filter(None, (ln.strip() for ln in code.splitlines())):
+        m = _STATEMENT.fullmatch(line)
+        if not m:
+            raise ValueError(f"{where}: cannot read the statement {line!r}; write 'x = e', "
+                             f"one per line, with an operator of {list(ops)}")
+        target, op, expr = m.groups()
+        if op not in ops:
+            raise ValueError(f"{where}: {line!r}: the operator {op!r} is not supported here; use one of {list(ops)}")
+        try:
+            _code(expr)
+        except SyntaxError as exc:
+            raise ValueError(f"{where}: {line!r}: cannot read the expression {expr!r} ({exc.msg})") from None
+        out.append(Statement(target, op, expr.strip()))
+    return tuple(out)
+
+
+def apply_statements(statements, values: Mapping, *, backend: str | None = None, system: str = "mv_ms",
+                     where: str = "statements") -> dict:
+    """Run ``statements`` (text or parsed) in order on a copy of ``values``; return the new values.
+
+    Each statement sees the values left by the ones before it, as in Brian2's abstract code.
+    """
+    if isinstance(statements, str):
+        statements = parse_statements(statements, where, STATEMENT_OPS)
+    out = dict(values)
+    for target, op, expr in statements:
+        value = compile_expression(expr, f"{where}: {target} {op} {expr}", backend=backend, system=system)(out)
+        if op == "=":
+            out[target] = value
+            continue
+        if target not in out:
+            raise NameError(f"{where}: {target} {op} {expr}: {target!r} has no value to update")
+        old = out[target]
+        out[target] = old + value if op == "+=" else old - value if op == "-=" else \
+            old * value if op == "*=" else old / value
+    return out
+
+
+def synapse_jumps(on_pre: str, where: str = "synapse on_pre") -> dict[str, str]:
+    """``{postsynaptic variable: synapse parameter}`` of ``on_pre`` statements ``X_post += p``.
+
+    The form the surrogate and the shot-noise analysis model; any other statement is
+    refused with a ValueError naming ``where`` and the line.
+    """
+    jumps = {}
+    for target, op, expr in parse_statements(on_pre, where, STATEMENT_OPS):
+        if op != "+=" or not target.endswith("_post") or not re.fullmatch(r"[A-Za-z_]\w*", expr):
+            raise ValueError(f"{where}: {target} {op} {expr!r}: only jumps 'X_post += p' of a postsynaptic "
+                             "variable by a synapse parameter are supported")
+        jumps[target[: -len("_post")]] = expr
+    return jumps
+
+
+def model_origin(model) -> str:
+    """How messages name a model's file: its name for a built-in (``dgn.toml``), else its path."""
+    from dgnsim.core.models import builtin_dir  # not at import time: models.py may import this module
+
+    path = Path(model.source)
+    return path.name if str(path).startswith(str(builtin_dir())) else str(path)
