@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 import brian2
@@ -123,6 +124,18 @@ def _forget_network_caches() -> None:
         function.__wrapped__._cache.clear()
 
 
+def _orphaned(obj) -> bool:
+    """Whether ``obj`` belongs to a group or synapses that no longer exist (never added by Brian2 either)."""
+    for attr in ("group", "synapses"):
+        owner = vars(obj).get(attr)
+        if isinstance(owner, weakref.ProxyTypes):
+            try:
+                owner.__class__  # noqa: B018 - touching a dead proxy raises
+            except ReferenceError:
+                return True
+    return False
+
+
 def _contained(obj):
     """The objects inside ``obj``, recursively."""
     for sub in getattr(obj, "contained_objects", ()):
@@ -203,12 +216,14 @@ class Simulation:
     def _collect(self) -> None:
         """Add the objects created in this ``with`` block that are not in the network yet.
 
-        As Brian2's ``run()``: top-level objects of the current scope, not the objects
-        that they contain (a group's state updater, thresholder, resetter).
+        As Brian2's ``run()``: top-level objects of the current scope that are still
+        referenced, not the objects that they contain (a group's state updater,
+        thresholder, resetter). An object nothing refers to is gone, as in Brian2: keep a
+        name for it, or :meth:`add` it.
         """
         created = [ref() for ref in BrianObject.__instances__()]
         created = [obj for obj in created if obj is not None and obj.add_to_magic_network
-                   and getattr(obj, "_scope_key", None) == self._scope]
+                   and getattr(obj, "_scope_key", None) == self._scope and not _orphaned(obj)]
         contained = {id(sub) for obj in created for sub in _contained(obj)}
         present = {id(obj) for obj in self.network.objects} | {
             id(sub) for obj in self.network.objects for sub in _contained(obj)}

@@ -90,11 +90,11 @@ def _simulate(spec: NeuronModel, device: str, seed: int, n: int = 20, duration=3
     with Simulation(device, seed=seed) as sim:
         params = _drive(spec, n)
         table = frozen_noise(n, duration, sim.dt, seed=seed + 3) if "noise_sigma" in params else None
-        group = make_group(spec, n, params, noise_table=table, name="neurons")
-        source = poisson_input(40, 30 * Hz, duration, seed=seed + 1, name="input")
-        connect(source, group, p=0.3, seed=seed + 2, delay=0.5 * ms, name="syn", **_synapse_values(spec))
-        spikes = SpikeMonitor(group, name="spikes")
-        trace = StateMonitor(group, spec.update_order[-1], record=[0, n - 1], name="trace")
+        group = sim.add(make_group(spec, n, params, noise_table=table, name="neurons"))
+        source = sim.add(poisson_input(40, 30 * Hz, duration, seed=seed + 1, name="input"))
+        sim.add(connect(source, group, p=0.3, seed=seed + 2, delay=0.5 * ms, name="syn", **_synapse_values(spec)))
+        spikes = sim.add(SpikeMonitor(group, name="spikes"))
+        trace = sim.add(StateMonitor(group, spec.update_order[-1], record=[0, n - 1], name="trace"))
         sim.build(duration)
         sim.run()
         return (np.array(spikes.i[:]), np.array(spikes.t[:] / ms),
@@ -150,11 +150,11 @@ def check_torch_step(spec: NeuronModel, *, device: str = "cpp_standalone", seed:
     params = {k: torch.tensor(v, dtype=torch.float64) for k, v in parameter_values(spec).items()}
     inv = program.prepare(params, torch.tensor(dt, dtype=torch.float64))
     with Simulation("numpy", dt=dt * ms) as sim:
-        group = make_group(spec, n, name="neurons")
+        group = sim.add(make_group(spec, n, name="neurons"))
         states = _varied_states(group, program, params, inv, np.random.default_rng(seed))
         for var, values in states.items():
             setattr(group, var, values * _unit_of(group, var))
-        spikes = SpikeMonitor(group)
+        spikes = sim.add(SpikeMonitor(group))
         sim.build(dt * ms)
         sim.run()
         brian = {var: np.asarray(mv_ms_value(getattr(group, var)[:]), dtype=float) for var in spec.update_order}
