@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from dgnsim.interop.bridge import run_test_split
-from dgnsim.cli.commands.bridge_import import draw_rasters
+from dgnsim.viz.rasters import bridge_rasters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
             path = Path(tmp) / "dgn"
         run = run_test_split(path, "numpy" if quick else "cpp_standalone", limit=3 if quick else None)
     sample = next((s.index for s in run.agreement.samples if not s.identical), 0)
-    return draw_rasters(run, sample, Path(out_dir) / "bridge_rasters")
+    return bridge_rasters(run, sample, Path(out_dir) / "bridge_rasters")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dgnsim.fsdd.augment import format_augment, parse_augment
-from dgnsim.cli.commands.train import parse_delays
+from dgnsim.fsdd.train import parse_delays
 from dgnsim.io import write_json, write_text
 from dgnsim.fsdd.robustness import PERTURBATIONS, delays_suffix, evaluate_run
 from dgnsim.fsdd.train import train

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from dgnsim.cli.commands.train import parse_delays
+from dgnsim.fsdd.train import parse_delays
 from dgnsim.fsdd.data import SPEAKERS
 from dgnsim.io import write_json, write_text
 from dgnsim.fsdd.train import train

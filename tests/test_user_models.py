@@ -209,3 +209,13 @@ def test_check_model_fails_a_file_that_does_not_load(tmp_path):
 def test_check_model_refuses_a_missing_file(tmp_path):
     res = _check_model_cli(tmp_path / "absent.toml")
     assert res.returncode == 2 and "absent.toml" in res.stderr
+
+
+def test_model_variables_may_be_named_like_the_generated_codes_arguments(tmp_path):
+    """The step's generated functions once took dicts named s, p, q: a model variable ``s`` shadowed one."""
+    path = tmp_path / "spq.toml"
+    path.write_text(SHUNTED_LIF.replace('name = "shunted_lif"', 'name = "spq"').replace('"h"', '"s"')
+                    .replace("dh/dt = -h/tau_h", "ds/dt = -s/tau_h").replace("- h*(v - E_h)", "- s*(v - E_h)")
+                    .replace("h += dh_spike", "s += dh_spike").replace('h = "0"', 's = "0"'))
+    ok, detail = model_check.check_torch_step(dgnsim.load_model(path))
+    assert ok, detail

@@ -32,7 +32,7 @@ import numpy as np
 import sympy as sp
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
-from dgnsim.core.units import _UNIT_NAMESPACE, mv_ms_value
+from dgnsim.core.units import UNIT_NAMESPACE, mv_ms_value
 
 __all__ = ["BACKENDS", "SYSTEMS", "FUNCTIONS", "CONSTANTS", "STATEMENT_OPS", "Expression", "Threshold",
            "Statement", "unit_namespace", "unit_values", "namespace", "compile_expression", "evaluate",
@@ -56,15 +56,15 @@ def unit_namespace() -> dict:
     A fresh dict of Brian2 ``Unit`` objects, for checking the dimensions of model text;
     :func:`unit_values` gives the same names as plain numbers.
     """
-    return dict(_UNIT_NAMESPACE)
+    return dict(UNIT_NAMESPACE)
 
 
 @lru_cache(maxsize=None)
 def _unit_values(system: str) -> tuple[tuple[str, float], ...]:
     if system == "si":
-        return tuple((name, float(np.asarray(unit))) for name, unit in _UNIT_NAMESPACE.items())
+        return tuple((name, float(np.asarray(unit))) for name, unit in UNIT_NAMESPACE.items())
     values = []
-    for name, unit in _UNIT_NAMESPACE.items():
+    for name, unit in UNIT_NAMESPACE.items():
         try:
             values.append((name, float(mv_ms_value(unit))))
         except ValueError:

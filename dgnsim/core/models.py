@@ -26,7 +26,8 @@ from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION, Sin
 from brian2.parsing.expressions import parse_expression_dimensions
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-from dgnsim.core.units import _UNIT_NAMESPACE, parse_unit
+from dgnsim.core.expressions import STATEMENT_OPS, parse_statements
+from dgnsim.core.units import UNIT_NAMESPACE, parse_unit
 
 SCOPES = ("neuron", "shared")
 #: A step must resolve the fastest time constant with at least this many steps.
@@ -343,7 +344,7 @@ def _check(model: NeuronModel, eqs: Equations, where: str) -> None:
         return Constant(name, float(value), dimensions=get_dimensions(value))
 
     known = dict(DEFAULT_FUNCTIONS)
-    known.update({n: const(n, u) for n, u in _UNIT_NAMESPACE.items()})
+    known.update({n: const(n, u) for n, u in UNIT_NAMESPACE.items()})
     known.update({n: const(n, p.default) for n, p in model.parameters.items()})
     for eq in eqs.values():
         known[eq.varname] = const(eq.varname, Quantity(1.0, dim=eq.dim))
@@ -403,14 +404,16 @@ def _check(model: NeuronModel, eqs: Equations, where: str) -> None:
 
 
 def _check_statements(code: str, known: dict, where: str, what: str, dims_of) -> None:
-    for line in filter(None, (ln.strip() for ln in code.splitlines())):
-        m = re.fullmatch(r"(\w+)\s*([-+*/]?=)\s*(.+)", line)
-        if not m:
-            raise ModelError(f"{where}: {what}: cannot read statement {line!r}")
-        target, op, expr = m.groups()
-        if target not in known:
-            raise ModelError(f"{where}: {what}: assigns to undefined name {target!r}")
-        dim = dims_of(expr, f"{what} ({line})")
-        target_dim = known[target].dim
-        if op in ("=", "+=", "-=") and dim != target_dim and not (dim is DIMENSIONLESS and target_dim is DIMENSIONLESS):
-            raise ModelError(f"{where}: {what}: {line!r} assigns unit {dim or 1} to {target} ({target_dim or 1})")
+    """Each statement assigns to a defined name a value of its unit (read by the one statement parser)."""
+    try:
+        statements = parse_statements(code, f"{where}: {what}", STATEMENT_OPS)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    for st in statements:
+        line = f"{st.target} {st.op} {st.expression}"
+        if st.target not in known:
+            raise ModelError(f"{where}: {what}: assigns to undefined name {st.target!r}")
+        dim = dims_of(st.expression, f"{what} ({line})")
+        target_dim = known[st.target].dim
+        if st.op in ("=", "+=", "-=") and dim != target_dim and not (dim is DIMENSIONLESS and target_dim is DIMENSIONLESS):
+            raise ModelError(f"{where}: {what}: {line!r} assigns unit {dim or 1} to {st.target} ({target_dim or 1})")

@@ -7,14 +7,15 @@ from brian2 import Quantity, get_dimensions
 import brian2.units as _brian2_units
 from brian2.units.fundamentalunits import DIMENSIONLESS, Unit, fail_for_dimension_mismatch
 
-_UNIT_NAMESPACE = {name: obj for name, obj in vars(_brian2_units).items() if isinstance(obj, Unit)}
-_UNIT_NAMESPACE["s"] = _brian2_units.second  # "1s" on the command line
+#: Brian2's units by name ("mV", "ms", ...), plus "s" for seconds: the names usable in unit texts.
+UNIT_NAMESPACE = {name: obj for name, obj in vars(_brian2_units).items() if isinstance(obj, Unit)}
+UNIT_NAMESPACE["s"] = _brian2_units.second  # "1s" on the command line
 
 
 def parse_unit(text: str) -> Quantity:
     """Turn a unit written as text ("ms", "1/(mV**2*ms)", "1") into a Brian2 quantity."""
     try:
-        value = eval(text, {"__builtins__": {}}, _UNIT_NAMESPACE)  # noqa: S307 - unit names only
+        value = eval(text, {"__builtins__": {}}, UNIT_NAMESPACE)  # noqa: S307 - unit names only
     except Exception as exc:  # a typo in a model file
         raise ValueError(f"unknown unit {text!r}") from exc
     return Quantity(value)

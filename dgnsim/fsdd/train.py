@@ -84,6 +84,14 @@ def _finished(out: Path, run_config: dict) -> TrainResult | None:
     return TrainResult(out, run_config["epochs"], last["test_accuracy"], last["train_accuracy"], done["history"], 0.0)
 
 
+def parse_delays(text: str) -> list[float]:
+    """``"0,10,20"`` -> [0.0, 10.0, 20.0] (ms); checked further by the layer."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--delays: comma-separated numbers in ms, e.g. 0,10,20; got {text!r}") from None
+
+
 def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,

@@ -120,7 +120,7 @@ def load(directory, dtype=None):
             if not torch.isfinite(value).all():
                 raise CheckpointError(f"{ten_path}: {key} contains NaN or Inf")
             if name.startswith("p_"):
-                if name[2:] in layer._positive and (value <= 0).any():
+                if layer.spec.parameters[name[2:]].positive and (value <= 0).any():
                     raise CheckpointError(f"{ten_path}: {key} must be positive")
                 value = layer.to_raw(name[2:], value)
             state[name] = value.to(current.dtype)

@@ -151,15 +151,17 @@ def _input_targets(model, where) -> dict[str, str]:
     return targets
 
 
+# The generated functions take dicts named _state, _params, _inv: Brian2 names never start
+# with an underscore, so no model variable can shadow them.
 def _unpack(names, source_dict, used):
     return [f"    {n} = {source_dict}[{n!r}]" for n in sorted(names) if n in used]
 
 
 def _function(name, body, outputs, state, params):
     used = set(re.findall(r"[A-Za-z_]\w*", " ".join(e for _, e in body)))
-    lines = [f"def {name}(s, p, q):"]
-    lines += _unpack(state, "s", used) + _unpack(params, "p", used)
-    lines += [f"    {n} = q[{n!r}]" for n in sorted(used) if n.startswith("_inv") or n == "dt"]
+    lines = [f"def {name}(_state, _params, _inv):"]
+    lines += _unpack(state, "_state", used) + _unpack(params, "_params", used)
+    lines += [f"    {n} = _inv[{n!r}]" for n in sorted(used) if n.startswith("_inv") or n == "dt"]
     lines += [f"    {t} = {e}" for t, e in body]
     lines.append(f"    return {outputs[0]}")
     return "\n".join(lines) + "\n"
@@ -167,7 +169,7 @@ def _function(name, body, outputs, state, params):
 
 def _prepare_function(inv_lines, params):
     used = set(re.findall(r"[A-Za-z_]\w*", " ".join(e for _, e in inv_lines)))
-    lines = ["def _prepare(p, dt):"] + _unpack(params, "p", used)
+    lines = ["def _prepare(_params, dt):"] + _unpack(params, "_params", used)
     lines += [f"    {t} = {e}" for t, e in inv_lines]
     lines.append("    return {'dt': dt, " + ", ".join(f"{t!r}: {t}" for t, _ in inv_lines) + "}")
     return "\n".join(lines) + "\n"

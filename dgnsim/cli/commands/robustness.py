@@ -29,7 +29,7 @@ def run(args) -> int:
     from dgnsim.core.models import load_model
     from dgnsim.fsdd.robustness import robustness
     from dgnsim.surrogate.layers import input_delays
-    from dgnsim.cli.commands.train import parse_delays
+    from dgnsim.fsdd.train import parse_delays
 
     ff = [m for m in args.models.split(",") if m]
     rec = [m for m in args.recurrent.split(",") if m]

@@ -40,16 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
-def parse_delays(text: str) -> list[float]:
-    """``"0,10,20"`` -> [0.0, 10.0, 20.0] (ms); checked further by the layer."""
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--delays: comma-separated numbers in ms, e.g. 0,10,20; got {text!r}") from None
-
-
 def run(args) -> int:
-    from dgnsim.fsdd.train import train
+    from dgnsim.fsdd.train import parse_delays, train
     from dgnsim.surrogate import SURROGATES
 
     for option in ("hidden", "epochs", "batch", "threads", "limit"):
