@@ -754,7 +754,7 @@ def check_bound(samples: int = 200, seed: int = 0, *, trials: int = 2000, dt: Qu
     params = {"tau_mem": tau_m * ms, "tau_g": tau_g * ms, "alpha": alpha, "beta": beta / mV, "gamma": gamma,
               "noise_sigma": sig * mV, "tau_syn": 1e4 * second, "v_th": 1 * volt}
     mc = monte_carlo("dgn_activity", params, trials, burn_in=400 * ms, spacing=50 * ms, dt=dt, device=device,
-                     seed=seed + 3, level=level, initial_v=v0 * mV, initial={"I": I0 * mV})
+                     seed=seed + 3, level=level, initial_v=v0 * mV, initial={"I": I0 * mV, "g": g0})
     st = mc.stats
     rows = []
     for s in range(n):

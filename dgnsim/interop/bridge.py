@@ -15,10 +15,12 @@ hidden threshold       ``thresholds``                z_t = H(distance)
 hidden -> readout      ``synapses``                  readout I += z_t W_out (this step)
 readout state update   ``after_synapses``            readout lif step
 hidden reset           ``resets``                    reset where z_t
-readout v monitor      ``end``                       logits = mean_t (v - v_rest)
+readout v monitor      ``end``                       logits = pool_t (v - v_rest)
 =====================  ===========================  =====================================
 
-All in float64. B samples run as B copies of the network in one group (neuron
+``pool_t`` is the readout's ``pool``: the mean or the maximum over the steps. A refractory
+period (``tau_ref``) is Brian2's in both (the surrogate holds the ``(unless refractory)``
+variables and suppresses spikes as Brian2 does). All in float64. B samples run as B copies of the network in one group (neuron
 ``b*n + k``), so one build (one compile in standalone) evaluates a whole batch. The
 readout never spikes (its threshold is set to :data:`READOUT_V_TH`).
 
@@ -46,7 +48,7 @@ from dgnsim.core.units import mv_ms_value
 
 __all__ = ["BridgeError", "load_surrogate", "brian2_values", "build", "run_brian2", "run_torch", "compare",
            "SampleAgreement", "Agreement", "ForwardRecord", "to_surrogate", "from_surrogate_groups",
-           "READOUT_V_TH"]
+           "READOUT_V_TH", "RECURRENT_SCHEDULE", "check_input", "dense_pairs"]
 
 #: Threshold given to the readout in Brian2: it never spikes (the surrogate's readout has no spikes).
 READOUT_V_TH = 1e9 * mV
@@ -206,10 +208,9 @@ class BrianNetwork:
 
 
 def _threshold_vars(spec) -> list[str]:
-    from dgnsim.surrogate.program import _threshold_distance
+    from dgnsim.core.expressions import model_origin, parse_threshold
 
-    expr, _ = _threshold_distance(spec)
-    names = {s.name for s in expr.free_symbols}
+    names = parse_threshold(spec.threshold, f"{model_origin(spec)}: threshold").names
     return [v for v in spec.update_order if v in names]
 
 
@@ -222,7 +223,13 @@ def _tile(q, copies: int):
     return _like(np.tile(arr, copies), q) if arr.ndim == 1 else q
 
 
-def _dense_pairs(n_src: int, n_tgt: int, copies: int):
+def dense_pairs(n_src: int, n_tgt: int, copies: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synapse indices (i, j) connecting all to all within each of ``copies`` copies.
+
+    Copy b has sources ``b*n_src .. (b+1)*n_src - 1`` and targets ``b*n_tgt ..``: B samples
+    run as B copies of a network in one group. Pairs are in row-major (source, target)
+    order, the order of a flattened (n_src, n_tgt) weight matrix, tiled over the copies.
+    """
     i, j = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="ij")
     i, j = i.ravel(), j.ravel()
     off = np.arange(copies)[:, None]
@@ -237,7 +244,7 @@ def _input_synapses(net, weights: dict, copies: int):
     """
     n_in, n_h = net.hidden.n_in, net.hidden.n_out
     delays = net.hidden.delays
-    i, j = _dense_pairs(n_in, n_h, copies)
+    i, j = dense_pairs(n_in, n_h, copies)
     blocks = {n: np.asarray(q).reshape(len(delays), n_in * n_h) for n, q in weights.items()}
     w = {n: _like(np.concatenate([np.tile(b[k], copies) for k in range(len(delays))]), weights[n])
          for n, b in blocks.items()}
@@ -247,7 +254,8 @@ def _input_synapses(net, weights: dict, copies: int):
     return np.tile(i, len(delays)), np.tile(j, len(delays)), delay, w
 
 
-def _check_input(x: np.ndarray, n_in: int) -> np.ndarray:
+def check_input(x: np.ndarray, n_in: int) -> np.ndarray:
+    """Input spikes ``x`` (samples, steps, ``n_in``) of 0 and 1 as a bool array; else :class:`BridgeError`."""
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != n_in:
         raise BridgeError(f"input must be (samples, steps, {n_in}) spikes, got shape {x.shape}")
@@ -268,7 +276,7 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> 
         raise BridgeError("order='paper' has no Brian2 counterpart; only order='brian' networks can be bridged")
     if abs(float(sim.dt / ms) - net.hidden.dt) > 1e-12:
         raise BridgeError(f"the simulation's dt ({sim.dt}) differs from the network's ({net.hidden.dt} ms)")
-    x = _check_input(x, net.hidden.n_in)
+    x = check_input(x, net.hidden.n_in)
     copies, steps = x.shape[0], x.shape[1]
     if copies < 1 or steps < 1:
         raise BridgeError("input needs at least one sample and one step")
@@ -288,11 +296,11 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> 
     synapses["input"] = connect(gen, hidden, i=i, j=j, delay=delay, name="bridge_input_syn", **w)
     synapses["input"].pre.when, synapses["input"].pre.order = "before_groups", 1
     if net.hidden.recurrent:
-        i, j = _dense_pairs(n_h, n_h, copies)
+        i, j = dense_pairs(n_h, n_h, copies)
         r = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["R"].items()}
         synapses["recurrent"] = connect(hidden, hidden, i=i, j=j, name="bridge_recurrent_syn", **r)
         synapses["recurrent"].pre.when, synapses["recurrent"].pre.order = RECURRENT_SCHEDULE
-    i, j = _dense_pairs(n_h, n_out, copies)
+    i, j = dense_pairs(n_h, n_out, copies)
     wo = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["W_out"].items()}
     synapses["output"] = connect(hidden, readout, i=i, j=j, name="bridge_output_syn", **wo)
     synapses["output"].pre.when = "synapses"  # after the hidden threshold, before the readout's update
@@ -326,19 +334,23 @@ class ForwardRecord:
 def _distance(net, state: dict, dtype) -> np.ndarray:
     import torch
 
-    layer = net.hidden
     with torch.no_grad():
-        params = {k: v.to(dtype) for k, v in layer.neuron_params().items()}
-        inv = layer.program.prepare(params, layer._dt.to(dtype))
-        return layer.program.distance(state, params, inv).numpy()
+        p = net.hidden.step_parameters(dtype)
+        return p.program.distance(state, p.params, p.invariants).numpy()
 
 
 def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True) -> ForwardRecord:
-    """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples)."""
+    """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples).
+
+    The logits pool the readout's recorded v - v_rest over the steps as the surrogate's
+    readout does (its ``pool``: mean or max).
+    """
     import torch
 
+    from dgnsim.surrogate.layers import pool_logits
+
     start = time.perf_counter()
-    x = _check_input(x, net.hidden.n_in)
+    x = check_input(x, net.hidden.n_in)
     copies, steps = x.shape[:2]
     n_h, n_out = net.hidden.n_out, net.readout.n_out
     with Simulation(device, dt=net.hidden.dt * ms) as sim:
@@ -356,7 +368,7 @@ def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_sta
     spikes[idx // n_h, st, idx % n_h] = True
     v_rest = np.asarray(mv_ms_value(_tile(brian2_values(net)["readout"]["v_rest"], copies)))
     v_rest = np.broadcast_to(v_rest, (copies * n_out,))[:, None]
-    logits = (v - v_rest).mean(axis=1).reshape(copies, n_out)
+    logits = pool_logits(torch.as_tensor((v - v_rest).T), net.readout.pool).numpy().reshape(copies, n_out)
     distance = None
     if state is not None:
         st_t = {k: torch.as_tensor(a.reshape(copies, n_h, steps).transpose(0, 2, 1)) for k, a in state.items()}
@@ -367,32 +379,27 @@ def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_sta
 def run_torch(net, x: np.ndarray) -> ForwardRecord:
     """The surrogate's forward pass in float64, with the pre-threshold distance of the hidden layer.
 
-    The hidden loop is :class:`~dgnsim.surrogate.SpikingLayer`'s ``order="brian"`` step,
-    run through the layer's own functions, only recording the state before the reset.
+    The hidden loop calls :func:`dgnsim.surrogate.step`, the step of the layer's own
+    forward pass, and records the distance each step's spikes were decided on.
     """
     import torch
 
+    from dgnsim.surrogate import initial_state, step
+
     start = time.perf_counter()
-    x = _check_input(x, net.hidden.n_in)
+    x = check_input(x, net.hidden.n_in)
     net = net.double()
     layer = net.hidden
     xt = torch.as_tensor(x, dtype=torch.float64).transpose(0, 1)
     with torch.no_grad():
-        params = layer.neuron_params()
-        inv = layer.program.prepare(params, layer._dt.to(torch.float64))
+        p = layer.step_parameters(torch.float64)
         drive = layer.input_drive(xt)
-        rec = layer.weights("R") if layer.recurrent else {}
-        state = layer.initial_state(xt.shape[1], params)
-        z = torch.zeros(xt.shape[1], layer.n_out, dtype=torch.float64)
+        state = initial_state(p, xt.shape[1], layer.n_out, torch.float64)
         spikes, dist = [], []
         for t in range(xt.shape[0]):
-            state = layer._add_input(state, drive, rec, z, t)
-            for var in layer.spec.update_order:
-                state[var] = layer.program.advance[var](state, params, inv)
-            dist.append(layer.program.distance(state, params, inv))
-            z = layer._spike(state, params, inv)
-            state = layer.program.reset(state, z, params)
+            z, state = step({target: d[t] for target, d in drive.items()}, state, p)
             spikes.append(z)
+            dist.append(state.distance)
         h = torch.stack(spikes)
         logits = net.readout(h)
     return ForwardRecord(h.transpose(0, 1).numpy() > 0, logits.numpy(), torch.stack(dist).transpose(0, 1).numpy(),
@@ -492,12 +499,12 @@ def from_surrogate_groups(net, *, name: str = "bridged"):
     readout = make_group("lif", net.readout.n_out, values["readout"],
                          per_neuron=[n for n, p in net.readout.spec.parameters.items() if p.scope == "neuron"],
                          name=f"{name}_readout")
-    i, j = _dense_pairs(net.hidden.n_out, net.readout.n_out, 1)
+    i, j = dense_pairs(net.hidden.n_out, net.readout.n_out, 1)
     out = connect(hidden, readout, i=i, j=j, name=f"{name}_output_syn",
                   **{n: _like(np.asarray(q).ravel(), q) for n, q in values["W_out"].items()})
     rec = None
     if net.hidden.recurrent:
-        i, j = _dense_pairs(net.hidden.n_out, net.hidden.n_out, 1)
+        i, j = dense_pairs(net.hidden.n_out, net.hidden.n_out, 1)
         rec = connect(hidden, hidden, i=i, j=j, name=f"{name}_recurrent_syn",
                       **{n: _like(np.asarray(q).ravel(), q) for n, q in values["R"].items()})
     return hidden, readout, out, rec, values["W"]

@@ -76,7 +76,7 @@ import numpy as np
 from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, second
 
 from dgnsim.brian.backend import Simulation
-from dgnsim.interop.bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, _check_input, _dense_pairs
+from dgnsim.interop.bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, check_input, dense_pairs
 from dgnsim.brian.network import connect, make_group
 
 DISCRETISATIONS = ("snntorch", "exact")
@@ -371,7 +371,7 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
     layer's recurrent synapses deliver its own spikes of the previous step before its
     state update (layer 0: :data:`RECURRENT_SCHEDULE`, as in :func:`dgnsim.interop.bridge.build`).
     """
-    x = _check_input(x, layers[0].weights_mv.shape[0])
+    x = check_input(x, layers[0].weights_mv.shape[0])
     copies, steps = x.shape[:2]
     with Simulation(device, dt=dt) as sim:
         b, t, c = np.nonzero(x)
@@ -385,7 +385,7 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
             if not layer.spiking:
                 params["v_th"] = READOUT_V_TH
             grp = sim.add(make_group(layer.model, copies * n, params, name=f"nir_layer{k}"))
-            i, j = _dense_pairs(n_prev, n, copies)
+            i, j = dense_pairs(n_prev, n, copies)
             syn = sim.add(connect(src, grp, i=i, j=j, name=f"nir_syn{k}",
                                   w=np.tile(layer.weights_mv.ravel(), copies) * mV))
             if k == 0:
@@ -393,7 +393,7 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
             else:  # after the previous layer's threshold, before this layer's update
                 syn.pre.when, syn.pre.order = "thresholds", 10 * k - 8
             if layer.recurrent_mv is not None:  # the previous step's spikes, before this layer's update
-                i, j = _dense_pairs(n, n, copies)
+                i, j = dense_pairs(n, n, copies)
                 rec = sim.add(connect(grp, grp, i=i, j=j, name=f"nir_rec{k}",
                                       w=np.tile(layer.recurrent_mv.ravel(), copies) * mV))
                 rec.pre.when, rec.pre.order = RECURRENT_SCHEDULE if k == 0 else ("thresholds", 10 * k - 7)
@@ -432,9 +432,11 @@ def export_nir(net, path=None):
     ``w_in = tau_syn/dt``, weights in mV, ``v_leak = v_rest + I_ext``, node metadata ``v_init`` =
     v_rest, the initial membrane, which NIR does not state), graph metadata
     ``dt`` in seconds. ``path``: also write it there (``nir.write``). The DGN family and
-    other models are refused: NIR has no node for them.
+    other models are refused: NIR has no node for them; so is a nonzero ``tau_ref`` (NIR's
+    CubaLIF has no refractory period).
     """
     import nir
+    import torch
 
     model = net.hidden.model_name
     if model != "lif":
@@ -442,6 +444,10 @@ def export_nir(net, path=None):
                           "networks can be exported")
     if net.hidden.delays != (0.0,):
         raise BridgeError(f"input delays {list(net.hidden.delays)} ms: export_nir writes undelayed networks only")
+    period = net.hidden.refractory_period()
+    if period is not None and bool(torch.any(period != 0)):
+        raise BridgeError(f"tau_ref = {period.detach().numpy().ravel().tolist()} ms: NIR's CubaLIF has no "
+                          "refractory period; export_nir writes networks with tau_ref = 0 only")
     dt_s = net.hidden.dt / 1000.0
     nodes = {"input": nir.Input(input_type={"input": np.array([net.hidden.n_in])})}
     edges, prev = [], "input"

@@ -1,11 +1,14 @@
 """Torch layers built from a model of ``equations/`` and its compiled step.
 
-A layer runs its own time loop over a whole input sequence (feed-forward input is
-projected for all steps by one matrix product before the loop). Per step, in the
-default ``order="brian"``: the synaptic input of this step jumps the input targets
+A layer runs a time loop over a whole input sequence (feed-forward input is projected
+for all steps by one matrix product before the loop); each step is
+:func:`dgnsim.surrogate.functional.step`, the one copy of the per-step logic. Per step, in
+the default ``order="brian"``: the synaptic input of this step jumps the input targets
 (``I += W z_in``, and ``g += C z_in`` for the DGN family), the state takes one
-'sequential' step, spikes are detected, and spiking neurons reset. Brian2 runs the same
-order when the input synapses are scheduled before the groups (the bridge does this).
+'sequential' step, spikes are detected, and spiking neurons reset; a refractory period
+(the model's ``refractory`` entry, e.g. ``tau_ref``) holds the ``(unless refractory)``
+variables and suppresses spikes as in Brian2. Brian2 runs the same order when the input
+synapses are scheduled before the groups (the bridge does this).
 
 ``order="paper"`` is paper A's discrete form: traces decay, then the input is added
 (``D[t] = a D[t-1] + z[t]``), the membrane steps with the new traces, and the reset of
@@ -25,16 +28,16 @@ Neither flag changes the forward pass.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
+from brian2 import Equations, ms
 from torch import nn
 
 from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT, load_model
-from dgnsim.core.units import mv_ms_value, require_quantity
+from dgnsim.core.units import mv_ms_value, parse_unit, require_quantity
+from dgnsim.surrogate.functional import ORDERS, StepParameters, initial_state, refractory_steps, step
 from dgnsim.surrogate.program import compile_model
-from dgnsim.surrogate.spikes import spike_fn
-
-ORDERS = ("brian", "paper")
 
 
 def input_delays(delays, dt: float) -> tuple[tuple[float, ...], tuple[int, ...]]:
@@ -59,7 +62,10 @@ def input_delays(delays, dt: float) -> tuple[tuple[float, ...], tuple[int, ...]]
 
 
 class SpikingLayer(nn.Module):
-    """``n_out`` neurons of ``model`` fed by ``n_in`` inputs (and themselves if ``recurrent``)."""
+    """``n_out`` neurons of ``model`` fed by ``n_in`` inputs (and themselves if ``recurrent``).
+
+    A nonzero refractory period (``params={"tau_ref": ...}``) needs ``order="brian"``.
+    """
 
     def __init__(self, model: str, n_in: int, n_out: int, *, recurrent: bool = False, dt: float = 1.0,
                  params: dict | None = None, reset: str | None = None, surrogate: str = "fast_sigmoid",
@@ -78,6 +84,9 @@ class SpikingLayer(nn.Module):
         self.surrogate, self.width, self.dt = surrogate, float(width), float(dt)
         self.delays, self.delay_steps = input_delays(delays, self.dt)
         self.register_buffer("_dt", torch.tensor(float(dt), dtype=torch.float64), persistent=False)
+        # variables Brian2 holds while refractory
+        self._clamped = frozenset(n for n, eq in Equations(self.spec.equations_text).items()
+                                  if "unless refractory" in eq.flags)
         if order == "paper":
             targets = list(self.program.input_targets.values())
             if list(self.spec.update_order[:len(targets)]) != sorted(targets, key=self.spec.update_order.index):
@@ -108,8 +117,14 @@ class SpikingLayer(nn.Module):
             self.register_parameter(f"W_{syn_name}", nn.Parameter(torch.zeros(len(self.delay_steps) * n_in, n_out)))
             if recurrent:
                 self.register_parameter(f"R_{syn_name}", nn.Parameter(torch.zeros(n_out, n_out)))
+        self.step_parameters()  # refuses a refractory period with order='paper' now, not at the first run
 
     # -- parameters -----------------------------------------------------------------
+    @property
+    def positive_parameters(self) -> frozenset:
+        """Names of the parameters that must be positive (stored, and learned, as their logarithm)."""
+        return frozenset(self._positive)
+
     def to_raw(self, name: str, value: torch.Tensor) -> torch.Tensor:
         """The stored (learned) form of a parameter value: log for positive ones, value/scale if scaled."""
         p = self.spec.parameters[name]
@@ -173,13 +188,42 @@ class SpikingLayer(nn.Module):
         return penalty
 
     # -- simulation -----------------------------------------------------------------
-    def initial_state(self, batch: int, params: dict) -> dict[str, torch.Tensor]:
-        dtype = params[next(iter(params))].dtype
-        state = {}
-        for var in self.spec.update_order:
-            value = self.program.initial[var](params)
-            state[var] = torch.zeros(batch, self.n_out, dtype=dtype) + value
-        return state
+    def refractory_period(self) -> torch.Tensor | None:
+        """The model's ``refractory`` entry in ms (a parameter such as ``tau_ref``, or a time), or None.
+
+        A condition (Brian2 also takes ``refractory = "v > ..."``) has no counterpart here and
+        is refused.
+        """
+        entry = self.spec.refractory.strip()
+        if entry in self.spec.parameters:
+            return self.from_raw(entry, getattr(self, f"p_{entry}"))
+        try:
+            value = parse_unit(entry)
+            return torch.as_tensor(float(mv_ms_value(require_quantity("refractory", value, ms, "ms"))))
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.spec.name}: refractory = {entry!r}: the surrogate takes a refractory "
+                             "period (a parameter or a time), not a condition") from None
+
+    def step_parameters(self, dtype: torch.dtype | None = None) -> StepParameters:
+        """The constant inputs of :func:`~dgnsim.surrogate.functional.step` for this layer.
+
+        ``dtype``: the floating type of the run (default: the layer's); the neuron
+        parameters, ``dt`` and the invariants hoisted out of the loop are in it.
+        """
+        params = self.neuron_params()
+        dtype = dtype or params[next(iter(params))].dtype
+        params = {k: v.to(dtype) for k, v in params.items()}
+        period = self.refractory_period()
+        refractory = None if period is None or not self.spiking else refractory_steps(period, self.dt)
+        if refractory is not None and self.order != "brian":
+            raise ValueError(f"{self.spec.refractory.strip()}: a refractory period of {float(period.max())} ms "
+                             "needs order='brian' "
+                             f"(paper A's discrete form has none), got order={self.order!r}")
+        return StepParameters(
+            program=self.program, params=params, invariants=self.program.prepare(params, self._dt.to(dtype)),
+            recurrent=self.weights("R") if self.recurrent else {}, refractory=refractory,
+            clamped=self._clamped, order=self.order, spiking=self.spiking, surrogate=self.surrogate,
+            width=self.width, detach_reset=self.detach_reset, detach_recurrent=self.detach_recurrent)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Spikes (T, B, n_out) for input spikes ``x`` (T, B, n_in)."""
@@ -189,37 +233,16 @@ class SpikingLayer(nn.Module):
         """Spikes, and with ``record`` the state after each step: {var: (T, B, n_out)}."""
         if x.ndim != 3 or x.shape[2] != self.n_in:
             raise ValueError(f"input must be (time, batch, {self.n_in}), got {tuple(x.shape)}")
-        steps, batch = x.shape[0], x.shape[1]
-        params = self.neuron_params()
-        inv = self.program.prepare(params, self._dt.to(x.dtype))
+        p = self.step_parameters(x.dtype)
         drive = self.input_drive(x)
-        rec = self.weights("R") if self.recurrent else {}
-        state = self.initial_state(batch, params)
-        z = torch.zeros(batch, self.n_out, dtype=x.dtype)
-        spikes, traces = [], {v: [] for v in state} if record else None
-        advance, targets = self.program.advance, set(drive)
-        for t in range(steps):
-            if self.order == "brian":
-                state = self._add_input(state, drive, rec, z, t)
-                for var in self.spec.update_order:
-                    state[var] = advance[var](state, params, inv)
-                z = self._spike(state, params, inv)
-                state = self.program.reset(state, z, params, differentiable=not self.detach_reset)
-            else:
-                for var in self.spec.update_order:
-                    if var not in targets:
-                        continue
-                    state[var] = advance[var](state, params, inv)
-                state = self._add_input(state, drive, rec, z, t)
-                for var in self.spec.update_order:
-                    if var not in targets:
-                        state[var] = advance[var](state, params, inv)
-                state = self.program.reset(state, z, params, differentiable=not self.detach_reset)
-                z = self._spike(state, params, inv)
+        state = initial_state(p, x.shape[1], self.n_out, x.dtype)
+        spikes, traces = [], {v: [] for v in state.variables} if record else None
+        for t in range(x.shape[0]):
+            z, state = step({target: d[t] for target, d in drive.items()}, state, p)
             spikes.append(z)
             if record:
-                for var in state:
-                    traces[var].append(state[var])
+                for var, value in state.variables.items():
+                    traces[var].append(value)
         out = torch.stack(spikes)
         return out, ({v: torch.stack(tr) for v, tr in traces.items()} if record else None)
 
@@ -238,24 +261,6 @@ class SpikingLayer(nn.Module):
         # one product for all steps; unbind once (indexing per step would cost O(T^2) backward)
         xd = self.delayed_input(x)
         return {self.program.input_targets[n]: (xd @ w).unbind(0) for n, w in self.weights("W").items()}
-
-    def _add_input(self, state, drive, rec, z, t):
-        if rec and self.detach_recurrent:
-            z = z.detach()
-        for syn_name, target in self.program.input_targets.items():
-            value = state[target] + drive[target][t]
-            if syn_name in rec:
-                value = value + z @ rec[syn_name]
-            state[target] = value
-        return state
-
-    def _spike(self, state, params, inv):
-        if not self.spiking:
-            return torch.zeros_like(state[self.spec.update_order[-1]])
-        x = self.program.distance(state, params, inv)
-        if self.program.inclusive:  # '>=': a spike exactly at threshold
-            x = torch.where(x == 0, torch.full_like(x, 1e-300), x)
-        return spike_fn(x, self.surrogate, self.width)
 
 
 POOLS = ("mean", "max")
@@ -298,26 +303,22 @@ class Readout(SpikingLayer):
         key = (steps, dtype, tuple(float(v.sum()) for v in params.values()))
         if getattr(self, "_kernel_cache", (None,))[0] != key:
             with torch.no_grad():
-                n = self.n_out
-                probe = dict(params, I_ext=torch.zeros(n, dtype=dtype))
-                inv = self.program.prepare(probe, self._dt.to(dtype))
-                state = self.initial_state(steps, probe)  # batch k: unit jump of I at step k
+                n, base = self.n_out, self.step_parameters(dtype)
                 target = self.program.input_targets["w"]
-                total = torch.zeros(steps, n, dtype=dtype)
-                for t in range(steps):
-                    state[target] = state[target] + (torch.arange(steps) == t).to(dtype)[:, None]
-                    for var in self.spec.update_order:
-                        state[var] = self.program.advance[var](state, probe, inv)
-                    total += state["v"] - probe["v_rest"]
-                kernel = total / steps
-                probe["I_ext"] = torch.ones(n, dtype=dtype)
-                inv = self.program.prepare(probe, self._dt.to(dtype))
-                state = self.initial_state(1, probe)
-                ext = torch.zeros(n, dtype=dtype)
-                for t in range(steps):
-                    for var in self.spec.update_order:
-                        state[var] = self.program.advance[var](state, probe, inv)
-                    ext += (state["v"] - probe["v_rest"])[0]
+
+                def response(i_ext, batch, jump):  # sum over the steps of v - v_rest, I_ext given
+                    probe = dict(params, I_ext=i_ext)
+                    p = replace(base, params=probe, invariants=self.program.prepare(probe, self._dt.to(dtype)))
+                    state, total = initial_state(p, batch, n, dtype), torch.zeros(batch, n, dtype=dtype)
+                    for t in range(steps):
+                        _, state = step({target: jump(t)}, state, p)
+                        total += state.variables["v"] - probe["v_rest"]
+                    return total
+
+                # batch k: a unit jump of I at step k; then no input and I_ext = 1
+                kernel = response(torch.zeros(n, dtype=dtype), steps,
+                                  lambda t: (torch.arange(steps) == t).to(dtype)[:, None]) / steps
+                ext = response(torch.ones(n, dtype=dtype), 1, lambda t: torch.zeros(1, n, dtype=dtype))[0]
             self._kernel_cache = (key, kernel, ext / steps)
         return self._kernel_cache[1], self._kernel_cache[2]
 
@@ -328,7 +329,11 @@ def pool_logits(v: torch.Tensor, pool: str) -> torch.Tensor:
 
 
 class Classifier(nn.Module):
-    """Input spikes -> one hidden layer of ``model`` (optionally recurrent) -> readout logits."""
+    """Input spikes -> one hidden layer of ``model`` (optionally recurrent) -> readout logits.
+
+    ``model``: a name, a path to a model file or a :class:`~dgnsim.core.models.NeuronModel`
+    (as :func:`~dgnsim.core.models.load_model` takes); ``config["model"]`` records its name.
+    """
 
     def __init__(self, model: str, n_in: int, n_hidden: int, n_out: int, *, recurrent: bool = False,
                  dt: float = 1.0, surrogate: str = "fast_sigmoid", width: float = 1.0, reset: str | None = None,
@@ -339,7 +344,8 @@ class Classifier(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.hidden = SpikingLayer(model, n_in, n_hidden, recurrent=recurrent, dt=dt, surrogate=surrogate,
                                    width=width, reset=reset, order=order, delays=delays)
-        self.config = dict(model=model, n_in=n_in, n_hidden=n_hidden, n_out=n_out, recurrent=recurrent, dt=dt,
+        # the model's name, not the path or record given (that went to the layer): the config stays JSON
+        self.config = dict(model=self.hidden.spec.name, n_in=n_in, n_hidden=n_hidden, n_out=n_out, recurrent=recurrent, dt=dt,
                            surrogate=surrogate, width=width, reset=reset, order=order, seed=seed,
                            weight_scale=weight_scale, bias=bias, pool=pool, dropout=dropout,
                            delays=list(self.hidden.delays))
