@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from run_cli import in_process, in_subprocess
 
 
-def dgnsim(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "dgnsim", *args], capture_output=True, text=True, **kw)
+dgnsim = in_subprocess
 
 
 def test_models_lists_every_model_with_units():
@@ -36,8 +36,8 @@ def test_simulate_writes_consistent_outputs(tmp_path):
     assert np.all((data["spike_t_s"] >= 0) & (data["spike_t_s"] < 0.2))
     assert (out / "raster.pdf").stat().st_size > 0 and (out / "raster.png").stat().st_size > 0
     # the same seed gives the same spikes
-    res2 = dgnsim("simulate", "--model", "dgn", "--neurons", "10", "--duration", "200ms", "--input-rate", "30Hz",
-                  "--w", "4mV", "--device", "numpy", "--seed", "3", "--out", str(tmp_path / "again"))
+    res2 = in_process("simulate", "--model", "dgn", "--neurons", "10", "--duration", "200ms", "--input-rate", "30Hz",
+                      "--w", "4mV", "--device", "numpy", "--seed", "3", "--out", str(tmp_path / "again"))
     assert res2.returncode == 0
     np.testing.assert_array_equal(np.load(tmp_path / "again" / "simulation.npz")["spike_i"], data["spike_i"])
 
@@ -51,7 +51,7 @@ def test_simulate_writes_consistent_outputs(tmp_path):
 ])
 def test_simulate_bad_input_fails_cleanly(tmp_path, args, message):
     out = tmp_path / "out"
-    res = dgnsim("simulate", *args, "--device", "numpy", "--out", str(out))
+    res = in_process("simulate", *args, "--device", "numpy", "--out", str(out))
     assert res.returncode == 2
     assert message in res.stderr
     assert not out.exists() or not any(out.iterdir())
@@ -70,8 +70,8 @@ def test_simulate_bad_input_fails_cleanly(tmp_path, args, message):
 ])
 def test_train_bad_recipe_fails_before_training(tmp_path, args, message):
     out = tmp_path / "run"
-    res = dgnsim("train", *(["--model", "dgn"] if "--model" not in args else []), *args, "--epochs", "1",
-                 "--out", str(out))
+    res = in_process("train", *(["--model", "dgn"] if "--model" not in args else []), *args, "--epochs", "1",
+                     "--out", str(out))
     assert res.returncode == 2, res.stderr
     assert message in res.stderr
     assert not out.exists()
@@ -79,8 +79,8 @@ def test_train_bad_recipe_fails_before_training(tmp_path, args, message):
 
 def test_robustness_bad_delays_fail_before_training(tmp_path):
     out = tmp_path / "table"
-    res = dgnsim("robustness", "--models", "lif", "--recurrent", "", "--delays", "0,1.5", "--seeds", "1",
-                 "--epochs", "1", "--out", str(out))
+    res = in_process("robustness", "--models", "lif", "--recurrent", "", "--delays", "0,1.5", "--seeds", "1",
+                     "--epochs", "1", "--out", str(out))
     assert res.returncode == 2, res.stderr
     assert "whole multiples of dt" in res.stderr
     assert not out.exists()
@@ -250,6 +250,7 @@ def fsdd_present():
     return resolve_data_path()  # FileNotFoundError, naming where it looked, if FSDD is absent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ignore_sigint", [False, True], ids=["sigint", "sigint_ignored_at_start"])
 def test_ctrl_c_in_training_says_what_is_saved_and_resuming_gives_the_same_network(tmp_path, fsdd_present,
                                                                                     ignore_sigint):

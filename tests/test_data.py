@@ -234,7 +234,7 @@ def test_pure_tone_peaks_in_nearest_band(f_hz):
 
 def test_cache_hit_is_identical_and_silent(official, fsdd_path, cache_dir, capsys):
     again = data.load_fsdd(fsdd_path, "official", cache_dir=cache_dir)
-    assert "encoded" not in capsys.readouterr().err
+    assert "encoding FSDD" not in capsys.readouterr().err
     assert again.encoding_key == official.encoding_key
     assert np.array_equal(again.train_x, official.train_x)
     assert np.array_equal(again.test_x, official.test_x)
@@ -270,7 +270,7 @@ def test_corrupt_cache_is_recomputed(tmp_path, capsys, damage):
     else:
         np.savez(file, x=np.ones((3, 100, 320), np.uint8), files=np.array(SMALL[:3]))
     again = data.load_fsdd(root, cache_dir=cache)
-    assert "encoded" in capsys.readouterr().err  # recomputed, not trusted
+    assert "encoding FSDD" in capsys.readouterr().err  # recomputed, not trusted
     assert np.array_equal(again.train_x, good.train_x) and np.array_equal(again.test_x, good.test_x)
     with np.load(file) as z:
         assert z["x"].shape == (len(SMALL), 100, 320)

@@ -118,6 +118,7 @@ def test_tau_follows_the_gate(dgn):
     assert dgn.tau_sim_ms[-1] < 0.25 * dgn.tau_sim_ms[0]
 
 
+@pytest.mark.slow
 def test_gate_removed_tau_independent_of_rate():
     r0 = rate_response("dgn", RATES[[0, 2, 3]] * Hz, n_inputs=N_IN, c=0.0, w=W * mV, trials=20, seed=5)
     lif = rate_response("lif", RATES[[0, 2, 3]] * Hz, n_inputs=N_IN, w=W * mV, trials=60, seed=6)

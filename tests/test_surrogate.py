@@ -274,6 +274,7 @@ def test_detached_recurrence_is_feed_forward_with_the_spikes_as_input(detach):
     assert all(same) if detach else not all(same)
 
 
+@pytest.mark.slow
 def test_float32_training_learns_fsdd(tmp_path):
     from dgnsim.fsdd.train import train
 
@@ -303,6 +304,7 @@ def test_dropout_acts_in_training_only():
         Classifier("dgn", N_IN, 4, 3, dropout=1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("augment", ["", "shift:3,timemask:8,bandmask:3"])
 def test_interrupted_training_resumes_to_the_same_network(tmp_path, monkeypatch, augment):
     """Stopped after epoch 1 of 2 and restarted, training ends where an uninterrupted run ends

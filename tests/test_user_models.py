@@ -3,14 +3,12 @@ found by path and on the search path, simulated on numpy and C++ standalone, tra
 layer, bridged spike for spike, checked by ``dgnsim check-model``, and carried by a checkpoint."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from brian2 import mV, ms
+from run_cli import in_process
 
 import dgnsim
 from dgnsim.core.models import ModelError, builtin_dir
@@ -172,8 +170,7 @@ def test_a_checkpoint_of_a_user_model_loads_without_the_file(user_model, tmp_pat
 
 
 def _check_model_cli(path, *extra):
-    return subprocess.run([sys.executable, "-m", "dgnsim", "check-model", str(path), "--json", *extra],
-                          capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    return in_process("check-model", str(path), "--json", *extra)
 
 
 @pytest.mark.standalone
@@ -185,6 +182,7 @@ def test_check_model_reports_all_four_checks_and_passes(user_model):
     assert all(c["passed"] for c in report["checks"])
 
 
+@pytest.mark.slow
 def test_check_model_fails_a_model_whose_brian2_step_is_not_the_surrogates(user_model):
     """With Brian2's 'euler' method the Brian2 step is no longer the 'sequential' step the surrogate takes."""
     broken = user_model.with_name("euler_lif.toml")
@@ -219,3 +217,25 @@ def test_model_variables_may_be_named_like_the_generated_codes_arguments(tmp_pat
                     .replace("h += dh_spike", "s += dh_spike").replace('h = "0"', 's = "0"'))
     ok, detail = model_check.check_torch_step(dgnsim.load_model(path))
     assert ok, detail
+
+
+def test_the_gating_analyses_take_a_user_model_with_a_gating_table(user_model):
+    """The shunt h is the user model's gate: its [gating] table says so, and the time constant
+    measured at a held shunt is the closed form tau_mem/(1 + h)."""
+    from dgnsim.analysis import gating
+
+    user_model.write_text(SHUNTED_LIF + '\n[gating]\ngate = "h"\ngate_tau = "tau_h"\n')
+    spec = dgnsim.load_model(user_model)
+    assert gating.gate_spec(spec) == gating.GateSpec(gate="h", gate_tau="tau_h")
+    result = gating.time_constants(spec, gates=[0.0, 1.0, 3.0], drive=4 * mV)
+    closed_form = 15.0 / (1 + np.array([0.0, 1.0, 3.0]))
+    np.testing.assert_allclose(result.tau_ms, closed_form, rtol=1e-9)  # the linearised model file
+    np.testing.assert_allclose(result.tau_step_ms, closed_form, rtol=3e-2)  # fitted to the Brian2 step response
+
+
+def test_a_gating_table_naming_nothing_is_refused(user_model):
+    from dgnsim.analysis import gating
+
+    user_model.write_text(SHUNTED_LIF + '\n[gating]\ngate = "q"\n')
+    with pytest.raises(ModelError, match=r"\[gating\] gate = 'q'"):
+        gating.gate_spec(dgnsim.load_model(user_model))

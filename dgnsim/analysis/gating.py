@@ -32,12 +32,12 @@ from scipy.integrate import quad
 
 from dgnsim.brian.backend import Simulation
 from dgnsim.core.expressions import compile_expression, model_origin
-from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.core.models import ModelError, NeuronModel, load_model
 from dgnsim.brian.network import connect, make_group
 from dgnsim.core.units import require_quantity
 from dgnsim.analysis.gating_linear import linearise
 
-__all__ = ["GateSpec", "GATE_SPECS", "FROZEN_TAU", "StepResult", "TauResult", "FreqResult",
+__all__ = ["GateSpec", "GATE_SPECS", "gate_spec", "FROZEN_TAU", "StepResult", "TauResult", "FreqResult",
            "GateResult", "FIResult", "SNRResult", "step_response", "time_constants",
            "frequency_response", "gate_dynamics", "fi_curve", "snr_transfer", "siegert_rate"]
 
@@ -73,11 +73,33 @@ GATE_SPECS = {
 }
 
 
+def gate_spec(model: NeuronModel) -> GateSpec:
+    """How the analyses hold ``model``: the built-ins' entry of :data:`GATE_SPECS`, else the
+    model file's optional ``[gating]`` table (the fields of :class:`GateSpec`), else an
+    ungated neuron driven through ``I_ext``."""
+    if model.builtin and model.name in GATE_SPECS:
+        return GATE_SPECS[model.name]
+    where = model_origin(model)
+    if not model.gating and "I_ext" not in model.parameters:
+        raise ModelError(f"{where}: no [gating] table and no I_ext to drive the neuron: add a [gating] table "
+                         f"(keys of dgnsim.analysis.gating.GateSpec: gate, gate_tau, drive, ...)")
+    fields = set(GateSpec.__dataclass_fields__)
+    unknown = set(model.gating) - fields
+    if unknown:
+        raise ModelError(f"{where}: [gating] has unknown key(s) {sorted(unknown)}; known: {sorted(fields)}")
+    spec = GateSpec(**model.gating)
+    names = {"gate": model.state_variables, "gate_tau": model.parameters, "drive": [*model.parameters,
+             *model.state_variables], "drive_tau": model.parameters, "strength": model.synapse.parameters}
+    for key, known in names.items():
+        value = getattr(spec, key)
+        if value is not None and value not in known:
+            raise ModelError(f"{where}: [gating] {key} = {value!r} names no {key.split('_')[-1]} of the model")
+    return spec
+
+
 def _model(model) -> NeuronModel:
     model = model if isinstance(model, NeuronModel) else load_model(model)
-    if model.name not in GATE_SPECS:
-        raise ValueError(f"no gating analysis for model {model.name!r}; "
-                         f"choose from {', '.join(GATE_SPECS)}")
+    gate_spec(model)  # refuse a model the analyses cannot hold, before any work
     return model
 
 
@@ -96,7 +118,7 @@ def _levels(name, values, unit, display) -> np.ndarray:
 def _point(model: NeuronModel, gate: float, drive: float, params: dict, *, dynamic_gate: bool = False,
            spikes: bool = False):
     """Parameters, held states and frozen taus of one operating point (SI floats)."""
-    spec = GATE_SPECS[model.name]
+    spec = gate_spec(model)
     p = dict(params)
     if not spikes:
         p["v_th"] = NO_SPIKE_THRESHOLD
@@ -336,7 +358,7 @@ def frequency_response(model, freqs=(2, 5, 10, 20, 50, 100, 200) * Hz, gates=(0.
     amp = float(require_quantity("amplitude", amplitude, volt, "mV"))
     window = float(require_quantity("window", window, second, "s"))
     method = method or model.method
-    spec = GATE_SPECS[model.name]
+    spec = gate_spec(model)
     params = dict(params or {})
     points, lins = [], []
     for g, d in zip(gates, drives):
@@ -422,7 +444,7 @@ def gate_dynamics(model, strengths=None, *, n_bursts=3, n_spikes=10, burst_rate=
     """Bursts of ``n_spikes`` at ``burst_rate``, every ``period``, into neurons with per-neuron
     synaptic strength (``c`` for dgn/sdgn, ``w`` in mV for dgn_activity and the LIF family)."""
     model = _model(model)
-    spec = GATE_SPECS[model.name]
+    spec = gate_spec(model)
     syn_p = model.synapse.parameters[spec.strength]
     if strengths is None:
         strengths = np.array([0.1, 0.5, 1.0]) * syn_p.unit if spec.strength == "c" else np.array([2.0, 5.0, 10.0]) * mV

@@ -192,6 +192,7 @@ class NeuronModel:
     synapse: SynapseModel
     state_variables: tuple[str, ...] = field(default=())
     text: str = field(default="", repr=False)
+    gating: dict = field(default_factory=dict)  # the optional [gating] table (dgnsim.analysis.gating)
 
     @property
     def builtin(self) -> bool:
@@ -294,6 +295,7 @@ def _load(path: Path, raw: bytes) -> NeuronModel:
         resets=dict(spec.get("resets", {})), refractory=spec.get("refractory", "0*ms"),
         noise_variable=need("variable", noise, "noise."), noise_term=need("term", noise, "noise."),
         initial=dict(need("initial")), parameters=parameters, synapse=synapse,
+        gating=dict(spec.get("gating", {})),
     )
     if model.name != path.stem:
         raise ModelError(f"{where}: name {model.name!r} differs from the file name")

@@ -16,6 +16,7 @@ from brian2.stateupdaters.base import StateUpdateMethod
 
 from dgnsim.analysis import gating, gating_rate
 from dgnsim.cli.options import check, check_writable
+from dgnsim.core.models import load_model
 from dgnsim.io.files import write_json, write_npz
 
 NAME = "gating"
@@ -29,7 +30,9 @@ DEVICES = ("numpy", "cython", "cpp_standalone")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, choices=sorted(gating.GATE_SPECS))
+    parser.add_argument("--model", required=True,
+                        help=f"a model name ({', '.join(sorted(gating.GATE_SPECS))}) or a path to a model file "
+                             "(its optional [gating] table says which variable is the gate)")
     parser.add_argument("--analysis", required=True, choices=sorted(ANALYSES))
     parser.add_argument("--device", default="numpy", choices=DEVICES)
     parser.add_argument("--method", default=None, help="integration method (default: the model's)")
@@ -60,11 +63,13 @@ def run(args) -> int:
         raise ValueError(f"--method applies to tau, step and freq, not {args.analysis}")
     if args.out:
         check_writable(args.out)
-    record = func(args.model, **kwargs)
-    summary = {"model": args.model, "analysis": args.analysis, **_summary(record)}
+    model = load_model(args.model)
+    gating.gate_spec(model)  # a model the analyses cannot hold is refused before any work
+    record = func(model, **kwargs)
+    summary = {"model": model.name, "analysis": args.analysis, **_summary(record)}
     if args.out:
         out = Path(args.out)
-        stem = out / f"{args.model}_{args.analysis}"
+        stem = out / f"{model.name}_{args.analysis}"
         write_json(stem.with_suffix(".json"), summary)
         write_npz(stem.with_suffix(".npz"), **{f.name: np.asarray(getattr(record, f.name))
                                                for f in dataclasses.fields(record)
@@ -73,5 +78,5 @@ def run(args) -> int:
         json.dump(summary, sys.stdout, default=lambda x: x.item() if hasattr(x, "item") else str(x))
         sys.stdout.write("\n")
     else:
-        print(f"{args.model} {args.analysis}: done" + (f"; results in {args.out}" if args.out else ""))
+        print(f"{model.name} {args.analysis}: done" + (f"; results in {args.out}" if args.out else ""))
     return 0
