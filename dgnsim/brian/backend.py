@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import glob
 import hashlib
+import inspect
 import os
 import shutil
 import time
@@ -122,6 +123,21 @@ def _forget_network_caches() -> None:
     """
     for function in _NETWORK_CACHES:
         function.__wrapped__._cache.clear()
+
+
+def _caller_namespace(level: int) -> dict:
+    """The locals and globals ``level`` frames above the caller, as ``brian2.run()`` takes them.
+
+    dgnsim's own code defines every name in its objects, so when it is the caller the
+    namespace is empty: its local variables (``c``, ``dt``, ``v_rest``, ...) must neither
+    resolve a name nor draw Brian2's warnings about names found twice.
+    """
+    frame = inspect.currentframe()
+    for _ in range(level + 1):
+        frame = frame.f_back
+    if frame.f_globals.get("__name__", "").startswith("dgnsim."):
+        return {}
+    return get_local_namespace(level + 1)
 
 
 def _orphaned(obj) -> bool:
@@ -244,7 +260,7 @@ class Simulation:
         if float(self.duration) <= 0:
             raise ValueError(f"duration: must be positive, got {duration!r}")
         self._collect()
-        self._run_namespace = self.namespace if self.namespace is not None else get_local_namespace(level + 1)
+        self._run_namespace = self.namespace if self.namespace is not None else _caller_namespace(level + 1)
         if self.device not in STANDALONE:
             self.network.store("dgnsim_start")
             return

@@ -20,7 +20,7 @@ HELP = "simulate a population of one model under Poisson input; write spikes, tr
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, help="model name (see 'dgnsim models')")
+    parser.add_argument("--model", required=True, help="a model name (see 'dgnsim models') or a path to a model file")
     parser.add_argument("--neurons", type=int, default=100, help="population size (default 100)")
     parser.add_argument("--duration", default="1s", help="simulated time, e.g. 1s or 500ms (default 1s)")
     parser.add_argument("--input-rate", default="20Hz", help="rate of each Poisson source (default 20Hz)")

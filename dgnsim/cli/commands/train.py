@@ -11,7 +11,8 @@ HELP = "train a surrogate network on FSDD; checkpoints each epoch, resumes after
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, help="hidden-layer model (see 'dgnsim models')")
+    parser.add_argument("--model", required=True,
+                        help="hidden-layer model: a name (see 'dgnsim models') or a path to a model file")
     parser.add_argument("--hidden", type=int, default=128, help="hidden neurons (default 128)")
     parser.add_argument("--recurrent", action="store_true", help="recurrent hidden layer")
     parser.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
