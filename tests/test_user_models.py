@@ -239,3 +239,19 @@ def test_a_gating_table_naming_nothing_is_refused(user_model):
     user_model.write_text(SHUNTED_LIF + '\n[gating]\ngate = "q"\n')
     with pytest.raises(ModelError, match=r"\[gating\] gate = 'q'"):
         gating.gate_spec(dgnsim.load_model(user_model))
+
+
+def test_train_takes_a_user_model_by_path(user_model, tmp_path):
+    """`train` (and so `dgnsim train --model PATH`) on real FSDD: the saved network carries the
+    model's text; the same run again is read back, not retrained."""
+    from dgnsim.fsdd.train import train
+    from dgnsim.io import checkpoint
+
+    out = tmp_path / "run"
+    first = train(str(user_model), out, hidden=8, epochs=1, limit=64, progress=False, threads=1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == "shunted_lif" and manifest["model_text"] == SHUNTED_LIF
+    again = train(user_model, out, hidden=8, epochs=1, limit=64, progress=False, threads=1)
+    assert again.history == first.history
+    net, _ = checkpoint.load(out)
+    assert net.hidden.spec.sha256 == dgnsim.load_model(user_model).sha256

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from dgnsim.io import checkpoint
+from dgnsim.core.models import load_model
 from dgnsim.fsdd.augment import augment_batch, format_augment, parse_augment
 from dgnsim.fsdd.data import ENCODING, load_fsdd
 from dgnsim.io.files import atomic_path
@@ -92,7 +93,7 @@ def parse_delays(text: str) -> list[float]:
         raise ValueError(f"--delays: comma-separated numbers in ms, e.g. 0,10,20; got {text!r}") from None
 
 
-def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
+def train(model, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
           lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
           width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
           pool: str = "mean", dropout: float = 0.2, augment: str = "", label_smoothing: float = 0.0,
@@ -119,18 +120,21 @@ def train(model: str, out, *, hidden: int = 128, recurrent: bool = False, epochs
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
     torch.set_num_threads(threads)
     out = Path(out)
+    spec = load_model(model)  # a name or a path; an unknown model fails before the data is read
     ds = load_fsdd(data, split=split)
     train_x, train_y = ds.train_x, ds.train_y
     if limit is not None:  # a random subset (the files are sorted by digit)
         keep = np.sort(np.random.default_rng(seed).permutation(len(train_x))[:limit])
         train_x, train_y = train_x[keep], train_y[keep]
-    config = dict(model=model, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=DT_MS,
+    config = dict(model=spec, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=DT_MS,
                   surrogate=surrogate, width=width, reset=reset, order="brian", seed=seed, weight_scale=1.0,
                   bias=12.0, pool=pool, dropout=dropout)
     if delays_ms != (0.0,):  # recorded only when used, so runs without delays keep their configuration
         config["delays"] = list(delays_ms)
-    run_config = dict(config, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
+    run_config = dict(config, model=spec.name, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
                       encoding_key=ds.encoding_key)
+    if not spec.builtin:  # a user's model file: a run is of this file's text (built-ins: of the installed file)
+        run_config["model_sha256"] = spec.sha256
     if augmentation:  # recorded only when used, so runs without it keep their configuration
         run_config["augment"] = format_augment(augmentation)
     if label_smoothing:
