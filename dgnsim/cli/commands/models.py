@@ -7,7 +7,8 @@ import json
 from dgnsim.core.models import list_models, load_model
 
 NAME = "models"
-HELP = "list the neuron models of equations/ with their parameters, units and defaults"
+HELP = ("list the models (built-in, on the model search path, or given by path) with their parameters, "
+        "units and defaults")
 
 
 def add_arguments(parser) -> None:
