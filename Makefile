@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,cuda,torch,nir,dev]'
+	$(PY) -m pip install --quiet -e '.[test,cuda,torch,nir,dev,sweep]'
 	@touch $(STAMP)
 
 # The main job: every figure (simulations included) on the embedded defaults.

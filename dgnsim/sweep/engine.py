@@ -1,0 +1,243 @@
+"""The sweep engine: build one network once, run its points on Dask, write them as they finish.
+
+The client builds the C++ standalone binary once (through :class:`dgnsim.Simulation`) and
+turns every point into command-line arguments of that binary (``owner.var=value``, as
+Brian2's ``run_args``); Dask workers run :func:`dgnsim.sweep.worker.run_point`, each in its
+own results folder. By default the workers are an embedded ``LocalCluster`` of
+processes; ``scheduler=ADDRESS`` or ``client=`` runs them on an existing cluster (e.g.
+dask-jobqueue's SLURMCluster). A runtime device (numpy, cython) runs the points one by
+one in this process, through the same reductions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from brian2 import SpikeMonitor, StateMonitor, get_device, prefs
+
+from dgnsim.brian.backend import STANDALONE, Simulation
+from dgnsim.brian.network import check_time_step, connect, make_group, poisson_input
+from dgnsim.io.progress import progress_bar
+from dgnsim.sweep.spec import SweepSpec, load_spec
+from dgnsim.sweep.store import DONE, FAILED, PENDING, SweepStore
+from dgnsim.sweep.worker import REDUCTIONS, ArrayFile, RunPlan, reduce, run_point
+
+__all__ = ["SweepSummary", "run_sweep", "build_network", "check_points"]
+
+#: Code objects that only set up the network (initial values, connections), not the run.
+_SET_UP = re.compile(r"group_variable_set|synapses_create|synapses_connect")
+
+
+@dataclass
+class SweepSummary:
+    """What one call of :func:`run_sweep` did: points run, skipped (already in the store), failed."""
+
+    ran: int
+    skipped: int
+    failed: int
+    points: int
+    done_total: int
+    failed_total: int
+    store: str
+    wall_s: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_points(spec: SweepSpec) -> None:
+    """Refuse points the network cannot run (e.g. a time constant too short for ``dt``), before building."""
+    for k, point in enumerate(spec.points):
+        neuron = {v.name: point[v.name] for v in spec.varied if v.owner == "neurons"}
+        try:
+            check_time_step(spec.model, neuron, spec.dt)
+        except ValueError as exc:
+            raise ValueError(f"{'grid' if spec.grid else f'points[{k}]'}: {exc}") from None
+
+
+def build_network(spec: SweepSpec, point: dict) -> dict:
+    """Create the sweep's network at ``point`` in the current :class:`Simulation`; its objects by name.
+
+    Connectivity and input are drawn from ``spec.seed`` alone, so every point (and every
+    backend) has the same network; only the varied parameters differ.
+    """
+    seeds = np.random.default_rng(spec.seed).integers(0, 2**31, size=2)
+    neuron = {**spec.params, **{v.name: point[v.name] for v in spec.varied if v.owner == "neurons"}}
+    synapse = {**spec.synapse, **{v.name: point[v.name] for v in spec.varied if v.owner == "synapses"}}
+    group = make_group(spec.model, spec.neurons, neuron, dt=spec.dt, name="neurons")
+    source = poisson_input(spec.sources, spec.input_rate, spec.duration, seed=int(seeds[0]), dt=spec.dt,
+                           name="input")
+    synapses = connect(source, group, p=spec.p, seed=int(seeds[1]), name="input_synapses", **synapse)
+    objects = {"neurons": group, "input": source, "input_synapses": synapses,
+               "spikes": SpikeMonitor(group, name="spikes")}
+    traced = [v for v in ("v", "g") if any(v in REDUCTIONS[m][1] for m in spec.measure)]
+    if traced:
+        objects["states"] = StateMonitor(group, traced, record=True, name="states")
+    return objects
+
+
+def _defaults(spec: SweepSpec) -> dict:
+    model = spec.model
+    return {v.name: (model.parameters if v.owner == "neurons" else model.synapse.parameters)[v.name].default
+            for v in spec.varied}
+
+
+def _views(spec: SweepSpec, objects: dict, point: dict) -> dict:
+    owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
+    return {getattr(owners[v.owner], v.name): point[v.name] for v in spec.varied}
+
+
+def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) -> tuple[RunPlan, list]:
+    """The run plan of a built standalone sweep, and each point's command-line arguments."""
+    dev = get_device()
+    directory = Path(sim.directory)
+    code = {p.name: p.read_text() for p in (directory / "code_objects").glob("*.cpp") if not _SET_UP.search(p.name)}
+    owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
+    for v in spec.varied:
+        var = owners[v.owner].variables[v.name]
+        array = dev.get_array_filename(var).rsplit("_", 1)[0]
+        if not any(array in text for text in code.values()):
+            raise ValueError(f"grid.{v.name}: the generated code does not read {v.name} while running, "
+                             "so it cannot be a run argument of the binary")
+    arrays = {"spike_i": objects["spikes"].variables["i"], "spike_t": objects["spikes"].variables["t"]}
+    if "states" in objects:
+        arrays.update({name: objects["states"].variables[name] for name in objects["states"].record_variables})
+    files = {key: ArrayFile(dev.get_array_filename(var), np.dtype(var.dtype).str,
+                            spec.neurons if key in ("v", "g") else 1) for key, var in arrays.items()}
+    env = {**prefs["devices.cpp_standalone.run_environment_variables"], **dev.run_environment_variables}
+    run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
+    binary = str(directory / (run_cmd if isinstance(run_cmd, str) else run_cmd[0]).lstrip("./"))
+    plan = RunPlan(binary=binary, cwd=str(directory), arrays=files, n_neurons=spec.neurons,
+                   duration_s=float(spec.duration), measure=spec.measure, env={k: str(x) for k, x in env.items()},
+                   scratch=scratch)
+    owner_names = {"neurons": "neurons", "synapses": "input_synapses"}
+    args = [tuple(f"{owner_names[v.owner]}.{v.name}={float(np.asarray(point[v.name] / v.unit) * float(v.unit))!r}"
+                  for v in spec.varied) for point in spec.points]
+    return plan, args
+
+
+def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = None, client=None,
+              limit: int | None = None, retry_failed: bool = False, progress: bool = True,
+              on_result=None, scratch: str | None = None) -> SweepSummary:
+    """Run the points of ``spec`` (a :class:`SweepSpec` or a TOML path) missing from the store ``out``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes of the embedded LocalCluster (default: the CPU count).
+    scheduler : str, optional
+        Address of a running Dask scheduler to use instead; ``client``: a Dask Client.
+    limit : int, optional
+        Run at most this many of the missing points (the rest stay pending).
+    retry_failed : bool
+        Run the points that failed before again (by default a failed point is finished).
+    on_result : callable, optional
+        ``on_result(index, record, client)`` after each point is written (tests, monitoring).
+    """
+    started = time.perf_counter()
+    spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
+    check_points(spec)
+    store = SweepStore(out, spec)
+    status = store.status()
+    todo = [int(k) for k in np.flatnonzero((status == PENDING) | ((status == FAILED) & retry_failed))]
+    skipped = len(status) - len(todo)
+    if limit is not None:
+        todo = todo[:limit]
+    failed = 0
+    if todo:
+        bar = progress_bar(desc="sweep", unit="point", total=len(todo), enabled=progress)
+
+        def record(index: int, result: dict, dask_client=None) -> None:
+            nonlocal failed
+            store.write(index, result)
+            failed += result["status"] == "failed"
+            bar.update(1)
+            bar.set_postfix(failed=failed, refresh=False)
+            if on_result is not None:
+                on_result(index, result, dask_client)
+
+        try:
+            with Simulation(spec.device, dt=spec.dt, seed=spec.seed, namespace={}) as sim:
+                # built at the model's defaults: every point is a run argument, and sweeps that vary
+                # the same parameters of the same network share one binary
+                objects = build_network(spec, _defaults(spec))
+                sim.add(*objects.values())
+                sim.build(spec.duration)
+                if spec.device in STANDALONE:
+                    plan, args = _plan(spec, sim, objects, scratch)
+                    _dispatch(plan, args, todo, record, workers=workers, scheduler=scheduler, client=client)
+                else:
+                    _serial(spec, sim, objects, todo, record)
+        finally:
+            bar.close()
+    final = store.status()
+    return SweepSummary(ran=len(todo), skipped=skipped, failed=failed, points=len(final),
+                        done_total=int(np.sum(final == DONE)), failed_total=int(np.sum(final == FAILED)),
+                        store=str(out), wall_s=time.perf_counter() - started)
+
+
+def _serial(spec: SweepSpec, sim: Simulation, objects: dict, todo: list, record) -> None:
+    """Run points one by one in this process (runtime devices), reduced as on a worker."""
+    plan = RunPlan(binary="", cwd="", arrays={}, n_neurons=spec.neurons, duration_s=float(spec.duration),
+                   measure=spec.measure)
+    for index in todo:
+        start = time.perf_counter()
+        sim.run(_views(spec, objects, spec.points[index]))
+        spikes = objects["spikes"]
+        arrays = {"spike_i": np.asarray(spikes.i[:]), "spike_t": np.asarray(spikes.t_[:])}
+        if "states" in objects:
+            arrays.update({name: np.asarray(getattr(objects["states"], f"{name}_")[:]).T
+                           for name in objects["states"].record_variables})
+        result = reduce(arrays, plan)
+        result.update(index=index, run_s=time.perf_counter() - start)
+        record(index, result)
+
+
+def _dispatch(plan: RunPlan, args: list, todo: list, record, *, workers, scheduler, client) -> None:
+    """Submit every point to Dask and record each as it finishes; a lost worker's point runs again."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    owned = []
+    try:
+        if client is None:
+            if scheduler is not None:
+                client = Client(scheduler)
+            else:
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+                owned.append(cluster)
+                client = Client(cluster)
+            owned.append(client)
+        tag = os.urandom(4).hex()
+        tries = dict.fromkeys(todo, 0)
+
+        def submit(index):
+            tries[index] += 1
+            return client.submit(run_point, plan, index, args[index], key=f"dgnsim-sweep-{tag}-{index}-{tries[index]}")
+
+        futures = {submit(index): index for index in todo}
+        pending = as_completed(list(futures))
+        try:
+            for future in pending:
+                index = futures.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - the task could not run, or its result was lost
+                    if future.status != "error" and tries[index] < 3:  # lost with its worker: run it again
+                        again = submit(index)
+                        futures[again] = index
+                        pending.add(again)
+                        continue
+                    result = {"status": "failed", "message": f"dask: {exc!r}", "values": {}, "index": index}
+                record(index, result, client)
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    finally:
+        for obj in reversed(owned):
+            obj.close()

@@ -1,0 +1,106 @@
+"""The Zarr store of a sweep: one xarray Dataset, written point by point as points finish.
+
+Layout: the grid parameters are the dimensions and coordinates (a list of points: one
+dimension ``point``, the parameters as coordinates along it), in their model units
+(``units`` attribute); one float variable per measured quantity (``units``); ``status``
+per point (0 pending, 1 done, 2 failed; CF ``flag_values``/``flag_meanings``), the failure
+``message`` and ``run_s``. Chunks hold one point, so each finished point is written
+alone; its status is written last, so a point counts as done only once its values are
+on disk. The store is created in a scratch folder and renamed into place, and records
+the spec and its digest: it is never resumed by another spec.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from dgnsim.sweep.spec import MEASURES, SweepSpec
+
+__all__ = ["SweepStore", "open_sweep", "PENDING", "DONE", "FAILED"]
+
+PENDING, DONE, FAILED = 0, 1, 2
+STATUS = {"done": DONE, "failed": FAILED}
+MESSAGE_CHARS = 400
+
+
+def _dataset(spec: SweepSpec):
+    import xarray as xr
+
+    shape, dims = spec.shape, spec.dims
+    coords = {}
+    for v in spec.varied:
+        numbers = [float(q / v.unit) for q in spec.values[v.name]]
+        coords[v.name] = ((v.name,) if spec.grid else ("point",), numbers, {"units": v.unit_text, "owner": v.owner})
+    if not spec.grid:
+        coords["point"] = ("point", np.arange(shape[0]))
+    data = {name: (dims, np.full(shape, np.nan), {"units": MEASURES[name][0], "long_name": MEASURES[name][1]})
+            for name in spec.measure}
+    data["status"] = (dims, np.zeros(shape, np.int8),
+                      {"flag_values": [PENDING, DONE, FAILED], "flag_meanings": "pending done failed"})
+    data["message"] = (dims, np.full(shape, "", dtype=f"<U{MESSAGE_CHARS}"), {"long_name": "why the point failed"})
+    data["run_s"] = (dims, np.full(shape, np.nan), {"units": "s", "long_name": "wall time of the point on its worker"})
+    attrs = {"dgnsim_sweep": 1, "spec": spec.canonical, "spec_digest": spec.digest, "model": spec.model.name,
+             "device": spec.device, "neurons": spec.neurons, "duration": str(spec.duration)}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+class SweepStore:
+    """A sweep's Zarr store, opened for writing points (created on first use).
+
+    Raises ValueError (naming ``--out``) when ``path`` holds something else, or a store
+    made by another spec.
+    """
+
+    def __init__(self, path, spec: SweepSpec):
+        import zarr
+
+        self.path = Path(path)
+        self.spec = spec
+        if not self.path.exists():
+            self._create()
+        group = zarr.open_group(str(self.path), mode="r+")
+        if group.attrs.get("dgnsim_sweep") != 1:
+            raise ValueError(f"--out: {self.path} exists and is not a dgnsim sweep store")
+        if group.attrs.get("spec_digest") != spec.digest:
+            raise ValueError(f"--out: {self.path} was made by another spec (digest {group.attrs.get('spec_digest')}, "
+                             f"this spec {spec.digest}); give a new --out, or the spec it was made with")
+        self._group = group
+
+    def _create(self) -> None:
+        scratch = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
+        ds = _dataset(self.spec)
+        chunks = (1,) * len(self.spec.shape)
+        try:
+            ds.to_zarr(str(scratch), mode="w-", consolidated=False,
+                       encoding={name: {"chunks": chunks} for name in ds.data_vars})
+            os.rename(scratch, self.path)  # atomic; fails if another process created it first
+        except OSError:
+            if not self.path.exists():
+                raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def status(self) -> np.ndarray:
+        """The status of every point, flat (C order over the grid's dimensions)."""
+        return np.asarray(self._group["status"][...]).reshape(-1)
+
+    def write(self, index: int, record: dict) -> None:
+        """Write one finished point (a record of :func:`dgnsim.sweep.worker.run_point`); status last."""
+        where = np.unravel_index(index, self.spec.shape)
+        for name in self.spec.measure:
+            self._group[name][where] = record["values"].get(name, np.nan)
+        self._group["message"][where] = record["message"][:MESSAGE_CHARS]
+        self._group["run_s"][where] = record.get("run_s", np.nan)
+        self._group["status"][where] = STATUS[record["status"]]
+
+
+def open_sweep(path):
+    """The sweep at ``path`` as an xarray Dataset (lazy; ``.load()`` reads it)."""
+    import xarray as xr
+
+    return xr.open_zarr(str(path), consolidated=False)
