@@ -1,0 +1,197 @@
+"""Benchmark of the sweep engine: one build and many runs, against a build per point.
+
+A 1,000-neuron DGN population under Poisson input for 1 s, over 200 points (20 gate
+conductances c x 10 membrane time constants), measuring the firing rate, four ways:
+
+(a) a loop that builds the network for each point (its values set at construction, so each
+    point's generated data differ and the binary is compiled again);
+(b) one build, then the points run one after another with run arguments (``Simulation.run``);
+(c) the engine (``dgnsim.sweep.run_sweep``) with 1 and with 2 Dask workers.
+
+The contenders are interleaved in rounds: the points are split into ``--rounds`` parts and
+every contender runs its share of each round, one after the other; (a) runs
+``--rebuild-points`` points in all (a build costs the same for every point), and is
+reported per point. Reported: (a)/(b) per point, 2 workers against 1, and the engine's
+overhead per point beyond the binary's own run time. Writes benchmarks/results/sweep.json
+and sweep.md. Usage: python benchmarks/bench_sweep.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import dgnsim
+from dgnsim.io import write_json, write_text
+from dgnsim.sweep import build_network, open_sweep, parse_spec, run_sweep
+
+OUT = Path(__file__).parent / "results"
+
+
+def _spec(neurons: int, duration: str, points: list[dict] | None = None, grid: dict | None = None) -> dict:
+    spec = {"model": "dgn", "neurons": neurons, "duration": duration, "device": "cpp_standalone", "seed": 11,
+            "input": {"sources": 100, "rate": "30 Hz", "p": 0.3}, "synapse": {"w": "6 mV"},
+            "measure": {"quantities": ["rate"]}}
+    spec.update({"points": points} if points is not None else {"grid": grid})
+    return spec
+
+
+def _grid(quick: bool) -> list[dict]:
+    cs = np.round(np.linspace(0.0, 0.38, 4 if quick else 20), 4)
+    taus = np.linspace(10, 30, 5 if quick else 10)
+    return [{"c": float(c), "tau_mem": f"{t:g} ms"} for c in cs for t in taus]
+
+
+def _rates(sim, objects, spec) -> float:
+    return objects["spikes"].num_spikes / (spec.neurons * float(spec.duration))
+
+
+def build_per_point(raw: dict, build_dir: Path) -> tuple[float, list[float]]:
+    """(a): a new build for each point, in an empty build folder (nothing reused); seconds and rates."""
+    spec = parse_spec(raw)
+    before = os.environ.get("DGNSIM_BUILD_DIR")
+    os.environ["DGNSIM_BUILD_DIR"] = str(build_dir)
+    try:
+        start, rates = time.perf_counter(), []
+        for point in spec.points:
+            with dgnsim.Simulation("cpp_standalone", dt=spec.dt, seed=spec.seed) as sim:
+                objects = build_network(spec, point)
+                sim.add(*objects.values())
+                sim.build(spec.duration)
+                sim.run()
+                rates.append(_rates(sim, objects, spec))
+        return time.perf_counter() - start, rates
+    finally:
+        if before is None:
+            os.environ.pop("DGNSIM_BUILD_DIR")
+        else:
+            os.environ["DGNSIM_BUILD_DIR"] = before
+
+
+def _defaults(spec) -> dict:
+    """The varied parameters at the model's defaults: the point (b) is built at, as the engine is."""
+    tables = {"neurons": spec.model.parameters, "synapses": spec.model.synapse.parameters}
+    return {v.name: tables[v.owner][v.name].default for v in spec.varied}
+
+
+def one_build_serial(raw: dict) -> tuple[float, list[float], float]:
+    """(b): one build, every point a run with run arguments; seconds (runs only), rates, build seconds."""
+    spec = parse_spec(raw)
+    with dgnsim.Simulation("cpp_standalone", dt=spec.dt, seed=spec.seed) as sim:
+        objects = build_network(spec, _defaults(spec))
+        sim.add(*objects.values())
+        t0 = time.perf_counter()
+        sim.build(spec.duration)
+        build_s = time.perf_counter() - t0
+        owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
+        start, rates = time.perf_counter(), []
+        for point in spec.points:
+            sim.run({getattr(owners[v.owner], v.name): point[v.name] for v in spec.varied})
+            rates.append(_rates(sim, objects, spec))
+        return time.perf_counter() - start, rates, build_s
+
+
+def engine(raw: dict, workers: int, store: Path) -> tuple[float, list[float], float]:
+    """(c): the engine; seconds, rates (in point order), mean run time of the binary per point."""
+    spec = parse_spec(raw)
+    start = time.perf_counter()
+    run_sweep(spec, store, workers=workers, progress=False)
+    wall = time.perf_counter() - start
+    ds = open_sweep(store)
+    return wall, [float(x) for x in np.asarray(ds.rate).ravel()], float(np.asarray(ds.run_s).mean())
+
+
+def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
+    neurons, duration = (200, "200 ms") if quick else (1000, "1 s")
+    points = _grid(quick)
+    shares = [points[r::rounds] for r in range(rounds)]
+    rebuild = [points[k * len(points) // rebuild_points] for k in range(rebuild_points)]
+    rebuild_shares = [rebuild[r::rounds] for r in range(rounds)]
+    times = {"a_build_per_point": [], "b_one_build_serial": [], "c_engine_1_worker": [], "c_engine_2_workers": []}
+    counts = {k: [] for k in times}
+    run_s, agree, build_s = [], True, []
+    scratch = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    try:
+        # warm-up: compile the one binary of (b) and (c) (built at the defaults), so none of them pays for it
+        one_build_serial(_spec(neurons, duration, points=shares[0][:1]))
+        for r in range(rounds):
+            share = shares[r]
+            t, rates_b, b = one_build_serial(_spec(neurons, duration, points=share))
+            times["b_one_build_serial"].append(t)
+            counts["b_one_build_serial"].append(len(share))
+            build_s.append(b)
+            for workers, key in ((1, "c_engine_1_worker"), (2, "c_engine_2_workers")):
+                t, rates_c, mean_run = engine(_spec(neurons, duration, points=share), workers,
+                                              scratch / f"r{r}_w{workers}.zarr")
+                times[key].append(t)
+                counts[key].append(len(share))
+                run_s.append(mean_run)
+                agree &= bool(np.allclose(rates_b, rates_c, rtol=0, atol=1e-12))
+            if rebuild_shares[r]:
+                t, _ = build_per_point(_spec(neurons, duration, points=rebuild_shares[r]), scratch / f"builds{r}")
+                times["a_build_per_point"].append(t)
+                counts["a_build_per_point"].append(len(rebuild_shares[r]))
+            print(f"round {r + 1}/{rounds} done", flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    per_point = {k: float(np.median(np.array(times[k]) / np.array(counts[k]))) for k in times}
+    res = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "network": {"model": "dgn", "neurons": neurons, "duration": duration, "points": len(points),
+                    "rebuild_points": rebuild_points, "rounds": rounds},
+        "seconds_per_point": per_point, "rounds": times, "points_per_round": counts,
+        "binary_run_s_per_point": float(np.median(run_s)),
+        "build_s": float(np.median(build_s)),
+        "engine_equals_serial": agree,
+        "ratio_build_per_point_vs_one_build": per_point["a_build_per_point"] / per_point["b_one_build_serial"],
+        "ratio_2_workers_vs_1": per_point["c_engine_1_worker"] / per_point["c_engine_2_workers"],
+        "engine_overhead_per_point_s": per_point["c_engine_1_worker"] - float(np.median(run_s)),
+    }
+    return res
+
+
+def report(res: dict) -> str:
+    p = res["seconds_per_point"]
+    n = res["network"]
+    return "\n".join([
+        "# Sweep engine benchmark (C++ standalone)",
+        "",
+        f"Machine: {res['machine']['cpus']} cores. {n['points']} points of a {n['neurons']}-neuron DGN for "
+        f"{n['duration']} (rate measured); contenders interleaved in {n['rounds']} rounds; the build-per-point "
+        f"loop on {n['rebuild_points']} points. Medians per point.",
+        "",
+        "| contender | s per point |",
+        "|---|---|",
+        f"| (a) a build per point | {p['a_build_per_point']:.2f} |",
+        f"| (b) one build, serial run arguments | {p['b_one_build_serial']:.3f} |",
+        f"| (c) engine, 1 worker | {p['c_engine_1_worker']:.3f} |",
+        f"| (c) engine, 2 workers | {p['c_engine_2_workers']:.3f} |",
+        "",
+        f"- (a)/(b): **{res['ratio_build_per_point_vs_one_build']:.1f}x** (target >= 20x).",
+        f"- engine 2 workers against 1: **{res['ratio_2_workers_vs_1']:.2f}x** (target >= 1.7x on 2 cores).",
+        f"- the binary's own run time {res['binary_run_s_per_point']:.3f} s per point; the engine's overhead "
+        f"beyond it (1 worker) {res['engine_overhead_per_point_s']:.3f} s per point.",
+        f"- the engine's rates equal the serial run's at every point: {res['engine_equals_serial']}.",
+        f"- one build: {res['build_s']:.1f} s (reused where the binary exists).",
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 neurons, 200 ms, 20 points")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rebuild-points", type=int, default=4)
+    args = parser.parse_args()
+    result = main(args.quick, args.rounds, args.rebuild_points)
+    name = "sweep_quick" if args.quick else "sweep"
+    write_json(OUT / f"{name}.json", result)
+    write_text(OUT / f"{name}.md", report(result))
+    print(report(result))
