@@ -24,6 +24,7 @@ def test_models_lists_every_model_with_units():
     assert set(records["dgn"]["synapse"]["parameters"]) == {"w", "c"}
 
 
+@pytest.mark.slow
 def test_simulate_writes_consistent_outputs(tmp_path):
     out = tmp_path / "run"
     res = dgnsim("simulate", "--model", "dgn", "--neurons", "10", "--duration", "200ms", "--input-rate", "30Hz",

@@ -23,6 +23,7 @@ def tiny_train(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_table_is_the_seed_statistics_and_runs_are_reused(tmp_path, tiny_train, monkeypatch):
     report = rb.robustness([("lif", False)], 2, tmp_path, epochs=1, progress=False)
     assert [c[1] for c in tiny_train] == ["seed0", "seed1"]

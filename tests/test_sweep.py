@@ -139,6 +139,7 @@ def test_bad_specs_are_refused_naming_the_key(change, key):
         parse_spec(raw)
 
 
+@pytest.mark.slow
 def test_cli_bad_spec_exits_2(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text('model = "dgn"\nduration = "-5 ms"\n[grid]\nc = [0.1]\n')
