@@ -78,10 +78,10 @@ def test_command_line_quantities_are_refused_as_bad_input():
     from dgnsim.core.quantities import parse_quantity
 
     with pytest.raises(ValueError) as bare:
-        parse_quantity("input_rate", "20", Hz, "Hz")
+        parse_quantity("--input-rate", "20", Hz, "Hz")
     assert str(bare.value) == "--input-rate: a bare number (20) where a quantity in Hz is needed; write e.g. 20Hz"
     with pytest.raises(ValueError, match=r"^--dt: expected a quantity in ms, got 1\. \* mvolt"):
-        parse_quantity("dt", "1mV", second, "ms")
+        parse_quantity("--dt", "1mV", second, "ms")
     with pytest.raises(ValueError, match=r"^--dt: cannot read 'fast'; write e.g. 10ms$"):
-        parse_quantity("dt", "fast", second, "ms")
-    assert parse_quantity("gate", "0.5", Quantity(1.0), "1") == 0.5  # dimensionless: a bare number is right
+        parse_quantity("--dt", "fast", second, "ms")
+    assert parse_quantity("--gate", "0.5", Quantity(1.0), "1") == 0.5  # dimensionless: a bare number is right

@@ -16,7 +16,7 @@ pytest.importorskip("dask.distributed")
 pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 
-from brian2 import SpikeMonitor, StateMonitor, mV, second  # noqa: E402
+from brian2 import mV, second  # noqa: E402
 
 from dgnsim import Simulation  # noqa: E402
 from dgnsim.sweep import open_sweep, parse_spec, run_point, run_sweep  # noqa: E402

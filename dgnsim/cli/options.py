@@ -9,9 +9,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from brian2 import Quantity
 
-from dgnsim.core.quantities import parse_quantity
+from dgnsim.core.quantities import parse_quantity as quantity  # noqa: F401 - the options' quantity reader
 
 
 class UsageError(ValueError):
@@ -40,16 +39,6 @@ def number(option: str, text: str, *, minimum: float | None = None) -> float:
     check(option, abs(value) < float("inf"), "finite", text)
     if minimum is not None:
         check(option, value >= minimum, f">= {minimum:g}", text)
-    return value
-
-
-def quantity(option: str, text: str, unit: Quantity, display: str, sign: str | None = None) -> Quantity:
-    """``text`` such as ``"1s"`` as a quantity in ``unit``; ``sign``: "positive", "non-negative" or None."""
-    value = parse_quantity(option.lstrip("-"), text, unit, display)
-    if sign == "positive":
-        check(option, bool(value > 0 * unit), f"positive (in {display}, e.g. 1{display})", text)
-    elif sign == "non-negative":
-        check(option, bool(value >= 0 * unit), f"positive or zero (in {display})", text)
     return value
 
 

@@ -192,6 +192,7 @@ class NeuronModel:
     synapse: SynapseModel
     state_variables: tuple[str, ...] = field(default=())
     text: str = field(default="", repr=False)
+    clamped: tuple[str, ...] = field(default=())  # variables flagged (unless refractory): held while refractory
     gating: dict = field(default_factory=dict)  # the optional [gating] table (dgnsim.analysis.gating)
 
     @property
@@ -304,6 +305,7 @@ def _load(path: Path, raw: bytes) -> NeuronModel:
     except Exception as exc:
         raise ModelError(f"{where}: equations do not parse: {exc}") from None
     object.__setattr__(model, "state_variables", tuple(sorted(eqs.diff_eq_names)))
+    object.__setattr__(model, "clamped", tuple(sorted(n for n, eq in eqs.items() if "unless refractory" in eq.flags)))
     _check(model, eqs, where)
     return model
 

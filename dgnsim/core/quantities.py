@@ -1,4 +1,4 @@
-"""Reading quantities written as text on the command line ("1s", "20 Hz", "-65*mV")."""
+"""Reading quantities written as text ("1s", "20 Hz", "-65*mV"): command-line options and spec files."""
 
 from __future__ import annotations
 
@@ -10,13 +10,28 @@ from brian2.units.fundamentalunits import is_dimensionless
 from dgnsim.core.units import parse_unit, require_quantity
 
 
-def parse_quantity(name: str, text: str, unit: Quantity, display: str) -> Quantity:
+SIGNS = (None, "positive", "non-negative")
+
+
+def parse_quantity(option: str, text: str, unit: Quantity, display: str, sign: str | None = None) -> Quantity:
     """Parse ``text`` such as ``"1s"``, ``"20 Hz"`` or ``"0.1*ms"``; the unit is required.
 
-    Bad text raises ValueError naming the option ``--<name>`` (a bare number too, where
-    ``unit`` has dimensions), so that the command line reports it as bad input.
+    ``option`` names the value in messages as it is written (``"--duration"``, or a spec
+    key such as ``"grid.tau_mem"``); ``sign``: one of :data:`SIGNS`. Bad text raises
+    ValueError naming ``option`` (a bare number too, where ``unit`` has dimensions), so
+    that the command line reports it as bad input.
     """
-    option = f"--{name.replace('_', '-')}"
+    if sign not in SIGNS:
+        raise ValueError(f"sign: one of {SIGNS}, not {sign!r}")  # a caller's bug, said plainly
+    value = _parse(option, text, unit, display)
+    if sign == "positive" and not value > 0 * unit:
+        raise ValueError(f"{option}: must be positive (in {display}, e.g. 1{display}), got {text!r}")
+    if sign == "non-negative" and not value >= 0 * unit:
+        raise ValueError(f"{option}: must be positive or zero (in {display}), got {text!r}")
+    return value
+
+
+def _parse(option: str, text: str, unit: Quantity, display: str) -> Quantity:
     m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-z_][\w*/()]*)?\s*", text)
     if not m:
         raise ValueError(f"{option}: cannot read {text!r}; write e.g. 10{display}")

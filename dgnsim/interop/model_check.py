@@ -76,8 +76,7 @@ def _drive(spec: NeuronModel, n: int) -> dict:
     if "noise_sigma" in spec.parameters:
         params["noise_sigma"] = 2 * mV
     if "I_ext" in spec.parameters and spec.parameters["I_ext"].scope == "neuron":
-        params["I_ext"] = np.linspace(0, 4, n) * spec.parameters["I_ext"].unit / float(
-            spec.parameters["I_ext"].unit / mV)
+        params["I_ext"] = np.linspace(0, 4, n) * mV
     return params
 
 

@@ -31,7 +31,7 @@ import math
 from dataclasses import replace
 
 import torch
-from brian2 import Equations, ms
+from brian2 import ms
 from torch import nn
 
 from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT, load_model
@@ -85,8 +85,7 @@ class SpikingLayer(nn.Module):
         self.delays, self.delay_steps = input_delays(delays, self.dt)
         self.register_buffer("_dt", torch.tensor(float(dt), dtype=torch.float64), persistent=False)
         # variables Brian2 holds while refractory
-        self._clamped = frozenset(n for n, eq in Equations(self.spec.equations_text).items()
-                                  if "unless refractory" in eq.flags)
+        self._clamped = frozenset(self.spec.clamped)
         if order == "paper":
             targets = list(self.program.input_targets.values())
             if list(self.spec.update_order[:len(targets)]) != sorted(targets, key=self.spec.update_order.index):

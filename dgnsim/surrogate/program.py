@@ -138,12 +138,9 @@ def _state_function(expr):
 
 
 def _input_targets(model, where) -> dict[str, str]:
-    from brian2 import Equations
-
-    clamped = {n for n, eq in Equations(model.equations_text).items() if "unless refractory" in eq.flags}
     targets = {}
     for var, param in synapse_jumps(model.synapse.on_pre, f"{where}: synapse on_pre").items():
-        if var in clamped:
+        if var in model.clamped:
             raise ValueError(
                 f"{where}: its synapse jumps {var}, which is clamped while refractory; Brian2 "
                 "drops such input in the step after a spike, which the surrogate does not model")

@@ -14,9 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from brian2 import Hz, Quantity, second
-from brian2.units.fundamentalunits import is_dimensionless
 
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.quantities import parse_quantity
@@ -115,23 +113,10 @@ def _integer(key: str, value, minimum: int) -> int:
 def _quantity(key: str, value, unit: Quantity, display: str, sign: str | None = None) -> Quantity:
     """A value of the spec as a quantity; text carries its unit, a bare number only if dimensionless."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not is_dimensionless(unit):
-            _fail(key, f"a bare number ({value!r}) where a quantity in {display} is needed; write e.g. \"{value} {display}\"")
-        value = repr(float(value))
+        value = repr(float(value))  # parse_quantity refuses a bare number where a unit is needed
     if not isinstance(value, str):
         _fail(key, f"a quantity such as \"10 {display}\", got {value!r}")
-    try:
-        q = parse_quantity(key, value, unit, display)
-    except ValueError as exc:  # its message names a command-line option; name the key instead
-        raise ValueError(f"{key}: {str(exc).split(': ', 1)[-1]}") from None
-    number = float(np.asarray(q / unit))
-    if not np.isfinite(number):
-        _fail(key, f"must be finite, got {value!r}")
-    if sign == "positive" and number <= 0:
-        _fail(key, f"must be positive, got {value!r}")
-    if sign == "non-negative" and number < 0:
-        _fail(key, f"must not be negative, got {value!r}")
-    return q
+    return parse_quantity(key, value, unit, display, sign)
 
 
 def _parameter(model: NeuronModel, key: str, name: str) -> Varied:

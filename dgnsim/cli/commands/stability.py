@@ -67,7 +67,7 @@ def _list(name, text, unit, display):
              for t in text.split(",") if t.strip()]
     if not items:
         raise ValueError(f"--{name}: no values in {text!r}")
-    values = [parse_quantity(name, t, unit, display) for t in items]
+    values = [parse_quantity(f"--{name}", t, unit, display) for t in items]
     return Quantity(np.array([float(v) for v in values]), dim=unit.dim)
 
 
