@@ -62,7 +62,7 @@ def test_input_delays_survive_save_and_load(tmp_path):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]), "corrupt or truncated"),
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]), "changed or damaged"),
     (lambda d: (d / "model.safetensors").unlink(), "missing"),
     (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
 ])
@@ -73,8 +73,61 @@ def test_damaged_files_are_refused(tmp_path, damage, message):
         checkpoint.load(tmp_path)
 
 
+def _flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _header_length(path: Path) -> int:
+    """safetensors layout: an 8-byte little-endian header length, the JSON header, the tensor bytes."""
+    return 8 + int.from_bytes(path.read_bytes()[:8], "little")
+
+
+@pytest.mark.parametrize("where", ["tensor", "header"])
+def test_a_flipped_byte_is_refused_by_load_evaluate_import_and_load_surrogate(tmp_path, where):
+    """One bit changed inside a weight (a plausible value, which would load) or inside the JSON
+    header: every entry point refuses the file and names it."""
+    from dgnsim.interop.bridge import load_surrogate
+    from run_cli import in_process
+
+    checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
+    tensors = tmp_path / "model.safetensors"
+    start = _header_length(tensors)
+    offset = start + (len(tensors.read_bytes()) - start) // 2 if where == "tensor" else 20
+    _flip_byte(tensors, offset)
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: its sha256 .* differs"):
+        checkpoint.load(tmp_path)
+    with pytest.raises(CheckpointError, match="differs from the one recorded"):
+        load_surrogate(tmp_path)
+    for command in (("evaluate", str(tmp_path)), ("import", str(tmp_path), "--limit", "2", "--out", str(tmp_path / "out"))):
+        result = in_process(*command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "model.safetensors: its sha256" in result.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_manifest_without_the_tensor_hash_is_refused(tmp_path):
+    checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    del man["safetensors_sha256"]
+    (tmp_path / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(CheckpointError, match="records no sha256 of model.safetensors"):
+        checkpoint.load(tmp_path)
+
+
+def _rewrite_tensors(directory: Path, tensors: dict) -> None:
+    """Write other tensors and record their hash, as a consistent (but bad) checkpoint."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(directory / "model.safetensors"))
+    man = json.loads((directory / "manifest.json").read_text())
+    man["safetensors_sha256"] = checkpoint.file_sha256(directory / "model.safetensors")
+    (directory / "manifest.json").write_text(json.dumps(man))
+
+
 def test_changed_equations_nan_and_shape_are_refused(tmp_path):
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
     man = json.loads((tmp_path / "manifest.json").read_text())
@@ -87,21 +140,28 @@ def test_changed_equations_nan_and_shape_are_refused(tmp_path):
     bad = dict(tensors)
     bad["hidden.W_w"] = bad["hidden.W_w"].clone()
     bad["hidden.W_w"][0, 0] = float("nan")
-    save_file(bad, str(tmp_path / "model.safetensors"))
+    _rewrite_tensors(tmp_path, bad)
     with pytest.raises(CheckpointError, match="NaN or Inf"):
         checkpoint.load(tmp_path)
     bad = dict(tensors)
     bad["hidden.W_c"] = bad["hidden.W_c"][:, :3].contiguous()
-    save_file(bad, str(tmp_path / "model.safetensors"))
+    _rewrite_tensors(tmp_path, bad)
     with pytest.raises(CheckpointError, match="shape"):
         checkpoint.load(tmp_path)
 
 
-@pytest.mark.parametrize("model", ["dgn", "lif"])
-def test_committed_checkpoints_load_and_are_small(model):
-    net, manifest = checkpoint.load(COMMITTED / model)
-    assert manifest["test_accuracy"] > 0.8
-    assert sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.name != "checkpoint.pt") < 2_000_000
+@pytest.mark.parametrize("name", ["dgn", "dgn_nodelay", "lif"])
+def test_committed_checkpoints_load_and_are_small(name):
+    net, manifest = checkpoint.load(COMMITTED / name)
+    assert manifest["test_accuracy"] > 0.9
+    assert sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.name != "checkpoint.pt") < 5_000_000
+
+
+def test_the_default_checkpoint_is_the_delayed_dgn():
+    """The main job and the bridge default to checkpoints/dgn: the best network (input delays)."""
+    net, manifest = checkpoint.load(COMMITTED / "dgn")
+    assert manifest["model"] == "dgn" and manifest["config"]["delays"] == [0.0, 10.0, 20.0]
+    assert manifest["split"] == "official" and manifest["test_accuracy"] >= 0.985
 
 
 @pytest.mark.parametrize("kind", ["fgsm", "bim", "pgd"])

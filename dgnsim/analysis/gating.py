@@ -37,7 +37,7 @@ from dgnsim.brian.network import connect, make_group
 from dgnsim.core.units import require_quantity
 from dgnsim.analysis.gating_linear import linearise
 
-__all__ = ["GateSpec", "GATE_SPECS", "gate_spec", "FROZEN_TAU", "StepResult", "TauResult", "FreqResult",
+__all__ = ["GateSpec", "gate_spec", "FROZEN_TAU", "StepResult", "TauResult", "FreqResult",
            "GateResult", "FIResult", "SNRResult", "step_response", "time_constants",
            "frequency_response", "gate_dynamics", "fi_curve", "snr_transfer", "siegert_rate"]
 
@@ -65,20 +65,9 @@ class GateSpec:
     strength: str = "w"  # the synapse parameter that drives the gate
 
 
-GATE_SPECS = {
-    "lif": GateSpec(), "alif": GateSpec(), "multiscale": GateSpec(), "lnm": GateSpec(),
-    "dgn": GateSpec("g", "tau_syn", strength="c"),
-    "sdgn": GateSpec("g", "tau_syn", strength="c"),
-    "dgn_activity": GateSpec("g", "tau_g", "I", "tau_syn", gate_follows_v=True, strength="w"),
-}
-
-
 def gate_spec(model: NeuronModel) -> GateSpec:
-    """How the analyses hold ``model``: the built-ins' entry of :data:`GATE_SPECS`, else the
-    model file's optional ``[gating]`` table (the fields of :class:`GateSpec`), else an
-    ungated neuron driven through ``I_ext``."""
-    if model.builtin and model.name in GATE_SPECS:
-        return GATE_SPECS[model.name]
+    """How the analyses hold ``model``: its file's optional ``[gating]`` table (the fields of
+    :class:`GateSpec`), else an ungated neuron driven through ``I_ext``."""
     where = model_origin(model)
     if not model.gating and "I_ext" not in model.parameters:
         raise ModelError(f"{where}: no [gating] table and no I_ext to drive the neuron: add a [gating] table "

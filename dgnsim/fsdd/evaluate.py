@@ -39,12 +39,18 @@ def evaluate(net, x: np.ndarray, y: np.ndarray, perturbation: str | None = None,
     return correct / len(x)
 
 
-def evaluate_dir(directory, perturbations=(None,), data=None, seed: int = 0) -> dict:
-    """Evaluate a saved network under each perturbation; the split is the one it was trained on."""
+def load_for_evaluation(directory, data=None):
+    """A saved network and the FSDD split it was trained on, refusing another input encoding."""
     from dgnsim.io.checkpoint import load
 
     net, manifest = load(directory)
     ds = load_fsdd(data, split=manifest["split"])
     if ds.encoding_key != manifest["encoding"]["key"]:
         raise ValueError(f"{directory}: trained on a different input encoding ({manifest['encoding']['key'][:12]}...)")
+    return net, ds
+
+
+def evaluate_dir(directory, perturbations=(None,), data=None, seed: int = 0) -> dict:
+    """Evaluate a saved network under each perturbation; the split is the one it was trained on."""
+    net, ds = load_for_evaluation(directory, data)
     return {p or "clean": evaluate(net, ds.test_x, ds.test_y, p, seed) for p in perturbations}

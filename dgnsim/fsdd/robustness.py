@@ -63,28 +63,40 @@ def evaluate_run(directory, seed: int, *, data=None, progress: bool = True) -> d
 
 
 def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads: int = 2,
-               progress: bool = True, delays=(0.0,)) -> dict:
-    """Train and evaluate every (model, recurrent) in ``configs`` for ``seeds`` seeds
-    (with input ``delays`` in ms, :class:`~dgnsim.surrogate.SpikingLayer`)."""
+               progress: bool = True, delays=(0.0,), curves: bool = False) -> dict:
+    """Train and evaluate every row of ``configs`` for ``seeds`` seeds.
+
+    A row is ``(model, recurrent)``, trained with the input ``delays`` in ms
+    (:class:`~dgnsim.surrogate.SpikingLayer`), or ``(model, recurrent, delays)`` with its own.
+    ``curves``: also accuracy against strength for every perturbation, on the same networks
+    (:func:`dgnsim.fsdd.curves.robustness_curves`; its 50 % strengths go into the report).
+    """
     out = Path(out)
-    results = {}
-    for model, recurrent in configs:
-        name = run_name(model, recurrent, delays)
+    results, runs = {}, {}
+    for model, recurrent, row_delays in ((c[0], c[1], c[2] if len(c) > 2 else delays) for c in configs):
+        name = run_name(model, recurrent, row_delays)
         for seed in range(seeds):
             directory = out / "runs" / name / f"seed{seed}"
             if not _evaluated(directory / "eval.json"):
                 if progress:
                     print(f"== {name} seed {seed}: training (or reading back a finished run)", file=sys.stderr)
                 train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
-                      threads=threads, progress=progress, delays=delays)
+                      threads=threads, progress=progress, delays=row_delays)
             acc = evaluate_run(directory, seed, data=data, progress=progress)
             results.setdefault(name, []).append([acc[p or "clean"] for p in PERTURBATIONS.values()])
+            runs.setdefault(name, []).append((directory, seed))
     table = {name: {"mean": (100 * np.mean(r, axis=0)).tolist(), "std": (100 * np.std(r, axis=0)).tolist(),
                     "seeds": len(r)} for name, r in results.items()}
     report = {"columns": list(PERTURBATIONS), "strengths": PERTURBATIONS, "epochs": epochs, "table": table}
     write_json(out / "robustness.json", report)
     write_text(out / "robustness.csv", to_csv(report))
     write_text(out / "robustness.md", to_markdown(report))
+    if curves:
+        from dgnsim.fsdd.curves import robustness_curves
+
+        rows = robustness_curves(runs, out, data=data, progress=progress)["rows"]
+        report["half_strength"] = {name: {kind: c["half_strength"] for kind, c in row["curves"].items()}
+                                   for name, row in rows.items()}
     return report
 
 

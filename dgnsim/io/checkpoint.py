@@ -1,18 +1,20 @@
 """Trained networks on disk: ``model.safetensors`` + ``manifest.json`` (format version 1).
 
-The manifest names the model and the sha256 of its equations file, every parameter
-with its unit (mV-ms system) and shape, dt, layer sizes, the input encoding and the data
-split. A model that is not one of the package's (a user's file) is recorded whole (its
-text), so the checkpoint loads on another machine without the file. Loading checks all
-of it: a truncated or corrupt file, a missing tensor, a wrong shape, NaN or Inf, or an
+The manifest names the model and the sha256 of its equations file, the sha256 of
+``model.safetensors`` (so that a changed byte anywhere in the weights or their header is
+caught, not loaded as a plausible network), every parameter with its unit (mV-ms system)
+and shape, dt, layer sizes, the input encoding and the data split. A model that is not one
+of the package's (a user's file) is recorded whole (its text), so the checkpoint loads on
+another machine without the file. Loading checks all of it: a tensor file whose hash
+differs, a truncated or corrupt file, a missing tensor, a wrong shape, NaN or Inf, or an
 equations file that changed since training is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
-
 
 from dgnsim.io.files import atomic_path, write_json
 from dgnsim.core.models import ModelError, load_model, model_from_text
@@ -23,6 +25,27 @@ VERSION = 1
 
 class CheckpointError(ValueError):
     """A trained-network file that cannot be used."""
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify_tensors(manifest: dict, man_path: Path, ten_path: Path) -> None:
+    """Refuse a tensor file whose bytes are not the ones the manifest recorded."""
+    recorded = manifest.get("safetensors_sha256")
+    if recorded is None:
+        raise CheckpointError(f"{man_path}: records no sha256 of model.safetensors (written before "
+                              f"dgnsim 0.2); its weights cannot be verified: save the network again")
+    actual = file_sha256(ten_path)
+    if actual != recorded:
+        raise CheckpointError(f"{ten_path}: its sha256 ({actual[:12]}...) differs from the one recorded in "
+                              f"manifest.json ({recorded[:12]}...): the file was changed or damaged after saving")
 
 
 def _unit_of(layer, name: str) -> str:
@@ -62,6 +85,7 @@ def save(net, directory, *, encoding: dict, split: str, extra: dict | None = Non
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / "model.safetensors") as tmp:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "version": str(VERSION)})
+        manifest["safetensors_sha256"] = file_sha256(tmp)
     write_json(directory / "manifest.json", manifest)
 
 
@@ -95,6 +119,7 @@ def load(directory, dtype=None):
         raise CheckpointError(f"{man_path}: not valid JSON ({exc})") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise CheckpointError(f"{man_path}: not a {FORMAT} v{VERSION} manifest")
+    _verify_tensors(manifest, man_path, ten_path)
     spec = _hidden_model(manifest, man_path)
     if spec.sha256 != manifest["equations_sha256"]:
         raise CheckpointError(

@@ -31,7 +31,7 @@ DEVICES = ("numpy", "cython", "cpp_standalone")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True,
-                        help=f"a model name ({', '.join(sorted(gating.GATE_SPECS))}) or a path to a model file "
+                        help="a model name (see 'dgnsim models') or a path to a model file "
                              "(its optional [gating] table says which variable is the gate)")
     parser.add_argument("--analysis", required=True, choices=sorted(ANALYSES))
     parser.add_argument("--device", default="numpy", choices=DEVICES)

@@ -16,9 +16,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--recurrent", default="lif,dgn", help="comma-separated models also run recurrent ('' for none)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
-    parser.add_argument("--delays", default="0",
-                        help="input delays in ms for every row, e.g. 0,10,20 "
-                             "(rows named <model>_dl0-10-20; default 0: none)")
+    parser.add_argument("--delays", action="append", default=None,
+                        help="input delays in ms, e.g. 0,10,20 (rows named <model>_dl0-10-20; default 0: "
+                             "none); give it twice (--delays 0 --delays 0,10,20) for rows with each")
+    parser.add_argument("--curves", action="store_true",
+                        help="also accuracy against strength for every perturbation (noise p from 0 to 0.3, "
+                             "attack budgets doubling until accuracy < 20 %%): robustness_curves.json/.csv/.md")
     parser.add_argument("--data", default=None, help="FSDD folder")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per training (default 2)")
     parser.add_argument("--out", required=True, help="output directory (runs/, robustness.csv/.md/.json)")
@@ -38,10 +41,12 @@ def run(args) -> int:
         load_model(m)  # unknown model: fail before any training
     for option in ("seeds", "epochs", "threads"):
         count(f"--{option}", getattr(args, option))
-    delays, _ = input_delays(parse_delays(args.delays), 1.0)  # bad delays: fail before any training
+    delay_sets = [input_delays(parse_delays(text), 1.0)[0] for text in args.delays or ["0"]]  # fail before training
     check_writable(args.out)
-    report = robustness([(m, False) for m in ff] + [(m, True) for m in rec], args.seeds, args.out,
-                        epochs=args.epochs, data=args.data, threads=args.threads, delays=delays)
+    rows = [(m, recurrent, delays) for delays in delay_sets for recurrent, models in ((False, ff), (True, rec))
+            for m in models]
+    report = robustness(rows, args.seeds, args.out, epochs=args.epochs, data=args.data, threads=args.threads,
+                        curves=args.curves)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
