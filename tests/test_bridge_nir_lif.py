@@ -257,8 +257,6 @@ def test_unknown_and_unsupported_nodes_are_refused():
     with pytest.raises(ValueError, match="non-spiking"):
         bridge_nir.import_nir(graph(nir.Linear(weight=eye), nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3)),
                                     nir.Linear(weight=eye), nir.IF(r=np.ones(3), v_threshold=np.ones(3))))
-    with pytest.raises(ValueError, match="bias before an IF"):
-        bridge_nir.import_nir(graph(nir.Affine(weight=eye, bias=np.ones(3)), nir.IF(r=np.ones(3), v_threshold=np.ones(3))))
     with pytest.raises(ValueError, match="must follow a Linear"):
         bridge_nir.import_nir(graph(nir.IF(r=np.ones(3), v_threshold=np.ones(3))))
     lif = nir.LIF(tau=np.full(3, 5e-5), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3))

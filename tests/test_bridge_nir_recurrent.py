@@ -122,10 +122,58 @@ def test_unsupported_cycles_are_refused():
     g = _graph(chain + [("lif0", "wr"), ("wr", "lif0")], wr=nir.Linear(weight=np.full((3, 3), np.nan)))
     with pytest.raises(ValueError, match=r"must be a finite \(3, 3\)"):
         bridge_nir.import_nir(g)
-    # a recurrent Affine bias into a CubaLIF's current has no counterpart
-    cuba = nir.CubaLIF(tau_syn=np.full(3, 5e-3), tau_mem=np.full(3, 1e-2), r=np.ones(3), v_leak=np.zeros(3),
-                       w_in=np.ones(3), v_threshold=np.ones(3))
-    g = _graph([("input", "w0"), ("w0", "cuba"), ("cuba", "output"), ("cuba", "wr"), ("wr", "cuba")],
-               cuba=cuba, wr=nir.Affine(weight=np.eye(3), bias=np.ones(3)))
-    with pytest.raises(ValueError, match="nonzero Affine bias"):
-        bridge_nir.import_nir(g, discretisation="exact")
+
+
+def _cuba_reference(x, p, discretisation, dt):
+    """NIR's CubaLIF with Affine input and recurrent weights, in numpy (float64), step ``dt`` (s).
+
+    u_t = W x_t + b + V s_{t-1} + b_V (NIR: both biases are constant inputs of the node);
+    snntorch: I += dt/tau_syn (-I + w_in u), v += dt/tau_mem (v_leak - v + r I) (forward Euler);
+    exact: I = (I + dt w_in u/tau_syn) exp(-dt/tau_syn), v relaxes exactly towards v_leak + r I.
+    Spike if v > v_threshold, then v = v_reset; v starts at v_reset, I at 0.
+    """
+    n_b, n_t, _ = x.shape
+    n = p["w"].shape[0]
+    i_syn, v, s = np.zeros((n_b, n)), np.broadcast_to(p["v_reset"], (n_b, n)).copy(), np.zeros((n_b, n))
+    out = []
+    for t in range(n_t):
+        u = x[:, t] @ p["w"].T + p["b"] + s @ p["v"].T + p["b_v"]
+        if discretisation == "snntorch":
+            i_syn = i_syn + dt / p["tau_syn"] * (-i_syn + p["w_in"] * u)
+            v = v + dt / p["tau_mem"] * (p["v_leak"] - v + p["r"] * i_syn)
+        else:
+            i_syn = (i_syn + dt * p["w_in"] * u / p["tau_syn"]) * np.exp(-dt / p["tau_syn"])
+            target = p["v_leak"] + p["r"] * i_syn
+            v = target + (v - target) * np.exp(-dt / p["tau_mem"])
+        s = (v > p["v_threshold"]).astype(float)
+        v = np.where(s > 0, p["v_reset"], v)
+        out.append(s > 0)
+    return np.stack(out, axis=1)
+
+
+@pytest.mark.parametrize("discretisation", ["snntorch", "exact"])
+def test_recurrent_affine_bias_into_cubalif_matches_documented_updates(discretisation):
+    """Feed-forward and recurrent Affine biases into a recurrent CubaLIF: the summed bias drives
+    the synaptic current (I_ext = S, I starting at -S), as the numpy reference."""
+    import nir
+
+    rng = np.random.default_rng(7)
+    n, dt = 5, 1e-3
+    p = dict(w=rng.normal(3.0, 1.5, (n, 4)), b=rng.normal(0, 0.3, n), v=rng.normal(0, 0.8, (n, n)),
+             b_v=rng.normal(0.1, 0.2, n), tau_syn=rng.uniform(3e-3, 6e-3, n), tau_mem=rng.uniform(8e-3, 15e-3, n),
+             r=rng.uniform(0.8, 1.5, n), w_in=rng.uniform(0.8, 1.2, n), v_leak=rng.uniform(-0.2, 0.2, n),
+             v_threshold=rng.uniform(0.6, 0.9, n), v_reset=np.zeros(n))
+    cuba = nir.CubaLIF(**{k: p[k] for k in ("tau_syn", "tau_mem", "r", "v_leak", "w_in", "v_threshold", "v_reset")})
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}), "w": nir.Affine(weight=p["w"], bias=p["b"]),
+             "cuba": cuba, "wr": nir.Affine(weight=p["v"], bias=p["b_v"]),
+             "output": nir.Output(output_type={"output": np.array([n])})}
+    edges = [("input", "w"), ("w", "cuba"), ("cuba", "output"), ("cuba", "wr"), ("wr", "cuba")]
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt})
+    x = (rng.random((3, 60, 4)) < 0.3).astype(np.uint8)
+    run = bridge_nir.run_nir(bridge_nir.import_nir(graph, dt=dt * 1000 * ms, discretisation=discretisation), x,
+                             dt=dt * 1000 * ms)
+    ref = _cuba_reference(x, p, discretisation, dt)
+    assert 50 < ref.sum() < 0.6 * ref.size, "the comparison needs spikes and silence"
+    np.testing.assert_array_equal(run.spikes[0], ref)
+    # the recurrent bias matters
+    assert not np.array_equal(_cuba_reference(x, {**p, "b_v": np.zeros(n)}, discretisation, dt), ref)

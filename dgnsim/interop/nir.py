@@ -10,10 +10,13 @@ step of v, then the threshold and a hard reset.
 
 Two discretisations on import (``discretisation=``):
 
-- ``"snntorch"`` (default): snnTorch's discrete ``Synaptic`` neuron, which its NIR export
-  writes as ``tau = dt/(1-alpha)``, ``r = tau_mem/dt``, ``w_in = tau_syn/dt`` with
-  ``dt = 1e-4 s``: ``syn = alpha syn + W s``, ``mem = beta mem + syn``. We set
-  ``alpha = 1 - dt w_in... `` i.e. ``alpha = 1 - dt/tau_syn``, ``beta = 1 - dt/tau_mem``,
+- ``"snntorch"`` (default): NIR's ODEs advanced by one forward-Euler step of the graph's
+  own ``dt`` (metadata ``dt`` in seconds, else snnTorch's 1e-4 s) per Brian2 step: the
+  discrete form of snnTorch's ``Synaptic`` and ``Leaky`` neurons, and what Norse's
+  ``from_nir`` computes at its ``dt``. snnTorch's NIR export writes ``Synaptic`` as
+  ``tau = dt/(1-alpha)``, ``r = tau_mem/dt``, ``w_in = tau_syn/dt`` with ``dt = 1e-4 s``:
+  ``syn = alpha syn + W s``, ``mem = beta mem + syn``. We set
+  ``alpha = 1 - dt/tau_syn``, ``beta = 1 - dt/tau_mem``,
   ``tau_syn' = -dt/ln(alpha)``, ``tau_mem' = -dt/ln(beta)`` and scale the weights so the
   discrete updates coincide: identical up to floating-point rounding (~1e-16 relative), so
   spikes agree except where the membrane lies within rounding of threshold. snnTorch's
@@ -45,9 +48,17 @@ IF (``dv/dt = r I``, no leak) gets ``tau_mem`` = :data:`IF_TAU_STEPS` time steps
 1e-20`` is below half an ulp of 1, so ``exp(-dt/tau_mem)`` is exactly 1.0 in float64 and the
 membrane does not leak at all (no discretisation error beyond the rounding of the sums). LI is
 ``lif_delta`` with the threshold at :data:`~dgnsim.interop.bridge.READOUT_V_TH` (never spikes); a
-non-spiking node (LI, CubaLI) must be the last neuron node, as its output is a voltage. An
-Affine bias ``b`` (a constant input ``r b`` each step) is folded into ``I_ext`` for LIF and LI
-(exact with either discretisation); IF has no leak to carry it, so an IF bias is refused.
+non-spiking node (LI, CubaLI) must be the last neuron node, as its output is a voltage.
+
+An Affine bias ``b`` is an input of value 1 in every step through weights ``b`` (snnTorch's
+``nn.Linear`` adds it to the input current every step). For LIF and LI it is folded into
+``I_ext`` (the membrane's constant drive; exact with either discretisation). For CubaLIF and
+CubaLI it enters the synaptic current: per step the current gets the jump ``d`` that a
+spike through weight ``b`` would give and decays by ``a``, so after step ``t`` it holds
+``S (1 - a^(t+1))`` with ``S = d a/(1-a)``, since snnTorch's ``syn`` starts at 0. We set
+``I_ext = S`` (a constant drive of v) and start the current at ``I = -S``, which decays
+with ``I``: the same sum, exactly, without extra synapses. IF has no leak to carry a
+constant drive (its membrane does not move under ``I_ext``), so an IF bias is refused.
 
 Recurrence: a spiking node (CubaLIF, LIF, IF) may feed itself through one Linear/Affine node
 whose only input and only output is that node -- ``lif -> w_rec -> lif``, the flat form
@@ -63,14 +74,14 @@ a step late by discarding that step's membrane update (``reset_delay=True``; its
 ``reset_delay=False`` branch does not reset ``self.mem`` in snnTorch 1.0.0), unlike our
 ``lif``; RLeaky with ``reset_mechanism="zero", reset_delay=False`` matches exactly.
 
-Refused with an explanation: unknown nodes, nonzero Affine biases before CubaLIF/CubaLI/IF,
+Refused with an explanation: unknown nodes, nonzero Affine biases before IF,
 branches and cycles other than the recurrence above. The DGN has no NIR node (its conductance gate g multiplies the
 membrane's distance to E_gate): exporting it is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, second
@@ -78,6 +89,8 @@ from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV
 from dgnsim.brian.backend import Simulation
 from dgnsim.interop.bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, check_input, dense_pairs
 from dgnsim.brian.network import connect, make_group
+from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT
+from dgnsim.core.units import require_quantity
 
 DISCRETISATIONS = ("snntorch", "exact")
 #: Brian2 slot of recurrent synapses onto the first layer: :func:`dgnsim.interop.bridge.build`'s schedule
@@ -102,6 +115,8 @@ class NirLayer:
     spiking: bool
     model: str = "lif"    # "lif" (CubaLIF, CubaLI: w jumps the current) or "lif_delta" (LIF, IF, LI: w jumps v)
     recurrent_mv: np.ndarray | None = None  # (n, n) recurrent weights, mV per spike of the previous step
+    initial: dict = field(default_factory=dict)  # initial state variables (Brian2 quantities), e.g. I of a bias
+    name: str | None = None  # the NIR node's name
 
 
 def _recurrent_loops(graph) -> dict:
@@ -183,18 +198,37 @@ def _chain(graph):
 
 def _recurrent_weights(name, w_name, w_node, n):
     """NIR recurrent weight node -> ((n, n) weights, ours (in, out) layout; (n,) bias)."""
-    import nir
-
     r = np.asarray(w_node.weight, dtype=float)
     if r.shape != (n, n) or not np.all(np.isfinite(r)):
         raise BridgeError(f"NIR node {w_name!r}: recurrent weights of {name!r} must be a finite ({n}, {n}) "
                           f"array, got shape {r.shape}")
-    bias = np.zeros(n)
-    if isinstance(w_node, nir.Affine):
-        bias = np.broadcast_to(np.asarray(w_node.bias, dtype=float), (n,)).copy()
-        if not np.all(np.isfinite(bias)):
-            raise BridgeError(f"NIR node {w_name!r}: bias contains NaN or Inf")
-    return r.T, bias
+    return r.T, _bias(w_name, w_node, n)
+
+
+def _bias(name, node, n):
+    """The (n,) bias of a weight node: an Affine's, finite; zeros for a Linear."""
+    import nir
+
+    if not isinstance(node, nir.Affine):
+        return np.zeros(n)
+    bias = np.broadcast_to(np.asarray(node.bias, dtype=float), (n,)).copy()
+    if not np.all(np.isfinite(bias)):
+        raise BridgeError(f"NIR node {name!r}: bias contains NaN or Inf")
+    return bias
+
+
+def _check_decay(name, label, decay):
+    """Refuse a decay per step whose time constant is under the models' minimum number of steps.
+
+    ``tau' = -dt/ln(decay)`` is that many steps whatever ``dt``, and :func:`make_group` refuses
+    fewer than :data:`~dgnsim.core.models.MIN_STEPS_PER_TIME_CONSTANT`: say so at import, in
+    snnTorch's terms.
+    """
+    low = np.exp(-1.0 / MIN_STEPS_PER_TIME_CONSTANT)
+    if np.any(decay < low):
+        raise BridgeError(f"NIR node {name!r}: {label} = {np.min(decay):.4g} per step is below "
+                          f"exp(-1/{MIN_STEPS_PER_TIME_CONSTANT}) = {low:.4f}: its time constant would be under "
+                          f"{MIN_STEPS_PER_TIME_CONSTANT} time steps (at any dt), which dgnsim's models refuse")
 
 
 def _vec(value, n):
@@ -211,21 +245,36 @@ def _vec(value, n):
 def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLayer]:
     """Translate a NIR graph (or a path to a ``.nir`` file) into layers of ``lif`` / ``lif_delta``.
 
-    ``dt``: the Brian2 time step (a quantity); with ``"snntorch"`` the graph's own time step
-    (``nir_dt`` in seconds, snnTorch's 1e-4 s) sets alpha and beta, and one graph step
-    becomes one Brian2 step of ``dt``.
+    Parameters
+    ----------
+    graph : nir.NIRGraph or path
+        A chain Input -> (Linear/Affine -> neuron node)... -> Output (see the module docstring).
+    dt : Quantity
+        The Brian2 time step. With ``"snntorch"`` the graph's own step (metadata ``dt`` in
+        seconds, else snnTorch's 1e-4 s) sets the decays per step, and one graph step becomes
+        one Brian2 step of ``dt``.
+    discretisation : {"snntorch", "exact"}
+        Forward Euler at the graph's step (snnTorch, Norse) or our exact-decay scheme.
+
+    Returns
+    -------
+    list of NirLayer
+        One per neuron node, in order; a graph that cannot be carried across raises
+        :class:`~dgnsim.interop.bridge.BridgeError` saying why.
     """
     import nir
 
     if discretisation not in DISCRETISATIONS:
         raise BridgeError(f"discretisation: one of {DISCRETISATIONS}, not {discretisation!r}")
+    dt_s = float(require_quantity("dt", dt, second, "ms"))
+    if not dt_s > 0:
+        raise BridgeError(f"dt: must be positive, got {dt!r}")
     if not isinstance(graph, nir.NIRGraph):
         try:
             graph = nir.read(str(graph))
         except Exception as exc:  # truncated or not HDF5
             raise BridgeError(f"{graph}: not a readable NIR file ({type(exc).__name__}: {exc})") from None
     _, chain, names, loops = _chain(graph)
-    dt_s = float(dt / second)
     nir_dt = float(graph.metadata.get("dt", 1e-4)) if discretisation == "snntorch" else dt_s
     layers, pending, bias = [], None, None
     for name, node in zip(names, chain):
@@ -238,11 +287,7 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             w = np.asarray(node.weight, dtype=float)
             if w.ndim != 2 or not np.all(np.isfinite(w)):
                 raise BridgeError(f"NIR node {name!r}: weight must be a finite 2-d array, got shape {w.shape}")
-            bias = np.zeros(w.shape[0])
-            if isinstance(node, nir.Affine):
-                bias = np.broadcast_to(np.asarray(node.bias, dtype=float), (w.shape[0],)).copy()
-                if not np.all(np.isfinite(bias)):
-                    raise BridgeError(f"NIR node {name!r}: bias contains NaN or Inf")
+            bias = _bias(name, node, w.shape[0])
             pending = w.T  # NIR weight is (out, in); ours (in, out)
         elif isinstance(node, (nir.CubaLIF, nir.CubaLI)):
             if pending is None:
@@ -251,10 +296,6 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             if name in loops:  # recurrent weights: scaled like the feed-forward ones (same node's input)
                 rec, rec_bias = _recurrent_weights(name, *loops[name], n)
                 pending, bias = np.vstack([pending, rec]), bias + rec_bias
-            if np.any(bias != 0):
-                raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias before a {type(node).__name__} has no "
-                                  "counterpart (a constant input per step into a synaptic current; recurrent "
-                                  "weights included)")
             tau_s, tau_m = _vec(node.tau_syn, n), _vec(node.tau_mem, n)
             r, v_leak, w_in = _vec(node.r, n), _vec(node.v_leak, n), _vec(node.w_in, n)
             if np.any(tau_s <= 0) or np.any(tau_m <= 0):
@@ -264,12 +305,19 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
                 alpha, beta = 1 - nir_dt / tau_s, 1 - nir_dt / tau_m
                 if np.any(alpha <= 0) or np.any(beta <= 0):
                     raise BridgeError(f"NIR node {name!r}: tau <= dt gives alpha or beta <= 0")
+                _check_decay(name, "alpha", alpha)
+                _check_decay(name, "beta", beta)
                 gain_m = nir_dt * r / tau_m
-                w = pending * (gain_s * gain_m / (alpha * (1 - beta)))[None, :]
+                scale = gain_s * gain_m / (alpha * (1 - beta))
                 tau_syn, tau_mem = -dt_s / np.log(alpha), -dt_s / np.log(beta)
             else:
-                w = pending * (r * gain_s)[None, :]
+                scale = r * gain_s
                 tau_syn, tau_mem = tau_s, tau_m
+            w = pending * scale[None, :]
+            # the bias, an input of 1 in every step through weights b: its current sums to
+            # drive (1 - a^(t+1)) after step t (a: our decay of I per step), i.e. I_ext = drive
+            # with the current starting at -drive
+            drive = bias * scale * np.exp(-dt_s / tau_syn) / -np.expm1(-dt_s / tau_syn)
             spiking = isinstance(node, nir.CubaLIF)
             # NIR states no initial membrane: metadata "v_init" (our export writes it), else v_reset
             # (snnTorch starts at 0 = v_reset), else v_leak. lif starts at v_rest, so v_rest = v_init and
@@ -278,12 +326,16 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             v0 = meta.get("v_init", node.v_reset if spiking_node(node) and node.v_reset is not None else v_leak)
             v0 = float(np.asarray(v0, dtype=float).reshape(-1)[0])
             params = {"tau_syn": tau_syn * second, "tau_mem": tau_mem * second, "v_rest": v0 * mV,
-                      "I_ext": (v_leak - v0) * mV}
+                      "I_ext": (v_leak - v0 + drive) * mV}
             if spiking:
                 params["v_th"] = _vec(node.v_threshold, n) * mV
                 v_reset = node.v_reset if node.v_reset is not None else v_leak
                 params["v_reset"] = _vec(v_reset, n) * mV
-            layers.append(NirLayer(w[:n_ff], params, spiking, "lif", w[n_ff:] if name in loops else None))
+            initial = {"I": -drive * mV} if np.any(drive != 0) else {}
+            if not np.all(np.isfinite(w)) or not np.all(np.isfinite(drive)):
+                raise BridgeError(f"NIR node {name!r} ({type(node).__name__}): weights or bias overflow")
+            layers.append(NirLayer(w[:n_ff], params, spiking, "lif", w[n_ff:] if name in loops else None,
+                                   initial, name))
             pending = None
         elif isinstance(node, nir.Output):
             if pending is not None:
@@ -295,10 +347,9 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             if name in loops:
                 rec, rec_bias = _recurrent_weights(name, *loops[name], n)
                 pending, bias = np.vstack([pending, rec]), bias + rec_bias
-            layer = _delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s)
+            layer = replace(_delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s), name=name)
             if name in loops:
-                layer = NirLayer(layer.weights_mv[:n_ff], layer.params, layer.spiking, layer.model,
-                                 layer.weights_mv[n_ff:])
+                layer = replace(layer, weights_mv=layer.weights_mv[:n_ff], recurrent_mv=layer.weights_mv[n_ff:])
             layers.append(layer)
             pending = None
         else:
@@ -334,6 +385,7 @@ def _delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s) -> Nir
             beta = 1 - nir_dt / tau
             if np.any(beta <= 0):
                 raise BridgeError(f"NIR node {name!r}: tau <= dt gives beta <= 0")
+            _check_decay(name, "beta", beta)
             w = pending * (gain / beta)[None, :]
             tau_mem = -dt_s / np.log(beta)
             v_target = v_leak + gain * bias / (1 - beta)  # (1-beta) v_target = (1-beta) v_leak + gain b
@@ -363,6 +415,13 @@ class NirRun:
     v_last: np.ndarray | None
 
 
+def _tiled(value, copies):
+    """A per-neuron quantity repeated for ``copies`` copies of the layer (a scalar as it is)."""
+    if np.ndim(np.asarray(value)) != 1:
+        return value
+    return Quantity(np.tile(np.asarray(value), copies), dim=value.dim)
+
+
 def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 * ms) -> NirRun:
     """Run imported layers on input spikes ``x`` (B, T, n_in) in Brian2, B copies in one build.
 
@@ -380,11 +439,12 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
         mons, groups = [], []
         for k, layer in enumerate(layers):
             n = layer.weights_mv.shape[1]
-            params = {p: (Quantity(np.tile(np.asarray(v), copies), dim=v.dim) if np.ndim(np.asarray(v)) == 1 else v)
-                      for p, v in layer.params.items()}
+            params = {p: _tiled(v, copies) for p, v in layer.params.items()}
             if not layer.spiking:
                 params["v_th"] = READOUT_V_TH
             grp = sim.add(make_group(layer.model, copies * n, params, name=f"nir_layer{k}"))
+            for var, value in layer.initial.items():
+                setattr(grp, var, _tiled(value, copies))
             i, j = dense_pairs(n_prev, n, copies)
             syn = sim.add(connect(src, grp, i=i, j=j, name=f"nir_syn{k}",
                                   w=np.tile(layer.weights_mv.ravel(), copies) * mV))
