@@ -150,7 +150,7 @@ def test_changed_equations_nan_and_shape_are_refused(tmp_path):
         checkpoint.load(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["dgn", "dgn_nodelay", "lif"])
+@pytest.mark.parametrize("name", ["dgn", "dgn_nodelay", "lif", "lif_delays"])
 def test_committed_checkpoints_load_and_are_small(name):
     net, manifest = checkpoint.load(COMMITTED / name)
     assert manifest["test_accuracy"] > 0.9
