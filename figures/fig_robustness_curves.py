@@ -12,13 +12,15 @@ import json
 import sys
 from pathlib import Path
 
+from matplotlib.ticker import NullFormatter
+
 from dgnsim.viz.plots import plt, save_figure
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "robustness_curves.json"
 TITLES = {"additive": "additive noise", "subtractive": "subtractive noise", "mixed": "mixed noise",
           "fgsm": "FGSM", "pgd": "PGD", "bim": "BIM"}
 NOISE_LABEL = "spike probability per channel and step"
-ATTACK_LABEL = "budget (fraction of input entries flipped)"
+ATTACK_LABEL = "budget (fraction of input entries flipped;\nbudget 0 drawn at half the first budget)"
 
 
 def main(out_dir: Path, quick: bool = False, results: Path = RESULTS) -> list[Path]:
@@ -39,14 +41,13 @@ def main(out_dir: Path, quick: bool = False, results: Path = RESULTS) -> list[Pa
                             color=colors[k % 10], alpha=0.2, lw=0)
         if attack:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.axhline(50, color="0.6", lw=0.6, ls=":")
         ax.set_title(TITLES[kind])
         ax.set_xlabel(ATTACK_LABEL if attack else NOISE_LABEL, fontsize=8)
         ax.set_ylim(0, 102)
     for ax in axes[:, 0]:
         ax.set_ylabel("test accuracy (%)")
-    axes[1, 0].text(0.02, 0.04, "attack panels: budget 0 drawn at half the first budget", transform=axes[1, 0].transAxes,
-                    fontsize=6, color="0.4")
     axes[0, 0].legend(fontsize=7, frameon=False, loc="lower left")
     fig.suptitle("FSDD, trained on clean data: accuracy against perturbation strength (mean ± std over seeds)",
                  fontsize=9)
