@@ -6,14 +6,14 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || pyenv which python3.12 2>/dev/null || echo python3.12)
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast smoke figures bench clean
+.PHONY: setup run test test-fast smoke figures bench docs clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,cuda,torch,nir,dev,sweep]'
+	$(PY) -m pip install --quiet -e '.[test,cuda,torch,nir,dev,sweep,docs]'
 	@touch $(STAMP)
 
 # The main job: every figure (simulations included) on the embedded defaults.
@@ -33,6 +33,12 @@ smoke: $(STAMP)
 	bash .ci/wheel_smoke.sh
 
 figures: run
+
+# The documentation (docs/): HTML with warnings as errors (the gallery's examples run on the
+# way, the model, result and API pages are generated), then the doctests of the pages.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

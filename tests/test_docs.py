@@ -1,0 +1,105 @@
+"""The README and the documentation's sources: size, links, citation metadata, generated pages.
+
+The Sphinx build itself (``make docs``, with the gallery and the doctests) runs in CI after the
+tests; these checks are the fast part of it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import dgnsim
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def _links(markdown: str) -> list[str]:
+    """Targets of the Markdown links ``[text](target)`` outside code blocks."""
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    return re.findall(r"\[[^\]]*\]\(([^)\s]+)\)", text)
+
+
+def test_readme_is_short_and_starts_with_the_two_commands():
+    raw = README.read_bytes()
+    assert len(raw) <= 8 * 1024, f"README.md is {len(raw)} bytes; at most 8 KB (move long content to docs/)"
+    head = raw.decode().splitlines()[:6]
+    assert any(line.startswith("make run") for line in head) and any(line.startswith("make test") for line in head)
+
+
+def test_every_readme_link_resolves():
+    links = _links(README.read_text())
+    assert links, "no links found in README.md"
+    for target in links:
+        if re.match(r"[a-z]+://", target):
+            continue  # external: not checked offline
+        path = (ROOT / target.split("#")[0]).resolve()
+        assert path.exists(), f"README.md links to {target}, which does not exist"
+
+
+def test_citation_metadata_matches_the_package():
+    text = (ROOT / "CITATION.cff").read_text()
+    assert re.search(r'^cff-version: 1\.2\.0$', text, flags=re.M)
+    version = re.search(r'^version: "?([^"\n]+)"?$', text, flags=re.M)
+    assert version and version.group(1) == dgnsim.__version__
+    licence = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]
+    assert re.search(rf"^license: {re.escape(licence)}$", text, flags=re.M)
+
+
+def test_every_result_file_has_a_protocol():
+    protocols = tomllib.loads((DOCS / "results" / "protocols.toml").read_text())
+    named = [key for group in protocols["group"] for key in group["files"]]
+    for key in named:  # a file named but absent is skipped by the docs build (e.g. not yet committed)
+        assert protocols["file"].get(key, {}).get("protocol"), f"{key}: no protocol in docs/results/protocols.toml"
+    files = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("results/*.md"), *ROOT.glob("benchmarks/results/*.md")])
+    missing = [f for f in files if f not in named]
+    assert not missing, f"result files without a protocol in docs/results/protocols.toml: {missing}"
+
+
+def test_docs_build_is_wired_into_make_and_ci():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^docs: ", makefile, flags=re.M) and "-W" in makefile and "-b doctest" in makefile
+    assert "make docs" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.fixture(scope="module")
+def docs_ext():
+    pytest.importorskip("sphinx", reason="the docs extra (pip install -e '.[docs]')")
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import dgnsim_docs
+        import dgnsim_latex
+
+        yield dgnsim_docs, dgnsim_latex
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+
+
+def test_latex_of_brian2_expressions(docs_ext):
+    _, latex = docs_ext
+    assert latex.expression("(v_rest - v + g*(E_gate - v))/tau_mem") == (
+        r"\frac{v_{\mathrm{rest}} - v + g\,\left(E_{\mathrm{gate}} - v\right)}{\tau_{\mathrm{mem}}}")
+    assert latex.expression("v*(_rho_v + abs(_rho_v))/2") == r"v\,\max\left(0, \rho_{v}\right)"
+    assert latex.expression("-dt/tau_syn") == r"-\frac{\Delta t}{\tau_{\mathrm{syn}}}"
+    assert latex.statements("v -= v_th - v_rest") == [
+        r"v \leftarrow v - \left(v_{\mathrm{th}} - v_{\mathrm{rest}}\right)"]
+    assert latex.symbol("noise_sigma") == r"\sigma_{\mathrm{noise}}" and latex.symbol("a0") == "a_{0}"
+
+
+def test_every_model_page_is_generated_from_its_file(docs_ext):
+    pages, latex = docs_ext
+    for name in dgnsim.list_models():
+        page = pages.model_page(name)
+        spec = dgnsim.load_model(name)
+        for p in spec.parameters:
+            assert f"``{p}``" in page, f"{name}: parameter {p} missing from its page"
+        assert spec.threshold in page and latex.expression(spec.threshold) in page
+    dgn = pages.model_page("dgn")
+    assert r"E_{\mathrm{gate}}" in dgn and r"\frac{\mathrm{d}v}{\mathrm{d}t}" in dgn
+    assert "Reset variant ``soft``" in dgn and r"\max\left(0, \rho_{v}\right)" in dgn
