@@ -19,7 +19,7 @@ import numpy as np
 
 from dgnsim.interop import bridge
 
-CHECKPOINT = "lif"  # a folder of checkpoints/: change this one name to run another network
+CHECKPOINT = "dgn"  # a folder of checkpoints/: change this one name to run another network
 SAMPLES = 8
 
 

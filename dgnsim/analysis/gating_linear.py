@@ -32,7 +32,7 @@ from dgnsim.core.expressions import (STATEMENT_OPS, apply_statements, compile_ex
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.units import require_quantity
 
-__all__ = ["LinearModel", "linearise"]
+__all__ = ["LinearModel", "linearise", "step_map"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,18 @@ def _step_code(model: NeuronModel, method: str, noise: bool) -> str:
     return code
 
 
+def step_map(model, method: str | None = None, noise: bool = False):
+    """One step of ``model``'s discrete scheme as a function of a dict of SI values (numbers or
+    arrays): state variables, parameters, ``dt``, ``not_refractory`` and ``_randn`` (the standard
+    normal sample of the noise term; give 0 for none). Returns the dict after the step."""
+    model = model if isinstance(model, NeuronModel) else load_model(model)
+    method = method or model.method
+    where = model_origin(model)
+    code = parse_statements(_step_code(model, method, noise).replace("randn()", "_randn"),
+                            f"{where}: {method} step", STATEMENT_OPS)
+    return lambda values: apply_statements(code, values, system="si", where=f"{where}: {method} step")
+
+
 def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
               method: str | None = None, dt: Quantity = 0.1e-3 * second,
               noise: bool = False, guess: dict | None = None) -> LinearModel:
@@ -166,8 +178,7 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
     where = model_origin(model)
     rhs = {name: compile_expression(expr.code, f"{where}: right-hand side of d{name}/dt", system="si")
            for name, expr in eqs.get_substituted_expressions(None)}
-    code = parse_statements(_step_code(model, method, noise).replace("randn()", "_randn"),
-                            f"{where}: {method} step", STATEMENT_OPS)
+    one_step = step_map(model, method, noise)
 
     def env(x, u, xi):
         e = dict(ns)
@@ -184,7 +195,7 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
         return np.array([rhs[s](e) for s in states])
 
     def step(x, u=0.0, eta=0.0):
-        e = apply_statements(code, env(x, u, eta), system="si", where=f"{where}: {method} step")
+        e = one_step(env(x, u, eta))
         return np.array([e[s] for s in states])
 
     scale = np.array([1e-3 if eqs[s].dim == volt.dim else 1.0 for s in states])

@@ -95,7 +95,7 @@ def _check_values(model: NeuronModel, n: int, params: dict) -> dict:
 
 def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), reset: str | None = None,
                method: str | None = None, noise_table: TimedArray | None = None,
-               dt: Quantity | None = None, name: str | None = None) -> NeuronGroup:
+               dt: Quantity | None = None, name: str | None = None, events: dict | None = None) -> NeuronGroup:
     """A group of ``n`` neurons of ``model`` (a name or a :class:`NeuronModel`).
 
     ``params`` overrides defaults with Brian2 quantities; a parameter given as ``n``
@@ -104,7 +104,8 @@ def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), rese
     source is the backend's random generator (Brian2 ``xi``), or ``noise_table``
     (from :func:`frozen_noise`), which makes the noise identical on every backend.
     ``reset`` picks a reset variant of the model file (e.g. ``"soft"``); ``method``
-    overrides the model's integration method (e.g. ``"exponential_euler"``).
+    overrides the model's integration method (e.g. ``"exponential_euler"``). ``events``: custom
+    events besides the spike, ``{name: condition}`` as Brian2's ``NeuronGroup(events=...)``.
     """
     model = _as_model(model)
     if not isinstance(n, (int, np.integer)) or n < 1:
@@ -130,6 +131,7 @@ def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), rese
         int(n), eqs, threshold=model.threshold, reset=model.reset_code(reset),
         refractory=model.refractory, method=method, method_options=options,
         namespace=namespace, dt=None if dt == defaultclock.dt else dt, name=name or f"{model.name}*",
+        events=dict(events or {}),
     )
     for pname, value in values.items():
         if pname == "noise_sigma" and not noise:

@@ -20,9 +20,25 @@ readout v monitor      ``end``                       logits = pool_t (v - v_rest
 
 ``pool_t`` is the readout's ``pool``: the mean or the maximum over the steps. A refractory
 period (``tau_ref``) is Brian2's in both (the surrogate holds the ``(unless refractory)``
-variables and suppresses spikes as Brian2 does). All in float64. B samples run as B copies of the network in one group (neuron
-``b*n + k``), so one build (one compile in standalone) evaluates a whole batch. The
-readout never spikes (its threshold is set to :data:`READOUT_V_TH`).
+variables and suppresses spikes as Brian2 does). All in float64. The readout never spikes
+(its threshold is set to :data:`READOUT_V_TH`).
+
+A network trained with ``order="paper"`` (paper A's discrete form: the traces decay, then
+take this step's input, and the reset of the *previous* step's spikes follows the membrane's
+step) changes two rows, both by Brian2's schedule alone: the input traces take their part of
+the model's 'sequential' step in a ``run_regularly`` at ``before_groups``, order -1 (before
+the input synapses; the group's own state updater advances the other variables), and the
+reset runs at ``after_groups``, where Brian2's spike space still holds the previous step's
+spikes.
+
+Two layouts put B samples into one build (one compile in standalone): ``"copies"`` (the
+default), B copies of the network in one group (neuron ``b*n + k``); ``"serial"``, one copy
+that runs the samples one after another, sample b at steps ``b*P + 1 .. b*P + T``
+(:class:`Layout`). Before each sample, a step sets every state variable to the model's
+``initial`` values (after its state update, so nothing spikes) and a gap as long as the
+longest input delay lets the delayed spikes of the sample before arrive. The serial layout
+has B times fewer synapses, which makes a run of a wide batch much cheaper (perturbation
+studies, :mod:`dgnsim.interop.study`).
 
 Parameter values travel in the surrogate's mV-ms number system (see
 :func:`dgnsim.core.units.mv_ms_value`); they are turned back into quantities by dividing by
@@ -48,7 +64,8 @@ from dgnsim.core.units import mv_ms_value
 
 __all__ = ["BridgeError", "load_surrogate", "brian2_values", "build", "run_brian2", "run_torch", "compare",
            "SampleAgreement", "Agreement", "ForwardRecord", "to_surrogate", "from_surrogate_groups",
-           "READOUT_V_TH", "RECURRENT_SCHEDULE", "check_input", "dense_pairs"]
+           "READOUT_V_TH", "RECURRENT_SCHEDULE", "LAYOUTS", "Layout", "check_input", "dense_pairs",
+           "readout_logits", "readout_v_rest"]
 
 #: Threshold given to the readout in Brian2: it never spikes (the surrogate's readout has no spikes).
 READOUT_V_TH = 1e9 * mV
@@ -57,6 +74,10 @@ _EXACT = "_bridge_exact"
 
 #: (when, order) of recurrent synapses: they deliver the previous step's spikes at the start of a step.
 RECURRENT_SCHEDULE = ("before_groups", 2)
+#: How the samples of a batch share one network: side by side (``copies``) or one after another (``serial``).
+LAYOUTS = ("copies", "serial")
+#: Brian2's initial ``lastspike`` (NeuronGroup sets it to -1e4 s): no spike in the past.
+_NO_SPIKE_YET = "-1e4*second"
 
 
 class BridgeError(ValueError):
@@ -192,12 +213,70 @@ def brian2_values(net) -> dict:
 # ----------------------------------------------------------------------------- Brian2 network
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where step t of sample b of a batch runs in a bridged network (see the module docstring).
+
+    ``kind``: ``"copies"`` (copy b, step t) or ``"serial"`` (copy 0, step ``b*period + offset + t``);
+    ``copies``: copies of the network in its groups; ``period``: steps per sample, with the
+    initialising step and the gap (serial); ``offset``: steps before a sample's first step.
+    Small and picklable: the sweep engine's workers unpack results with it.
+    """
+
+    kind: str
+    samples: int
+    steps: int
+    copies: int
+    period: int
+    offset: int
+
+    @classmethod
+    def make(cls, kind: str, samples: int, steps: int, gap: int = 0) -> "Layout":
+        """The layout of ``samples`` samples of ``steps`` steps; ``gap``: the longest input delay (steps)."""
+        if kind not in LAYOUTS:
+            raise BridgeError(f"layout: one of {', '.join(LAYOUTS)}, not {kind!r}")
+        if kind == "copies":
+            return cls(kind, samples, steps, samples, steps, 0)
+        return cls(kind, samples, steps, 1, steps + 1 + gap, 1)
+
+    @property
+    def total_steps(self) -> int:
+        """Steps the network runs for."""
+        return self.period * self.samples if self.kind == "serial" else self.steps
+
+    def position(self, b: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(copy, Brian2 step) of sample ``b``, step ``t``."""
+        if self.kind == "copies":
+            return b, t
+        return np.zeros_like(b), b * self.period + self.offset + t
+
+    def spikes(self, i: np.ndarray, step: np.ndarray, n: int) -> np.ndarray:
+        """Spikes (samples, steps, n) from Brian2's neuron indices ``i`` and steps ``step`` of a group of
+        ``copies*n`` neurons; spikes outside the samples (the serial layout's gaps) are left out."""
+        out = np.zeros((self.samples, self.steps, n), dtype=bool)
+        i, step = np.asarray(i, dtype=np.int64), np.asarray(step, dtype=np.int64)
+        if self.kind == "copies":
+            out[i // n, step, i % n] = True
+            return out
+        b, t = np.divmod(step, self.period)
+        t = t - self.offset
+        keep = (t >= 0) & (t < self.steps)
+        out[b[keep], t[keep], i[keep]] = True
+        return out
+
+    def trace(self, values: np.ndarray, n: int) -> np.ndarray:
+        """A recorded variable (samples, steps, n) from its monitor's values, (total_steps, copies*n)."""
+        values = np.asarray(values)
+        if self.kind == "copies":
+            return values.reshape(self.steps, self.copies, n).transpose(1, 0, 2)
+        return values.reshape(self.samples, self.period, n)[:, self.offset:self.offset + self.steps]
+
+
 @dataclass
 class BrianNetwork:
-    """The Brian2 objects of a bridged Classifier with ``copies`` copies (all added to a Simulation)."""
+    """The Brian2 objects of a bridged Classifier (all added to a Simulation), and their :class:`Layout`."""
 
-    copies: int
-    steps: int
+    layout: Layout
     input: SpikeGeneratorGroup
     hidden: object
     readout: object
@@ -205,6 +284,14 @@ class BrianNetwork:
     spikes: SpikeMonitor
     readout_v: StateMonitor
     hidden_state: StateMonitor | None
+
+    @property
+    def copies(self) -> int:
+        return self.layout.copies
+
+    @property
+    def steps(self) -> int:
+        return self.layout.steps
 
 
 def _threshold_vars(spec) -> list[str]:
@@ -264,37 +351,135 @@ def check_input(x: np.ndarray, n_in: int) -> np.ndarray:
     return x.astype(bool)
 
 
-def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> BrianNetwork:
+@dataclass(frozen=True)
+class _StepPart:
+    """The model's 'sequential' step restricted to the variables ``only`` (a Brian2 state updater).
+
+    Paper A's order splits the step: the input traces advance before the input synapses
+    act, the other variables after them (:func:`build`)."""
+
+    order: tuple
+    only: tuple
+
+    def __call__(self, equations, variables=None, method_options=None) -> str:
+        return _step_code(equations, variables, self.order, self.only)
+
+
+def _step_code(equations, variables, order, only) -> str:
+    from dgnsim.core.integration import step_statements
+
+    return "\n".join(line for var, lines in step_statements(equations, variables, order) if var in only
+                     for line in lines)
+
+
+#: Custom event of the serial layout: the step before each sample, where the state is set to its initial values.
+SAMPLE_START = "sample_start"
+
+
+def _initial_code(model) -> str:
+    """Abstract code that sets each state variable of ``model``'s group to its initial value.
+
+    Refractoriness is cleared first (``(unless refractory)`` variables are written only where
+    the neuron is not refractory), as in a new group."""
+    lines = [f"lastspike = {_NO_SPIKE_YET}", "not_refractory = True"] if model.refractory.strip() else []
+    return "\n".join(lines + [f"{var} = {expr}" for var, expr in model.initial.items()])
+
+
+def _initialise_each_sample(group, model, period: int, when: str, order: int) -> None:
+    """At every ``period``-th step, in slot ``when``: the group's state becomes the model's initial state.
+
+    A custom event (:data:`SAMPLE_START`, on the group's own clock: a clock of its own would put the
+    clocks' set-up in a varying order into a standalone ``main``, and so make a new binary each time)."""
+    group.set_event_schedule(SAMPLE_START, when=when, order=order)
+    group.run_on_event(SAMPLE_START, _initial_code(model), when=when, order=order + 1)
+
+
+def _check_initial_below_threshold(net) -> None:
+    """The serial layout's initialising step must not spike: the initial state is below threshold."""
+    import torch
+
+    from dgnsim.surrogate import initial_state
+
+    p = net.hidden.step_parameters(torch.float64)
+    state = initial_state(p, 1, net.hidden.n_out, torch.float64)
+    with torch.no_grad():
+        distance = p.program.distance(state.variables, p.params, p.invariants)
+    if bool(torch.any(distance >= 0 if p.program.inclusive else distance > 0)):
+        raise BridgeError(f"{net.hidden.model_name}: the initial state is at or above threshold, so the serial "
+                          "layout's initialising step would spike; use layout='copies'")
+
+
+def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noise: bool = False,
+          layout: str = "copies") -> BrianNetwork:
     """Create and add to ``sim`` the Brian2 network of ``net`` for the inputs ``x`` (B, T, n_in).
 
-    ``sim`` must have the network's time step (``net.hidden.dt`` ms). With
-    ``record_state`` the hidden variables that enter the threshold are recorded just
-    before the threshold (for the distance to threshold where spikes differ).
+    Parameters
+    ----------
+    sim : Simulation
+        With the network's time step (``net.hidden.dt`` ms).
+    record_state : bool
+        Record the hidden variables that enter the threshold just before the threshold
+        (for the distance to threshold where spikes differ).
+    noise : bool
+        Include the model's noise term in the hidden group, at ``noise_sigma = 0 mV``: set
+        ``noise_sigma`` later, e.g. as a run argument (:mod:`dgnsim.interop.study`).
+    layout : str
+        One of :data:`LAYOUTS` (see the module docstring and :class:`Layout`).
     """
     cfg = net.config
-    if cfg.get("order", "brian") != "brian":
-        raise BridgeError("order='paper' has no Brian2 counterpart; only order='brian' networks can be bridged")
+    order = cfg.get("order", "brian")
+    spec = net.hidden.spec
+    if order == "paper" and spec.method != "sequential":
+        raise BridgeError(f"order='paper' needs the 'sequential' method; {spec.name} uses {spec.method!r}")
     if abs(float(sim.dt / ms) - net.hidden.dt) > 1e-12:
         raise BridgeError(f"the simulation's dt ({sim.dt}) differs from the network's ({net.hidden.dt} ms)")
     x = check_input(x, net.hidden.n_in)
-    copies, steps = x.shape[0], x.shape[1]
-    if copies < 1 or steps < 1:
+    if x.shape[0] < 1 or x.shape[1] < 1:
         raise BridgeError("input needs at least one sample and one step")
+    lay = Layout.make(layout, x.shape[0], x.shape[1], max(net.hidden.delay_steps))
+    if lay.kind == "serial":
+        _check_initial_below_threshold(net)
+    copies = lay.copies
     n_in, n_h, n_out = net.hidden.n_in, net.hidden.n_out, net.readout.n_out
     values = brian2_values(net)
     dt = sim.dt
     b, t, c = np.nonzero(x)
-    gen = SpikeGeneratorGroup(copies * n_in, b * n_in + c, t * dt, when="before_groups", order=0, name="bridge_input")
+    copy, step = lay.position(b, t)
+    gen = SpikeGeneratorGroup(copies * n_in, copy * n_in + c, step * dt, when="before_groups", order=0,
+                              name="bridge_input")
     hidden_params = {k: _tile(v, copies) for k, v in values["hidden"].items()}
-    hidden = make_group(net.hidden.spec, copies * n_h, hidden_params, reset=cfg.get("reset"), name="bridge_hidden")
+    if noise:
+        hidden_params["noise_sigma"] = 0 * mV
+    method = None
+    if order == "paper":
+        targets = set(net.hidden.program.input_targets.values())
+        method = _StepPart(tuple(spec.update_order), tuple(v for v in spec.update_order if v not in targets))
+    start = {SAMPLE_START: f"timestep(t, dt) % {lay.period} == 0"} if lay.kind == "serial" else None
+    hidden = make_group(spec, copies * n_h, hidden_params, reset=cfg.get("reset"), method=method,
+                        name="bridge_hidden", events=start)
+    if order == "paper":
+        traces = tuple(v for v in spec.update_order if v in targets)
+        hidden.run_regularly(_step_code(hidden.equations, hidden.variables, tuple(spec.update_order), traces),
+                             when="before_groups", order=-1, name="bridge_hidden_traces")
+        hidden.resetter["spike"].when = "after_groups"  # the spike space still holds the last step's spikes
     readout_params = {k: _tile(v, copies) for k, v in values["readout"].items()}
     readout_params["v_th"] = READOUT_V_TH
-    readout = make_group("lif", copies * n_out, readout_params, name="bridge_readout")
+    readout = make_group("lif", copies * n_out, readout_params, name="bridge_readout", events=start)
     readout.state_updater.when = "after_synapses"
+    if lay.kind == "serial":  # after the hidden state update (and the paper order's reset), before the threshold
+        _initialise_each_sample(hidden, spec, lay.period, "after_groups", 10)
+        _initialise_each_sample(readout, model_of(readout), lay.period, "end", -10)  # after its update
     synapses = {}
     i, j, delay, w = _input_synapses(net, values["W"], copies)
-    synapses["input"] = connect(gen, hidden, i=i, j=j, delay=delay, name="bridge_input_syn", **w)
-    synapses["input"].pre.when, synapses["input"].pre.order = "before_groups", 1
+    # one Synapses object per input delay: with one delay each, Brian2's spike queue copies a spike's
+    # synapses in one block (measured: 60 % of a delayed DGN's run time went into per-synapse pushes)
+    size = len(i) // len(net.hidden.delays)
+    for k, d in enumerate(net.hidden.delays):
+        part = slice(k * size, (k + 1) * size)
+        key = "input" if k == 0 else f"input_{k}"
+        synapses[key] = connect(gen, hidden, i=i[part], j=j[part], delay=None if delay is None else d * ms,
+                                name=f"bridge_{key}_syn", **{n: q[part] for n, q in w.items()})
+        synapses[key].pre.when, synapses[key].pre.order = "before_groups", 1
     if net.hidden.recurrent:
         i, j = dense_pairs(n_h, n_h, copies)
         r = {n: _tile(_like(np.asarray(q).ravel(), q), copies) for n, q in values["R"].items()}
@@ -312,7 +497,7 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True) -> 
                                     order=-1, name="bridge_hidden_state")
     objs = [gen, hidden, readout, *synapses.values(), spikes, readout_v] + ([hidden_state] if hidden_state is not None else [])
     sim.add(*objs)
-    return BrianNetwork(copies, steps, gen, hidden, readout, synapses, spikes, readout_v, hidden_state)
+    return BrianNetwork(lay, gen, hidden, readout, synapses, spikes, readout_v, hidden_state)
 
 
 @dataclass
@@ -339,39 +524,54 @@ def _distance(net, state: dict, dtype) -> np.ndarray:
         return p.program.distance(state, p.params, p.invariants).numpy()
 
 
-def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True) -> ForwardRecord:
-    """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples).
+def readout_v_rest(net) -> np.ndarray:
+    """The readout's v_rest in mV (one value, or one per output neuron)."""
+    return np.asarray(mv_ms_value(brian2_values(net)["readout"]["v_rest"]))
 
-    The logits pool the readout's recorded v - v_rest over the steps as the surrogate's
-    readout does (its ``pool``: mean or max).
-    """
+
+def readout_logits(layout: Layout, v: np.ndarray, v_rest: np.ndarray, pool: str) -> np.ndarray:
+    """Logits (B, n_out) in mV from the readout's recorded v (total_steps, copies*n_out), in mV:
+    ``v - v_rest`` pooled over each sample's steps as the surrogate's readout does (``pool``:
+    ``"mean"`` or ``"max"``)."""
     import torch
 
     from dgnsim.surrogate.layers import pool_logits
 
+    n_out = np.asarray(v).shape[1] // layout.copies
+    trace = layout.trace(v, n_out) - v_rest  # (B, T, n_out)
+    return pool_logits(torch.as_tensor(trace.transpose(1, 0, 2)), pool).numpy()
+
+
+def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True,
+               layout: str = "copies") -> ForwardRecord:
+    """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples).
+
+    The logits pool the readout's recorded v - v_rest over the steps as the surrogate's
+    readout does (its ``pool``: mean or max). ``layout``: see :class:`Layout`.
+    """
     start = time.perf_counter()
     x = check_input(x, net.hidden.n_in)
-    copies, steps = x.shape[:2]
-    n_h, n_out = net.hidden.n_out, net.readout.n_out
+    n_h = net.hidden.n_out
     with Simulation(device, dt=net.hidden.dt * ms) as sim:
-        bn = build(net, x, sim, record_state=record_state)
-        sim.build(steps * sim.dt)
+        bn = build(net, x, sim, record_state=record_state, layout=layout)
+        lay = bn.layout
+        sim.build(lay.total_steps * sim.dt)
         sim.run()
         idx = np.array(bn.spikes.i[:])
         st = np.round(np.array(bn.spikes.t[:] / sim.dt)).astype(int)
-        v = np.array(mv_ms_value(bn.readout_v.v[:]))  # (copies*n_out, T)
+        v = np.array(mv_ms_value(bn.readout_v.v[:])).T  # (total steps, copies*n_out)
         state = None
         if bn.hidden_state is not None:
-            state = {var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])) for var in bn.hidden_state.record_variables}
+            state = {var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])).T
+                     for var in bn.hidden_state.record_variables}
         timings = dict(sim.timings)
-    spikes = np.zeros((copies, steps, n_h), dtype=bool)
-    spikes[idx // n_h, st, idx % n_h] = True
-    v_rest = np.asarray(mv_ms_value(_tile(brian2_values(net)["readout"]["v_rest"], copies)))
-    v_rest = np.broadcast_to(v_rest, (copies * n_out,))[:, None]
-    logits = pool_logits(torch.as_tensor((v - v_rest).T), net.readout.pool).numpy().reshape(copies, n_out)
+    import torch
+
+    spikes = lay.spikes(idx, st, n_h)
+    logits = readout_logits(lay, v, readout_v_rest(net), net.readout.pool)
     distance = None
     if state is not None:
-        st_t = {k: torch.as_tensor(a.reshape(copies, n_h, steps).transpose(0, 2, 1)) for k, a in state.items()}
+        st_t = {k: torch.as_tensor(np.ascontiguousarray(lay.trace(a, n_h))) for k, a in state.items()}
         distance = _distance(net, st_t, torch.float64)
     return ForwardRecord(spikes, logits, distance, time.perf_counter() - start, timings)
 
@@ -470,7 +670,7 @@ def compare(reference: ForwardRecord, other: ForwardRecord, labels=None) -> Agre
             dt_ = float(np.max(np.abs(reference.distance[k, step, list(neurons)])))
         if other.distance is not None:
             dbr = float(np.max(np.abs(other.distance[k, step, list(neurons)])))
-        worst = max(filter(None.__ne__, (worst, dt_, dbr)), default=None)
+        worst = max((d for d in (worst, dt_, dbr) if d is not None), default=None)
         out.append(SampleAgreement(k, False, step, neurons, dt_, dbr, int(tc[k]), int(bc[k]), label))
     acc = (lambda c: float(np.mean(c == np.asarray(labels)))) if labels is not None else (lambda c: None)
     return Agreement(tuple(out), sum(s.identical for s in out), int(np.sum(tc == bc)), len(out), acc(tc), acc(bc),

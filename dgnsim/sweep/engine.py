@@ -27,7 +27,8 @@ from dgnsim.sweep.spec import SweepSpec, load_spec
 from dgnsim.sweep.store import DONE, FAILED, PENDING, SweepStore
 from dgnsim.sweep.worker import REDUCTIONS, ArrayFile, RunPlan, reduce, run_point
 
-__all__ = ["SweepSummary", "run_sweep", "build_network", "check_points"]
+__all__ = ["SweepSummary", "run_sweep", "build_network", "check_points", "standalone_plan", "run_arg", "run_points",
+           "unread_variables"]
 
 #: Code objects that only set up the network (initial values, connections), not the run.
 _SET_UP = re.compile(r"group_variable_set|synapses_create|synapses_connect")
@@ -92,33 +93,92 @@ def _views(spec: SweepSpec, objects: dict, point: dict) -> dict:
     return {getattr(owners[v.owner], v.name): point[v.name] for v in spec.varied}
 
 
-def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) -> tuple[RunPlan, list]:
-    """The run plan of a built standalone sweep, and each point's command-line arguments."""
+def standalone_plan(sim: Simulation, arrays: dict, **fields) -> RunPlan:
+    """The :class:`RunPlan` of the binary that ``sim`` (a built standalone Simulation) compiled.
+
+    ``arrays``: ``{key: (Variable, columns)}``, the monitored variables a worker reads back
+    (``columns``: recorded neurons of a StateMonitor, 1 for a spike monitor's arrays);
+    ``fields``: the other fields of :class:`RunPlan` (``n_neurons``, ``duration_s``, ...).
+    """
     dev = get_device()
     directory = Path(sim.directory)
-    code = {p.name: p.read_text() for p in (directory / "code_objects").glob("*.cpp") if not _SET_UP.search(p.name)}
-    owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
-    for v in spec.varied:
-        var = owners[v.owner].variables[v.name]
-        array = dev.get_array_filename(var).rsplit("_", 1)[0]
-        if not any(array in text for text in code.values()):
-            raise ValueError(f"grid.{v.name}: the generated code does not read {v.name} while running, "
-                             "so it cannot be a run argument of the binary")
-    arrays = {"spike_i": objects["spikes"].variables["i"], "spike_t": objects["spikes"].variables["t"]}
-    if "states" in objects:
-        arrays.update({name: objects["states"].variables[name] for name in objects["states"].record_variables})
-    files = {key: ArrayFile(dev.get_array_filename(var), np.dtype(var.dtype).str,
-                            spec.neurons if key in ("v", "g") else 1) for key, var in arrays.items()}
+    files = {key: ArrayFile(dev.get_array_filename(var), np.dtype(var.dtype).str, columns)
+             for key, (var, columns) in arrays.items()}
     env = {**prefs["devices.cpp_standalone.run_environment_variables"], **dev.run_environment_variables}
     run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
     binary = str(directory / (run_cmd if isinstance(run_cmd, str) else run_cmd[0]).lstrip("./"))
-    plan = RunPlan(binary=binary, cwd=str(directory), arrays=files, n_neurons=spec.neurons,
-                   duration_s=float(spec.duration), measure=spec.measure, env={k: str(x) for k, x in env.items()},
-                   scratch=scratch)
+    fields.setdefault("n_neurons", 0)
+    fields.setdefault("duration_s", float(sim.duration))
+    fields.setdefault("measure", ())
+    return RunPlan(binary=binary, cwd=str(directory), arrays=files, env={k: str(x) for k, x in env.items()}, **fields)
+
+
+def unread_variables(sim: Simulation, variables: dict) -> list[str]:
+    """The names in ``variables`` (``{name: Variable}``) that no code of ``sim``'s built binary reads
+    while it runs (only set-up code: initial values, connections), so a run argument would change nothing."""
+    dev = get_device()
+    code = [p.read_text() for p in (Path(sim.directory) / "code_objects").glob("*.cpp") if not _SET_UP.search(p.name)]
+    return [name for name, var in variables.items()
+            if not any(dev.get_array_filename(var).rsplit("_", 1)[0] in text for text in code)]
+
+
+def run_arg(owner: str, name: str, value) -> str:
+    """The binary's command-line argument ``owner.name=value`` (``value`` in SI units, as Brian2's ``run_args``)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{owner}.{name}={int(value)}"
+    return f"{owner}.{name}={float(np.asarray(value)).__repr__()}"
+
+
+def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) -> tuple[RunPlan, list]:
+    """The run plan of a built standalone sweep, and each point's command-line arguments."""
+    owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
+    unread = unread_variables(sim, {v.name: owners[v.owner].variables[v.name] for v in spec.varied})
+    if unread:
+        raise ValueError(f"grid.{unread[0]}: the generated code does not read {unread[0]} while running, "
+                         "so it cannot be a run argument of the binary")
+    arrays = {"spike_i": (objects["spikes"].variables["i"], 1), "spike_t": (objects["spikes"].variables["t"], 1)}
+    if "states" in objects:
+        arrays.update({name: (objects["states"].variables[name], spec.neurons)
+                       for name in objects["states"].record_variables})
+    plan = standalone_plan(sim, arrays, n_neurons=spec.neurons, duration_s=float(spec.duration),
+                           measure=spec.measure, scratch=scratch)
     owner_names = {"neurons": "neurons", "synapses": "input_synapses"}
-    args = [tuple(f"{owner_names[v.owner]}.{v.name}={float(np.asarray(point[v.name] / v.unit) * float(v.unit))!r}"
+    args = [tuple(run_arg(owner_names[v.owner], v.name, np.asarray(point[v.name] / v.unit) * float(v.unit))
                   for v in spec.varied) for point in spec.points]
     return plan, args
+
+
+def run_points(plan: RunPlan, args: list, *, workers: int | None = None, scheduler: str | None = None,
+               client=None, progress: bool = True, desc: str = "points") -> list[dict]:
+    """Run a built binary once per point and reduce each run on its worker; the records in point order.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The binary and its reduction (:func:`standalone_plan`).
+    args : list of tuple of str
+        Each point's command-line arguments (:func:`run_arg`).
+    workers, scheduler, client
+        Where the points run: by default one after another in this process; ``workers``: an
+        embedded Dask ``LocalCluster`` of that many processes; ``scheduler`` (an address) or
+        ``client`` (a ``dask.distributed.Client``): an existing cluster.
+    """
+    records: list = [None] * len(args)
+    bar = progress_bar(desc=desc, unit="point", total=len(args), enabled=progress)
+
+    def record(index: int, result: dict, dask_client=None) -> None:
+        records[index] = result
+        bar.update(1)
+
+    try:
+        if workers is None and scheduler is None and client is None:
+            for index, point in enumerate(args):
+                record(index, run_point(plan, index, point))
+        else:
+            _dispatch(plan, args, list(range(len(args))), record, workers=workers, scheduler=scheduler, client=client)
+    finally:
+        bar.close()
+    return records
 
 
 def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = None, client=None,

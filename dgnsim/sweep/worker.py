@@ -43,6 +43,9 @@ class RunPlan:
     env: dict = field(default_factory=dict)
     scratch: str | None = None  # where results folders are made (default: the system's temp folder)
     timeout_s: float | None = None
+    #: Instead of ``measure``: a picklable ``reducer(arrays) -> {name: value}`` (arrays in SI units),
+    #: for networks other than a sweep spec's (e.g. the bridged network's perturbation studies).
+    reducer: object = None
 
 
 def _rate(a, plan):
@@ -88,11 +91,14 @@ def reduce(arrays: dict, plan: RunPlan) -> dict:
     """The measured quantities of one point from its monitored arrays (SI units).
 
     Returns ``{"status": "done"|"failed", "message": str, "values": {name: float}}``; a NaN in
-    an array or a quantity fails the point, with a message naming it.
+    an array or a quantity fails the point, with a message naming it. A plan with a
+    ``reducer`` gets that function's values (any picklable values) instead.
     """
     for name, array in arrays.items():
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
             return _failed(f"NaN or infinite values in the monitored {name}", plan)
+    if plan.reducer is not None:
+        return {"status": "done", "message": "", "values": plan.reducer(arrays)}
     values = {}
     for name in plan.measure:
         value, why = REDUCTIONS[name][0](arrays, plan)
