@@ -5,8 +5,6 @@
   threshold, resets, integration and its discrete form, synapse, reference, ``[gating]``).
 - ``results/generated/*.md``: the measured tables of ``results/*.md`` and
   ``benchmarks/results/*.md``, each with its protocol from ``results/protocols.toml``.
-- toctree entries of pages that other people write (``OPTIONAL_PAGES``) are dropped while
-  their file does not exist, so the build works before and after they land.
 
 Nothing here copies a number or an equation by hand: every page is rewritten from the
 files at each build (a file is only touched when its text changes).
@@ -26,8 +24,6 @@ import dgnsim_latex as latex
 LOG = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent
 ROOT = DOCS.parent
-#: Pages written by others; listed in a toctree, dropped from it while absent.
-OPTIONAL_PAGES = ("guide/nir", "guide/study", "guide/gpu")
 
 GATING_FIELDS = {
     "gate": "the gate state variable",
@@ -476,26 +472,9 @@ def fix_docstring(app, what, name, obj, options, lines) -> None:
     lines[:] = out
 
 
-# ----------------------------------------------------------------------------- optional pages
-
-
-def drop_missing_pages(app, docname, source) -> None:
-    """Remove toctree lines naming an optional page whose file is absent."""
-    text = source[0]
-    for page in OPTIONAL_PAGES:
-        if not (DOCS / f"{page}.rst").is_file() and not (DOCS / f"{page}.md").is_file():
-            rel = page
-            if "/" in docname:  # a toctree in a subfolder names its pages relative to it
-                prefix = docname.rsplit("/", 1)[0] + "/"
-                rel = page[len(prefix):] if page.startswith(prefix) else page
-            text = re.sub(rf"^[ \t]+/?(?:{re.escape(page)}|{re.escape(rel)})[ \t]*\n", "", text, flags=re.M)
-    source[0] = text
-
-
 def setup(app):
     app.connect("builder-inited", write_model_pages, priority=400)  # before the gallery runs
     app.connect("builder-inited", write_result_pages, priority=400)
     app.connect("builder-inited", write_api_pages, priority=400)
-    app.connect("source-read", drop_missing_pages)
     app.connect("autodoc-process-docstring", fix_docstring, priority=600)  # after numpydoc
     return {"parallel_read_safe": True, "parallel_write_safe": True}
