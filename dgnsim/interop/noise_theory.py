@@ -10,9 +10,9 @@ measured:
   Brian2 reproduces spike for spike). By linearity this is the traces' response to the
   test set's mean input rates through the trained weights and conductances.
 - **prediction**: the linear-noise approximation of the model's own discrete step at that
-  operating point, with the traces held (:func:`dgnsim.analysis.gating_linear.linearise`
-  and its discrete Lyapunov variance; the stability analysis's formula applied to the
-  trained parameters). For the DGN it is ``sigma^2 2h / (1 - (1 - h(1 + g0))^2)``,
+  operating point, with the traces held (the step from
+  :func:`dgnsim.analysis.gating_linear.step_map`; its stationary variance ``b^2/(1 - a^2)``,
+  the stability analysis's discrete formula applied to the trained parameters). For the DGN it is ``sigma^2 2h / (1 - (1 - h(1 + g0))^2)``,
   ``h = dt/tau_mem``; for the LIF ``sigma^2 (2/h) tanh(h/2)``, whatever its input.
 - **measurement**: Brian2 with the model's noise term and the threshold lifted (no spikes,
   no resets), ``seeds`` noise seeds on the same samples; the noise-driven part of the
@@ -34,7 +34,7 @@ from brian2 import Quantity, mV, ms, second
 from scipy import stats
 
 from dgnsim.analysis.gating import FROZEN_TAU
-from dgnsim.analysis.gating_linear import linearise, step_map
+from dgnsim.analysis.gating_linear import step_map
 from dgnsim.core.units import require_quantity
 from dgnsim.interop.bridge import BridgeError, brian2_values, check_input
 
@@ -94,18 +94,34 @@ def _si_scale(spec, name: str) -> float:
     return 1e-3 if spec.equations()[name].dim == mV.dim else 1.0
 
 
-def _held_step(net, sigma: Quantity, traces):
-    """The hidden model's step with its input traces held, and its SI parameters (per neuron)."""
-    spec = net.hidden.spec
-    others = set(spec.update_order) - {spec.noise_variable} - set(traces)
-    if others:
-        raise BridgeError(f"{spec.name}: state variable(s) {sorted(others)} are neither the membrane nor an input "
-                          "trace; the noise theory holds only input traces")
-    held = _trace_time_constants(spec, traces)
-    values = brian2_values(net)["hidden"]
-    params = {k: np.asarray(v, dtype=float) for k, v in values.items()}
-    params.update({p: float(FROZEN_TAU) for p in held}, noise_sigma=float(sigma), dt=net.hidden.dt * 1e-3)
-    return step_map(spec, noise=True), params
+class _HeldStep:
+    """The hidden model's step with its input traces held (their time constants made very long),
+    as the slopes of the membrane's update in itself and in the noise sample."""
+
+    def __init__(self, net, sigma: Quantity, traces):
+        spec = net.hidden.spec
+        others = set(spec.update_order) - {spec.noise_variable} - set(traces)
+        if others:
+            raise BridgeError(f"{spec.name}: state variable(s) {sorted(others)} are neither the membrane nor an "
+                              "input trace; the noise theory holds only input traces")
+        held = _trace_time_constants(spec, traces)
+        params = {k: np.asarray(v, dtype=float) for k, v in brian2_values(net)["hidden"].items()}
+        params.update({p: float(FROZEN_TAU) for p in held}, noise_sigma=float(sigma), dt=net.hidden.dt * 1e-3,
+                      not_refractory=True)
+        self.params, self.var = params, spec.noise_variable
+        self.scale = {t: _si_scale(spec, t) for t in traces}
+        self.one_step = step_map(spec, noise=True)
+
+    def slopes(self, traces: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, b)`` of ``v' = a v + c + b n`` (n standard normal), with the traces (mV-ms numbers) held."""
+        env = dict(self.params, **{t: x * self.scale[t] for t, x in traces.items()})
+        shape = np.shape(next(iter(traces.values())))
+
+        def at(v0, n):
+            return self.one_step(dict(env, **{self.var: np.full(shape, v0), "_randn": n}))[self.var]
+
+        base = at(0.0, 0.0)
+        return at(1.0, 0.0) - base, at(0.0, 1.0) - base
 
 
 def resolved_variance(net, traces: dict[str, np.ndarray], sigma: Quantity, window: tuple[int, int]) -> np.ndarray:
@@ -117,21 +133,12 @@ def resolved_variance(net, traces: dict[str, np.ndarray], sigma: Quantity, windo
     its decay factor is positive, the LIF): it checks the measurement, and its distance from the
     operating-point prediction is what the gate's fluctuations do."""
     sigma = require_quantity("sigma", sigma, mV, "mV")
-    spec = net.hidden.spec
-    one_step, params = _held_step(net, sigma, traces)
-    v = spec.noise_variable
+    step = _HeldStep(net, sigma, traces)
     shape = next(iter(traces.values())).shape
     var, acc = np.zeros((shape[0], shape[2])), np.zeros((shape[0], shape[2]))
     first, end = window
     for k in range(end):
-        env = dict(params, not_refractory=True)
-        env.update({t: a[:, k] * _si_scale(spec, t) for t, a in traces.items()})
-
-        def at(v0, n):
-            return one_step(dict(env, **{v: np.full(var.shape, v0), "_randn": n}))[v]
-
-        base = at(0.0, 0.0)
-        a, b = at(1.0, 0.0) - base, at(0.0, 1.0) - base
+        a, b = step.slopes({t: x[:, k] for t, x in traces.items()})
         var = a ** 2 * var + b ** 2
         if k >= first:
             acc += var
@@ -140,21 +147,11 @@ def resolved_variance(net, traces: dict[str, np.ndarray], sigma: Quantity, windo
 
 def predicted_variance(net, point: dict[str, np.ndarray], sigma: Quantity) -> np.ndarray:
     """Linear-noise stationary variance of each hidden neuron's membrane (mV^2, shape (H,)) under
-    membrane noise ``sigma`` (volt), with its input traces held at ``point`` (mV-ms numbers)."""
+    membrane noise ``sigma`` (volt), with its input traces held at ``point`` (mV-ms numbers): the
+    fixed point ``b^2 / (1 - a^2)`` of the step's variance recursion (:func:`resolved_variance`)."""
     sigma = require_quantity("sigma", sigma, mV, "mV")
-    spec = net.hidden.spec
-    held = _trace_time_constants(spec, point)
-    values = brian2_values(net)["hidden"]
-    n = net.hidden.n_out
-    dt = net.hidden.dt * ms
-    out = np.empty(n)
-    for j in range(n):
-        params = {k: (v[j] if np.ndim(v) else v) for k, v in values.items()}
-        params.update({p: FROZEN_TAU for p in held}, noise_sigma=sigma)
-        frozen = {t: point[t][j] * _si_scale(spec, t) for t in point}
-        lm = linearise(spec, params, frozen, dt=dt, noise=True)
-        out[j] = lm.variance_discrete() * 1e6  # V^2 -> mV^2
-    return out
+    a, b = _HeldStep(net, sigma, point).slopes(point)
+    return b ** 2 / (1 - a ** 2) * 1e6  # V^2 -> mV^2
 
 
 @dataclass(frozen=True)
