@@ -6,14 +6,14 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || pyenv which python3.12 2>/dev/null || echo python3.12)
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast smoke figures bench docs clean
+.PHONY: setup run test test-fast smoke figures bench docs lint clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,cuda,torch,nir,dev,sweep,docs]'
+	$(PY) -m pip install --quiet -e '.[test,cuda,torch,nir,dev,sweep,docs,lint]'
 	@touch $(STAMP)
 
 # The main job: every figure (simulations included) on the embedded defaults.
@@ -39,6 +39,12 @@ figures: run
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
 	$(PY) -m sphinx -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
+
+# Style and types: ruff (lint and format, configured in pyproject.toml) and mypy on the public core.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -46,22 +46,62 @@ check({m["name"] for m in json.loads(listing)} == set(expected), "dgnsim models 
 spikes = {}
 for device in ("numpy", "cpp_standalone"):
     out = Path(f"simulate_{device}")
-    summary = json.loads(dgnsim_cli("simulate", "--model", "dgn", "--neurons", "20", "--duration", "200ms",
-                                    "--device", device, "--noise", "1mV", "--w", "4mV", "--input-rate", "30Hz", "--out", str(out), "--json"))
+    summary = json.loads(
+        dgnsim_cli(
+            "simulate",
+            "--model",
+            "dgn",
+            "--neurons",
+            "20",
+            "--duration",
+            "200ms",
+            "--device",
+            device,
+            "--noise",
+            "1mV",
+            "--w",
+            "4mV",
+            "--input-rate",
+            "30Hz",
+            "--out",
+            str(out),
+            "--json",
+        )
+    )
     data = np.load(out / "simulation.npz")
     spikes[device] = (data["spike_i"], data["spike_t_s"])
     check(summary["spikes"] > 0, f"simulate on {device}: no spikes")
     print(f"wheel smoke: simulate dgn on {device}: {summary['spikes']} spikes")
-check(np.array_equal(spikes["numpy"][0], spikes["cpp_standalone"][0])
-      and np.allclose(spikes["numpy"][1], spikes["cpp_standalone"][1], rtol=0, atol=1e-12),
-      "numpy and cpp_standalone spikes differ")
+check(
+    np.array_equal(spikes["numpy"][0], spikes["cpp_standalone"][0])
+    and np.allclose(spikes["numpy"][1], spikes["cpp_standalone"][1], rtol=0, atol=1e-12),
+    "numpy and cpp_standalone spikes differ",
+)
 
 user = Path("my_models/my_lif.toml")
 user.parent.mkdir()
 text = (Path(dgnsim.core.models.builtin_dir()) / "lif.toml").read_text()
 user.write_text(text.replace('name = "lif"', 'name = "my_lif"').replace("value = 20.0", "value = 12.0"))
-summary = json.loads(dgnsim_cli("simulate", "--model", str(user), "--neurons", "10", "--duration", "100ms",
-                                "--device", "numpy", "--w", "4mV", "--input-rate", "30Hz", "--out", "simulate_user", "--json"))
+summary = json.loads(
+    dgnsim_cli(
+        "simulate",
+        "--model",
+        str(user),
+        "--neurons",
+        "10",
+        "--duration",
+        "100ms",
+        "--device",
+        "numpy",
+        "--w",
+        "4mV",
+        "--input-rate",
+        "30Hz",
+        "--out",
+        "simulate_user",
+        "--json",
+    )
+)
 check(summary["model"] == "my_lif", f"user model ran as {summary['model']}")
 print(f"wheel smoke: user model {user} by path: {summary['spikes']} spikes")
 

@@ -36,7 +36,7 @@ def main() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for model in ("dgn", "lif"):
             path = _network(model, Path(tmp))
-            net, manifest = bridge.load_surrogate(path)
+            net, _manifest = bridge.load_surrogate(path)
             start = time.perf_counter()
             run = bridge.run_test_split(path, "cpp_standalone")
             total = time.perf_counter() - start
@@ -47,24 +47,41 @@ def main() -> dict:
                 fnet(x)
             torch_s = time.perf_counter() - t0
             a = run.agreement
-            rows.append({"model": model, "checkpoint": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else "fresh (hidden=32)",
-                         "hidden": net.hidden.n_out, "samples": a.n,
-                         "brian2_total_s": total, "brian2_build_and_run_s": run.brian2.seconds,
-                         "brian2_timings": run.brian2.timings, "compiled": not run.brian2.timings.get("reused", False),
-                         "brian2_samples_per_s": a.n / run.brian2.seconds,
-                         "torch_cpu_float32_s": torch_s, "torch_samples_per_s": a.n / torch_s,
-                         "spike_identical": a.spike_identical, "class_identical": a.class_identical,
-                         "brian2_accuracy": a.brian2_accuracy, "torch_accuracy": a.torch_accuracy,
-                         "max_distance_where_differ_mv": a.max_distance_mv})
+            rows.append(
+                {
+                    "model": model,
+                    "checkpoint": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else "fresh (hidden=32)",
+                    "hidden": net.hidden.n_out,
+                    "samples": a.n,
+                    "brian2_total_s": total,
+                    "brian2_build_and_run_s": run.brian2.seconds,
+                    "brian2_timings": run.brian2.timings,
+                    "compiled": not run.brian2.timings.get("reused", False),
+                    "brian2_samples_per_s": a.n / run.brian2.seconds,
+                    "torch_cpu_float32_s": torch_s,
+                    "torch_samples_per_s": a.n / torch_s,
+                    "spike_identical": a.spike_identical,
+                    "class_identical": a.class_identical,
+                    "brian2_accuracy": a.brian2_accuracy,
+                    "torch_accuracy": a.torch_accuracy,
+                    "max_distance_where_differ_mv": a.max_distance_mv,
+                }
+            )
     result = {"benchmark": "bridge", "machine": "2 cores (this machine)", "rows": rows}
     write_json(RESULTS / "bridge.json", result)
-    lines = ["# Bridge: FSDD test split in Brian2 cpp_standalone vs PyTorch (CPU)", "",
-             "| model | hidden | samples | Brian2 build+run (s) | compiled | Brian2 samples/s | PyTorch samples/s | identical spikes | same class |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Bridge: FSDD test split in Brian2 cpp_standalone vs PyTorch (CPU)",
+        "",
+        "| model | hidden | samples | Brian2 build+run (s) | compiled | Brian2 samples/s | PyTorch samples/s "
+        "| identical spikes | same class |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['hidden']} | {r['samples']} | {r['brian2_build_and_run_s']:.1f} | {r['compiled']} | "
-                     f"{r['brian2_samples_per_s']:.0f} | {r['torch_samples_per_s']:.0f} | {r['spike_identical']}/{r['samples']} | "
-                     f"{r['class_identical']}/{r['samples']} |")
+        lines.append(
+            f"| {r['model']} | {r['hidden']} | {r['samples']} | {r['brian2_build_and_run_s']:.1f} | {r['compiled']} | "
+            f"{r['brian2_samples_per_s']:.0f} | {r['torch_samples_per_s']:.0f} | "
+            f"{r['spike_identical']}/{r['samples']} | {r['class_identical']}/{r['samples']} |"
+        )
     write_text(RESULTS / "bridge.md", "\n".join(lines) + "\n")
     return result
 

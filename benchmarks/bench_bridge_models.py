@@ -63,41 +63,70 @@ def measure(name: str, source: str, path: Path, limit: int | None, runtime_sampl
     rt_spikes = int(sum(np.array_equal(rt.spikes[i], run.brian2.spikes[i]) for i in range(k)))
     rt_logit = float(np.max(np.abs(rt.logits - run.brian2.logits[:k])))
     differ = [s for s in a.samples if not s.identical]
-    return {"network": name, "source": source, "path": _rel(path), "model": net.hidden.model_name,
-            "recurrent": net.hidden.recurrent, "hidden": net.hidden.n_out, "samples": a.n,
-            "spike_identical": a.spike_identical, "class_identical": a.class_identical,
-            "max_distance_where_differ_mv": a.max_distance_mv,
-            "differing_samples": [{"index": s.index, "first_step": s.first_step, "neurons": list(s.neurons),
-                                   "torch_distance_mv": s.torch_distance_mv,
-                                   "brian2_distance_mv": s.brian2_distance_mv} for s in differ],
-            "max_logit_difference_mv": a.max_logit_difference_mv,
-            "torch_accuracy": a.torch_accuracy, "brian2_accuracy": a.brian2_accuracy,
-            "hidden_spikes": int(run.torch.spikes.sum()),
-            "cpp_build_and_run_s": run.brian2.seconds, "cpp_timings": run.brian2.timings,
-            "total_s": total, "torch_float64_s": run.torch.seconds,
-            "runtime_samples": k, "runtime_spike_identical_to_cpp": rt_spikes,
-            "runtime_max_logit_difference_mv": rt_logit, "runtime_s": rt.seconds}
+    return {
+        "network": name,
+        "source": source,
+        "path": _rel(path),
+        "model": net.hidden.model_name,
+        "recurrent": net.hidden.recurrent,
+        "hidden": net.hidden.n_out,
+        "samples": a.n,
+        "spike_identical": a.spike_identical,
+        "class_identical": a.class_identical,
+        "max_distance_where_differ_mv": a.max_distance_mv,
+        "differing_samples": [
+            {
+                "index": s.index,
+                "first_step": s.first_step,
+                "neurons": list(s.neurons),
+                "torch_distance_mv": s.torch_distance_mv,
+                "brian2_distance_mv": s.brian2_distance_mv,
+            }
+            for s in differ
+        ],
+        "max_logit_difference_mv": a.max_logit_difference_mv,
+        "torch_accuracy": a.torch_accuracy,
+        "brian2_accuracy": a.brian2_accuracy,
+        "hidden_spikes": int(run.torch.spikes.sum()),
+        "cpp_build_and_run_s": run.brian2.seconds,
+        "cpp_timings": run.brian2.timings,
+        "total_s": total,
+        "torch_float64_s": run.torch.seconds,
+        "runtime_samples": k,
+        "runtime_spike_identical_to_cpp": rt_spikes,
+        "runtime_max_logit_difference_mv": rt_logit,
+        "runtime_s": rt.seconds,
+    }
 
 
 def _markdown(result: dict) -> str:
-    source = (f"`{result['runs']}/<model>/seed0` (fresh) and `checkpoints/` (committed)" if result["runs"]
-              else "the ones named in the table")
-    lines = ["# Bridge, every model: FSDD test split, Brian2 cpp_standalone vs PyTorch (float64)", "",
-             f"Networks: {source}. "
-             "Identical = the whole hidden spike train of a sample; distance = |threshold distance| "
-             "(mV) at the first differing step. Runtime = numpy target on the first "
-             f"{result['runtime_samples']} samples vs cpp_standalone.", "",
-             "| network | source | hidden | identical spikes | same class | max distance where differ (mV) | "
-             "accuracy torch / Brian2 | build+run (s) | runtime = cpp |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    source = (
+        f"`{result['runs']}/<model>/seed0` (fresh) and `checkpoints/` (committed)"
+        if result["runs"]
+        else "the ones named in the table"
+    )
+    lines = [
+        "# Bridge, every model: FSDD test split, Brian2 cpp_standalone vs PyTorch (float64)",
+        "",
+        f"Networks: {source}. "
+        "Identical = the whole hidden spike train of a sample; distance = |threshold distance| "
+        "(mV) at the first differing step. Runtime = numpy target on the first "
+        f"{result['runtime_samples']} samples vs cpp_standalone.",
+        "",
+        "| network | source | hidden | identical spikes | same class | max distance where differ (mV) | "
+        "accuracy torch / Brian2 | build+run (s) | runtime = cpp |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
         dist = "-" if r["max_distance_where_differ_mv"] is None else f"{r['max_distance_where_differ_mv']:.1e}"
-        lines.append(f"| {r['network']} | {r['source']} | {r['hidden']} | {r['spike_identical']}/{r['samples']} | "
-                     f"{r['class_identical']}/{r['samples']} | {dist} | "
-                     f"{100 * r['torch_accuracy']:.1f} / {100 * r['brian2_accuracy']:.1f} % | "
-                     f"{r['cpp_build_and_run_s']:.1f}{' (build reused)' if r['cpp_timings'].get('reused') else ''} | "
-                     f"{r['runtime_spike_identical_to_cpp']}/{r['runtime_samples']} spikes, "
-                     f"logits within {r['runtime_max_logit_difference_mv']:.0e} mV |")
+        lines.append(
+            f"| {r['network']} | {r['source']} | {r['hidden']} | {r['spike_identical']}/{r['samples']} | "
+            f"{r['class_identical']}/{r['samples']} | {dist} | "
+            f"{100 * r['torch_accuracy']:.1f} / {100 * r['brian2_accuracy']:.1f} % | "
+            f"{r['cpp_build_and_run_s']:.1f}{' (build reused)' if r['cpp_timings'].get('reused') else ''} | "
+            f"{r['runtime_spike_identical_to_cpp']}/{r['runtime_samples']} spikes, "
+            f"logits within {r['runtime_max_logit_difference_mv']:.0e} mV |"
+        )
     for r in result.get("refused", []):
         lines.append(f"\nRefused by the bridge: {r['network']} ({r['source']}): {r['error']}")
     if result["skipped"]:
@@ -113,8 +142,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--limit", type=int, default=None, help="first N test samples (default: all 300)")
     parser.add_argument("--runtime-samples", type=int, default=20)
     parser.add_argument("--no-committed", action="store_true", help="leave out checkpoints/")
-    parser.add_argument("--network", action="append", default=[], metavar="NAME=DIR",
-                        help="run only this trained network (repeatable)")
+    parser.add_argument(
+        "--network", action="append", default=[], metavar="NAME=DIR", help="run only this trained network (repeatable)"
+    )
     parser.add_argument("--name", default="bridge_models", help="results file name (default bridge_models)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # a shared 2-core machine; the C++ build runs alongside nothing else
@@ -128,23 +158,32 @@ def main(argv=None) -> dict:
     else:
         networks = _networks(args.runs, not args.no_committed)
         present, runs = {n for n, s, _ in networks if s.startswith("fresh")}, _rel(args.runs)
-    result = {"benchmark": args.name, "machine": "2 cores (this machine)", "runs": runs,
-              "runtime_samples": args.runtime_samples,
-              "skipped": [n for n in EXPECTED if n not in present] if not args.network else [], "rows": []}
+    result = {
+        "benchmark": args.name,
+        "machine": "2 cores (this machine)",
+        "runs": runs,
+        "runtime_samples": args.runtime_samples,
+        "skipped": [n for n in EXPECTED if n not in present] if not args.network else [],
+        "rows": [],
+    }
     for name, source, path in networks:
         print(f"== {name} ({source}): {path}", flush=True)
         try:
             row = measure(name, source, path, args.limit, args.runtime_samples)
         except (ValueError, TypeError) as exc:  # a network the bridge refuses: recorded, not fatal
             print(f"   refused: {exc}", flush=True)
-            result.setdefault("refused", []).append({"network": name, "source": source, "path": _rel(path),
-                                                     "error": f"{type(exc).__name__}: {exc}"})
+            result.setdefault("refused", []).append(
+                {"network": name, "source": source, "path": _rel(path), "error": f"{type(exc).__name__}: {exc}"}
+            )
             write_json(RESULTS / f"{args.name}.json", result)
             write_text(RESULTS / f"{args.name}.md", _markdown(result))
             continue
-        print(f"   identical {row['spike_identical']}/{row['samples']}, class {row['class_identical']}/{row['samples']}, "
-              f"max distance {row['max_distance_where_differ_mv']}, build+run {row['cpp_build_and_run_s']:.1f} s, "
-              f"runtime {row['runtime_spike_identical_to_cpp']}/{row['runtime_samples']}", flush=True)
+        print(
+            f"   identical {row['spike_identical']}/{row['samples']}, class {row['class_identical']}/{row['samples']}, "
+            f"max distance {row['max_distance_where_differ_mv']}, build+run {row['cpp_build_and_run_s']:.1f} s, "
+            f"runtime {row['runtime_spike_identical_to_cpp']}/{row['runtime_samples']}",
+            flush=True,
+        )
         result["rows"].append(row)
         write_json(RESULTS / f"{args.name}.json", result)
         write_text(RESULTS / f"{args.name}.md", _markdown(result))

@@ -44,7 +44,7 @@ def network(sim, model, n, duration, method=None, rate=10 * Hz):
 def timed_run(device, model, n, duration, method=None, repeats=1):
     """Best network time over ``repeats`` runs of one build, the build time and the rate."""
     with dgnsim.Simulation(device, seed=0) as sim:
-        grp, spikes = network(sim, model, n, duration, method)
+        _grp, spikes = network(sim, model, n, duration, method)
         start = time.perf_counter()
         sim.build(duration)
         build_s = time.perf_counter() - start
@@ -65,15 +65,24 @@ def main(argv=None) -> int:
     n, duration, repeats = (2000, 1 * second, 1) if args.quick else (10_000, 10 * second, 3)
     build_dir = Path(tempfile.mkdtemp(prefix="dgnsim-bench-"))
     os.environ["DGNSIM_BUILD_DIR"] = str(build_dir)  # cold builds
-    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                           "python": platform.python_version()},
-               "network": {"neurons": n, "duration_s": float(duration), "dt_ms": 0.1,
-                           "synapses_per_neuron": 100, "input_rate_hz": 10}}
+    results = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "network": {
+            "neurons": n,
+            "duration_s": float(duration),
+            "dt_ms": 0.1,
+            "synapses_per_neuron": 100,
+            "input_rate_hz": 10,
+        },
+    }
     print(f"1/3 DGN vs LIF: {n} neurons, {duration}, cpp_standalone, {repeats} runs each", file=sys.stderr)
     cost = {}
-    for label, model, method in [("lif", "lif", None), ("dgn", "dgn", None),
-                                 ("dgn_exponential_euler", "dgn", "exponential_euler"),
-                                 ("dgn_euler", "dgn", "euler")]:
+    for label, model, method in [
+        ("lif", "lif", None),
+        ("dgn", "dgn", None),
+        ("dgn_exponential_euler", "dgn", "exponential_euler"),
+        ("dgn_euler", "dgn", "euler"),
+    ]:
         cost[label] = timed_run("cpp_standalone", model, n, duration, method, repeats)
         print(f"   {label}: {cost[label]['network_s']:.2f} s ({cost[label]['rate_hz']:.1f} Hz)", file=sys.stderr)
     results["dgn_vs_lif"] = {
@@ -86,7 +95,7 @@ def main(argv=None) -> int:
     small_n, small_t = 1000, 1 * second
     shutil.rmtree(build_dir, ignore_errors=True)
     with dgnsim.Simulation("cpp_standalone", seed=0) as sim:
-        grp, spikes = network(sim, "dgn", small_n, small_t)
+        grp, _spikes = network(sim, "dgn", small_n, small_t)
         start = time.perf_counter()
         sim.build(small_t)
         sim.run()
@@ -94,30 +103,53 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         sim.run({grp.I_ext: np.full(small_n, 3.0) * mV})
         warm = time.perf_counter() - start
-    results["rerun_vs_cold_build"] = {"neurons": small_n, "duration_s": 1.0, "cold_build_and_run_s": cold,
-                                      "warm_run_with_new_values_s": warm, "ratio_cold_over_warm": cold / warm}
+    results["rerun_vs_cold_build"] = {
+        "neurons": small_n,
+        "duration_s": 1.0,
+        "cold_build_and_run_s": cold,
+        "warm_run_with_new_values_s": warm,
+        "ratio_cold_over_warm": cold / warm,
+    }
     print(f"   cold {cold:.2f} s, warm {warm:.3f} s", file=sys.stderr)
     print("3/3 cpp_standalone vs runtime (numpy)", file=sys.stderr)
     rt = timed_run("numpy", "dgn", small_n, small_t)
     cpp = timed_run("cpp_standalone", "dgn", small_n, small_t)
-    results["cpp_vs_runtime"] = {"neurons": small_n, "duration_s": 1.0, "numpy_run_s": rt["network_s"],
-                                 "cpp_run_s": cpp["network_s"], "speedup": rt["network_s"] / cpp["network_s"]}
+    results["cpp_vs_runtime"] = {
+        "neurons": small_n,
+        "duration_s": 1.0,
+        "numpy_run_s": rt["network_s"],
+        "cpp_run_s": cpp["network_s"],
+        "speedup": rt["network_s"] / cpp["network_s"],
+    }
     shutil.rmtree(build_dir, ignore_errors=True)
     name = "foundation_quick" if args.quick else "foundation"
     write_json(RESULTS / f"{name}.json", results)
     d = results["dgn_vs_lif"]
-    write_text(RESULTS / f"{name}.md", "\n".join([
-        f"# Foundation benchmarks ({'quick' if args.quick else 'full'})",
-        f"Machine: {os.cpu_count()} cores, {platform.platform()}.",
-        f"Network: {n} neurons, ~100 Poisson synapses each (400 sources at 10 Hz), {duration}, dt 0.1 ms, "
-        "cpp_standalone; times are the binary's own network time, best of the runs.",
-        "", "| model / method | network time (s) | rate (Hz) | ratio to LIF |", "|---|---|---|---|",
-        *[f"| {k} | {v['network_s']:.2f} | {v['rate_hz']:.1f} | {v['network_s'] / d['lif']['network_s']:.3f} |"
-          for k, v in cost.items()],
-        "", f"Warm rerun with new parameter values: {warm:.3f} s against a cold build and run: {cold:.1f} s "
-        f"(ratio {cold / warm:.0f}x; {small_n} neurons, 1 s).",
-        f"cpp_standalone against runtime numpy: {rt['network_s']:.2f} s vs {cpp['network_s']:.3f} s "
-        f"(speed-up {rt['network_s'] / cpp['network_s']:.1f}x; {small_n} DGN neurons, 1 s).", ""]))
+    write_text(
+        RESULTS / f"{name}.md",
+        "\n".join(
+            [
+                f"# Foundation benchmarks ({'quick' if args.quick else 'full'})",
+                f"Machine: {os.cpu_count()} cores, {platform.platform()}.",
+                f"Network: {n} neurons, ~100 Poisson synapses each (400 sources at 10 Hz), {duration}, dt 0.1 ms, "
+                "cpp_standalone; times are the binary's own network time, best of the runs.",
+                "",
+                "| model / method | network time (s) | rate (Hz) | ratio to LIF |",
+                "|---|---|---|---|",
+                *[
+                    f"| {k} | {v['network_s']:.2f} | {v['rate_hz']:.1f} | "
+                    f"{v['network_s'] / d['lif']['network_s']:.3f} |"
+                    for k, v in cost.items()
+                ],
+                "",
+                f"Warm rerun with new parameter values: {warm:.3f} s against a cold build and run: {cold:.1f} s "
+                f"(ratio {cold / warm:.0f}x; {small_n} neurons, 1 s).",
+                f"cpp_standalone against runtime numpy: {rt['network_s']:.2f} s vs {cpp['network_s']:.3f} s "
+                f"(speed-up {rt['network_s'] / cpp['network_s']:.1f}x; {small_n} DGN neurons, 1 s).",
+                "",
+            ]
+        ),
+    )
     print(f"wrote {RESULTS / name}.json and .md", file=sys.stderr)
     return 0
 

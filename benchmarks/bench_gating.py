@@ -24,14 +24,15 @@ def main():
         for quick in (True, False):
             start = time.perf_counter()
             paths = fig.main(Path(tmp), quick)
-            out["quick" if quick else "full"] = {"seconds": round(time.perf_counter() - start, 2),
-                                                  "files": len(paths)}
+            out["quick" if quick else "full"] = {"seconds": round(time.perf_counter() - start, 2), "files": len(paths)}
     out["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "device": "numpy (runtime)"}
     write_json(ROOT / "benchmarks" / "results" / "gating.json", out)
-    write_text(ROOT / "benchmarks" / "results" / "gating.md",
-               "# Gating figure set\n\n| run | seconds | files |\n|---|---|---|\n"
-               + "".join(f"| {k} | {v['seconds']} | {v['files']} |\n" for k, v in out.items() if k != "machine")
-               + f"\nMachine: {out['machine']['cpus']} CPUs, Brian2 runtime (numpy). Limit: 300 s.\n")
+    write_text(
+        ROOT / "benchmarks" / "results" / "gating.md",
+        "# Gating figure set\n\n| run | seconds | files |\n|---|---|---|\n"
+        + "".join(f"| {k} | {v['seconds']} | {v['files']} |\n" for k, v in out.items() if k != "machine")
+        + f"\nMachine: {out['machine']['cpus']} CPUs, Brian2 runtime (numpy). Limit: 300 s.\n",
+    )
     print(out)
 
 

@@ -35,20 +35,46 @@ def measure(path: Path, workers: int | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-study-builds-") as builds:
         os.environ["DGNSIM_BUILD_DIR"] = builds
         start = time.perf_counter()
-        result = study_test_split(path, noise=[s * mV for s in NOISE], noise_seeds=SEEDS, workers=workers,
-                                  progress=False)
+        result = study_test_split(
+            path, noise=[s * mV for s in NOISE], noise_seeds=SEEDS, workers=workers, progress=False
+        )
         total = time.perf_counter() - start
         compiled_here = len(list(Path(builds).glob("cpp_standalone-*")))
     report = result.report()
     zero = report["noise"][0]
-    return {"checkpoint": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-            "model": report["model"], "samples": report["samples"], "levels_mV": NOISE, "noise_seeds": SEEDS,
-            "runs": report["runs"], "workers": workers, "total_s": total, "builds": report["builds"],
-            "compiled": report["compiled"], "binaries_in_build_folder": compiled_here,
-            "timings": report["timings"], "sigma0_spike_identical": zero["spike_identical"],
-            "sigma0_runs": zero["runs"], "torch_accuracy": report["torch_accuracy"],
-            "noise": [{k: r[k] for k in ("sigma_mV", "runs", "accuracy", "ci95", "rate_hz", "agreement", "spike_overlap",
-                                             "class_agreement")} for r in report["noise"]]}
+    return {
+        "checkpoint": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "model": report["model"],
+        "samples": report["samples"],
+        "levels_mV": NOISE,
+        "noise_seeds": SEEDS,
+        "runs": report["runs"],
+        "workers": workers,
+        "total_s": total,
+        "builds": report["builds"],
+        "compiled": report["compiled"],
+        "binaries_in_build_folder": compiled_here,
+        "timings": report["timings"],
+        "sigma0_spike_identical": zero["spike_identical"],
+        "sigma0_runs": zero["runs"],
+        "torch_accuracy": report["torch_accuracy"],
+        "noise": [
+            {
+                k: r[k]
+                for k in (
+                    "sigma_mV",
+                    "runs",
+                    "accuracy",
+                    "ci95",
+                    "rate_hz",
+                    "agreement",
+                    "spike_overlap",
+                    "class_agreement",
+                )
+            }
+            for r in report["noise"]
+        ],
+    }
 
 
 def main(argv=None) -> dict:
@@ -64,20 +90,26 @@ def main(argv=None) -> dict:
             print(rows[-1]["checkpoint"], workers, f"{rows[-1]['total_s']:.1f} s", flush=True)
     result = {"benchmark": "study", "machine": "2 cores (this machine), shared", "rows": rows}
     write_json(RESULTS / "study.json", result)
-    lines = ["# Noise study on one build: 6 levels x 3 noise seeds, FSDD test split, cpp_standalone", "",
-             f"Levels {', '.join(f'{s:g}' for s in NOISE)} mV; a level without noise runs once (its spikes do not "
-             "depend on the seed). Total: checkpoint and data loaded, PyTorch reference, build with compile "
-             "(fresh build folder), every run. Workers: serial in this process, or a Dask LocalCluster.", "",
-             "| checkpoint | samples | runs | workers | builds | compiled | total (s) | build (s) | runs (s) "
-             "| s/run | sigma 0: identical spikes | accuracy at 0 / 2 / 8 mV (%) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Noise study on one build: 6 levels x 3 noise seeds, FSDD test split, cpp_standalone",
+        "",
+        f"Levels {', '.join(f'{s:g}' for s in NOISE)} mV; a level without noise runs once (its spikes do not "
+        "depend on the seed). Total: checkpoint and data loaded, PyTorch reference, build with compile "
+        "(fresh build folder), every run. Workers: serial in this process, or a Dask LocalCluster.",
+        "",
+        "| checkpoint | samples | runs | workers | builds | compiled | total (s) | build (s) | runs (s) "
+        "| s/run | sigma 0: identical spikes | accuracy at 0 / 2 / 8 mV (%) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         acc = {row["sigma_mV"]: row["accuracy"] for row in r["noise"]}
         t = r["timings"]
-        lines.append(f"| {r['checkpoint']} | {r['samples']} | {r['runs']} | {r['workers'] or 'serial'} | {r['builds']} "
-                     f"| {r['binaries_in_build_folder']} | {r['total_s']:.1f} | {t['build_s']:.1f} | {t['runs_s']:.1f} "
-                     f"| {t['run_s_mean']:.2f} | {r['sigma0_spike_identical']}/{r['samples']} "
-                     f"| {100 * acc[0]:.1f} / {100 * acc[2]:.1f} / {100 * acc[8]:.1f} |")
+        lines.append(
+            f"| {r['checkpoint']} | {r['samples']} | {r['runs']} | {r['workers'] or 'serial'} | {r['builds']} "
+            f"| {r['binaries_in_build_folder']} | {r['total_s']:.1f} | {t['build_s']:.1f} | {t['runs_s']:.1f} "
+            f"| {t['run_s_mean']:.2f} | {r['sigma0_spike_identical']}/{r['samples']} "
+            f"| {100 * acc[0]:.1f} / {100 * acc[2]:.1f} / {100 * acc[8]:.1f} |"
+        )
     write_text(RESULTS / "study.md", "\n".join(lines) + "\n")
     return result
 

@@ -36,9 +36,16 @@ OUT = Path(__file__).parent / "results"
 
 
 def _spec(neurons: int, duration: str, points: list[dict] | None = None, grid: dict | None = None) -> dict:
-    spec = {"model": "dgn", "neurons": neurons, "duration": duration, "device": "cpp_standalone", "seed": 11,
-            "input": {"sources": 100, "rate": "30 Hz", "p": 0.3}, "synapse": {"w": "6 mV"},
-            "measure": {"quantities": ["rate"]}}
+    spec = {
+        "model": "dgn",
+        "neurons": neurons,
+        "duration": duration,
+        "device": "cpp_standalone",
+        "seed": 11,
+        "input": {"sources": 100, "rate": "30 Hz", "p": 0.3},
+        "synapse": {"w": "6 mV"},
+        "measure": {"quantities": ["rate"]},
+    }
     spec.update({"points": points} if points is not None else {"grid": grid})
     return spec
 
@@ -128,8 +135,9 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
             counts["b_one_build_serial"].append(len(share))
             build_s.append(b)
             for workers, key in ((1, "c_engine_1_worker"), (2, "c_engine_2_workers")):
-                t, rates_c, mean_run = engine(_spec(neurons, duration, points=share), workers,
-                                              scratch / f"r{r}_w{workers}.zarr")
+                t, rates_c, mean_run = engine(
+                    _spec(neurons, duration, points=share), workers, scratch / f"r{r}_w{workers}.zarr"
+                )
                 times[key].append(t)
                 counts[key].append(len(share))
                 run_s.append(mean_run)
@@ -144,9 +152,17 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
     per_point = {k: float(np.median(np.array(times[k]) / np.array(counts[k]))) for k in times}
     res = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "network": {"model": "dgn", "neurons": neurons, "duration": duration, "points": len(points),
-                    "rebuild_points": rebuild_points, "rounds": rounds},
-        "seconds_per_point": per_point, "rounds": times, "points_per_round": counts,
+        "network": {
+            "model": "dgn",
+            "neurons": neurons,
+            "duration": duration,
+            "points": len(points),
+            "rebuild_points": rebuild_points,
+            "rounds": rounds,
+        },
+        "seconds_per_point": per_point,
+        "rounds": times,
+        "points_per_round": counts,
         "binary_run_s_per_point": float(np.median(run_s)),
         "build_s": float(np.median(build_s)),
         "engine_equals_serial": agree,
@@ -160,28 +176,30 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
 def report(res: dict) -> str:
     p = res["seconds_per_point"]
     n = res["network"]
-    return "\n".join([
-        "# Sweep engine benchmark (C++ standalone)",
-        "",
-        f"Machine: {res['machine']['cpus']} cores. {n['points']} points of a {n['neurons']}-neuron DGN for "
-        f"{n['duration']} (rate measured); contenders interleaved in {n['rounds']} rounds; the build-per-point "
-        f"loop on {n['rebuild_points']} points. Medians per point.",
-        "",
-        "| contender | s per point |",
-        "|---|---|",
-        f"| (a) a build per point | {p['a_build_per_point']:.2f} |",
-        f"| (b) one build, serial run arguments | {p['b_one_build_serial']:.3f} |",
-        f"| (c) engine, 1 worker | {p['c_engine_1_worker']:.3f} |",
-        f"| (c) engine, 2 workers | {p['c_engine_2_workers']:.3f} |",
-        "",
-        f"- (a)/(b): **{res['ratio_build_per_point_vs_one_build']:.1f}x** (target >= 20x).",
-        f"- engine 2 workers against 1: **{res['ratio_2_workers_vs_1']:.2f}x** (target >= 1.7x on 2 cores).",
-        f"- the binary's own run time {res['binary_run_s_per_point']:.3f} s per point; the engine's overhead "
-        f"beyond it (1 worker) {res['engine_overhead_per_point_s']:.3f} s per point.",
-        f"- the engine's rates equal the serial run's at every point: {res['engine_equals_serial']}.",
-        f"- one build: {res['build_s']:.1f} s (reused where the binary exists).",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Sweep engine benchmark (C++ standalone)",
+            "",
+            f"Machine: {res['machine']['cpus']} cores. {n['points']} points of a {n['neurons']}-neuron DGN for "
+            f"{n['duration']} (rate measured); contenders interleaved in {n['rounds']} rounds; the build-per-point "
+            f"loop on {n['rebuild_points']} points. Medians per point.",
+            "",
+            "| contender | s per point |",
+            "|---|---|",
+            f"| (a) a build per point | {p['a_build_per_point']:.2f} |",
+            f"| (b) one build, serial run arguments | {p['b_one_build_serial']:.3f} |",
+            f"| (c) engine, 1 worker | {p['c_engine_1_worker']:.3f} |",
+            f"| (c) engine, 2 workers | {p['c_engine_2_workers']:.3f} |",
+            "",
+            f"- (a)/(b): **{res['ratio_build_per_point_vs_one_build']:.1f}x** (target >= 20x).",
+            f"- engine 2 workers against 1: **{res['ratio_2_workers_vs_1']:.2f}x** (target >= 1.7x on 2 cores).",
+            f"- the binary's own run time {res['binary_run_s_per_point']:.3f} s per point; the engine's overhead "
+            f"beyond it (1 worker) {res['engine_overhead_per_point_s']:.3f} s per point.",
+            f"- the engine's rates equal the serial run's at every point: {res['engine_equals_serial']}.",
+            f"- one build: {res['build_s']:.1f} s (reused where the binary exists).",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

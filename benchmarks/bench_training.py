@@ -77,24 +77,43 @@ def main(argv=None) -> int:
     torch.set_num_threads(2)
     torch.manual_seed(0)
     rates = {}
-    for label, make in [("snntorch_leaky", snntorch_net), ("dgnsim_lif", lambda: Classifier("lif", N_IN, N_HID, N_OUT)),
-                        ("dgnsim_dgn", lambda: Classifier("dgn", N_IN, N_HID, N_OUT)),
-                        ("dgnsim_dgn_delays_0_10_20",
-                         lambda: Classifier("dgn", N_IN, N_HID, N_OUT, delays=(0, 10, 20)))]:
+    for label, make in [
+        ("snntorch_leaky", snntorch_net),
+        ("dgnsim_lif", lambda: Classifier("lif", N_IN, N_HID, N_OUT)),
+        ("dgnsim_dgn", lambda: Classifier("dgn", N_IN, N_HID, N_OUT)),
+        ("dgnsim_dgn_delays_0_10_20", lambda: Classifier("dgn", N_IN, N_HID, N_OUT, delays=(0, 10, 20))),
+    ]:
         rates[label] = samples_per_second(make(), repeats)
         print(f"{label}: {rates[label]:.0f} samples/s", file=sys.stderr)
-    result = {"samples_per_second": rates, "repeats": repeats, "threads": 2, "T": T, "batch": B,
-              "sizes": [N_IN, N_HID, N_OUT], "torch": torch.__version__, "cpus": os.cpu_count(),
-              "platform": platform.platform(),
-              "ratio_lif_over_snntorch": rates["dgnsim_lif"] / rates["snntorch_leaky"],
-              "ratio_dgn_over_snntorch": rates["dgnsim_dgn"] / rates["snntorch_leaky"]}
+    result = {
+        "samples_per_second": rates,
+        "repeats": repeats,
+        "threads": 2,
+        "T": T,
+        "batch": B,
+        "sizes": [N_IN, N_HID, N_OUT],
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "ratio_lif_over_snntorch": rates["dgnsim_lif"] / rates["snntorch_leaky"],
+        "ratio_dgn_over_snntorch": rates["dgnsim_dgn"] / rates["snntorch_leaky"],
+    }
     name = "training_quick" if quick else "training"
     write_json(RESULTS / f"{name}.json", result)
-    write_text(RESULTS / f"{name}.md", "\n".join([
-        "# Training speed (forward + backward + Adam, float32, 2 threads)",
-        f"40-128-10, T = {T}, batch {B}; median of {repeats} iterations after 2 warm-up.", "",
-        "| network | samples/s | ratio to snnTorch |", "|---|---|---|",
-        *[f"| {k} | {v:.0f} | {v / rates['snntorch_leaky']:.2f} |" for k, v in rates.items()], ""]))
+    write_text(
+        RESULTS / f"{name}.md",
+        "\n".join(
+            [
+                "# Training speed (forward + backward + Adam, float32, 2 threads)",
+                f"40-128-10, T = {T}, batch {B}; median of {repeats} iterations after 2 warm-up.",
+                "",
+                "| network | samples/s | ratio to snnTorch |",
+                "|---|---|---|",
+                *[f"| {k} | {v:.0f} | {v / rates['snntorch_leaky']:.2f} |" for k, v in rates.items()],
+                "",
+            ]
+        ),
+    )
     return 0
 
 

@@ -12,11 +12,33 @@ __version__ = "0.2.0"
 
 from dgnsim.brian.backend import DEVICES, BackendError, Simulation
 from dgnsim.brian.network import connect, frozen_noise, make_group, model_of, poisson_input
-from dgnsim.core.models import (ModelError, NeuronModel, Parameter, add_model_path, find_model, list_models,
-                                load_model, model_path)
+from dgnsim.core.models import (
+    ModelError,
+    NeuronModel,
+    Parameter,
+    add_model_path,
+    find_model,
+    list_models,
+    load_model,
+    model_path,
+)
 
 __all__ = [
-    "DEVICES", "BackendError", "Simulation", "ModelError", "NeuronModel", "Parameter",
-    "add_model_path", "find_model", "list_models", "load_model", "model_path", "connect", "frozen_noise",
-    "make_group", "model_of", "poisson_input", "__version__",
+    "DEVICES",
+    "BackendError",
+    "ModelError",
+    "NeuronModel",
+    "Parameter",
+    "Simulation",
+    "__version__",
+    "add_model_path",
+    "connect",
+    "find_model",
+    "frozen_noise",
+    "list_models",
+    "load_model",
+    "make_group",
+    "model_of",
+    "model_path",
+    "poisson_input",
 ]

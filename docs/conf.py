@@ -14,7 +14,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-import dgnsim  # noqa: E402
+import dgnsim
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -43,9 +43,18 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "**/*.inc", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/**/*.py",
-                    "auto_examples/*.zip", "auto_examples/**/*.ipynb", "auto_examples/*.md5",
-                    "auto_examples/**/*.md5", "_inv"]
+exclude_patterns = [
+    "_build",
+    "**/*.inc",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/**/*.py",
+    "auto_examples/*.zip",
+    "auto_examples/**/*.ipynb",
+    "auto_examples/*.md5",
+    "auto_examples/**/*.md5",
+    "_inv",
+]
 templates_path = ["_templates"]
 default_role = "code"
 nitpicky = False

@@ -33,8 +33,10 @@ def _checkout() -> Path:
 
 net, manifest = bridge.load_surrogate(_checkout() / "checkpoints" / CHECKPOINT)
 n_in = manifest["layers"]["input"]
-print(f"{CHECKPOINT}: model {manifest['model']}, {n_in}-{manifest['layers']['hidden']}-"
-      f"{manifest['layers']['output']}, recurrent: {manifest['layers']['recurrent']}")
+print(
+    f"{CHECKPOINT}: model {manifest['model']}, {n_in}-{manifest['layers']['hidden']}-"
+    f"{manifest['layers']['output']}, recurrent: {manifest['layers']['recurrent']}"
+)
 
 try:
     from dgnsim.fsdd.data import load_fsdd
@@ -53,9 +55,11 @@ except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
 ref = bridge.run_torch(net, x)
 b2 = bridge.run_brian2(net, x, "numpy")
 agreement = bridge.compare(ref, b2, labels)
-print(f"identical hidden spike trains: {agreement.spike_identical}/{agreement.n}; "
-      f"same class: {agreement.class_identical}/{agreement.n}; "
-      f"largest logit difference {agreement.max_logit_difference_mv:.1e} mV")
+print(
+    f"identical hidden spike trains: {agreement.spike_identical}/{agreement.n}; "
+    f"same class: {agreement.class_identical}/{agreement.n}; "
+    f"largest logit difference {agreement.max_logit_difference_mv:.1e} mV"
+)
 if labels is not None:
     print(f"accuracy on these samples: PyTorch {agreement.torch_accuracy:.2f}, Brian2 {agreement.brian2_accuracy:.2f}")
 

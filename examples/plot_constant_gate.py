@@ -19,14 +19,19 @@ initial value per neuron; spikes are switched off by a high threshold.
 
 import matplotlib.pyplot as plt
 import numpy as np
-from brian2 import StateMonitor, mV, ms, second
+from brian2 import StateMonitor, ms, mV, second
 
 import dgnsim
 
 gates = np.array([0.0, 1.0, 4.0, 9.0])
 DT, DURATION, TAU, DRIVE = 0.1 * ms, 60 * ms, 20 * ms, 10 * mV
-params = {"tau_mem": TAU, "tau_syn": 1e5 * second, "v_th": 1e3 * mV, "I_ext": np.full(len(gates), 10.0) * mV,
-          "E_gate": -65 * mV}
+params = {
+    "tau_mem": TAU,
+    "tau_syn": 1e5 * second,
+    "v_th": 1e3 * mV,
+    "I_ext": np.full(len(gates), 10.0) * mV,
+    "E_gate": -65 * mV,
+}
 traces = {}
 for method in ("sequential", "exponential_euler"):
     with dgnsim.Simulation("numpy", dt=DT) as sim:
@@ -47,15 +52,14 @@ discrete = v_inf[:, None] * (1 - rho[:, None] ** steps[None, :])
 sim_seq, sim_exp = traces["sequential"][1], traces["exponential_euler"][1]
 print(f"sequential against its closed form rho**n: max error {np.abs(sim_seq - discrete).max():.1e} mV")
 print(f"exponential_euler against the ODE's solution: max error {np.abs(sim_exp - exact).max():.1e} mV")
-print(f"sequential against the ODE's solution (the O(dt) of forward Euler): "
-      f"{np.abs(sim_seq - exact).max():.2f} mV")
+print(f"sequential against the ODE's solution (the O(dt) of forward Euler): {np.abs(sim_seq - exact).max():.2f} mV")
 
 # %%
 # The simulated membranes (lines) on their closed forms (dots); the gate shortens the time
 # constant to :math:`\tau_\mathrm{mem}/(1+g)` and pulls the steady state towards ``E_gate``.
 fig, ax = plt.subplots(figsize=(7, 4))
 for k, g in enumerate(gates):
-    line, = ax.plot(t, sim_seq[k], lw=1.5, label=f"g = {g:g}")
+    (line,) = ax.plot(t, sim_seq[k], lw=1.5, label=f"g = {g:g}")
     ax.plot(t[::20], exact[k, ::20], "o", ms=3, color=line.get_color())
 ax.set_xlabel("time (ms)")
 ax.set_ylabel("v - v_rest (mV)")

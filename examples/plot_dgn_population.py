@@ -10,8 +10,7 @@ standalone and run twice, without and with the gate (``c`` as a run argument: no
 """
 
 import matplotlib.pyplot as plt
-import numpy as np
-from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import Hz, SpikeMonitor, StateMonitor, ms, mV
 
 import dgnsim
 
@@ -26,10 +25,18 @@ with dgnsim.Simulation("cpp_standalone", dt=0.1 * ms, seed=1) as sim:
     runs = {}
     for c in (0.0, 0.05):
         sim.run({syn.c: c})
-        runs[c] = dict(t=state.t / ms, v=state.v / mV, g=state.g[:], i=spikes.i[:], st=spikes.t / ms,
-                       rate=spikes.num_spikes / (N * float(DURATION)))
-    print(f"compiled once: {sim.timings['compile_s']:.1f} s (reused: {sim.timings['reused']}); "
-          f"one run: {sim.timings['run_s']:.2f} s")
+        runs[c] = dict(
+            t=state.t / ms,
+            v=state.v / mV,
+            g=state.g[:],
+            i=spikes.i[:],
+            st=spikes.t / ms,
+            rate=spikes.num_spikes / (N * float(DURATION)),
+        )
+    print(
+        f"compiled once: {sim.timings['compile_s']:.1f} s (reused: {sim.timings['reused']}); "
+        f"one run: {sim.timings['run_s']:.2f} s"
+    )
 
 for c, r in runs.items():
     print(f"c = {c}: mean rate {r['rate']:.1f} Hz, mean gate of neuron 0: {r['g'][0].mean():.2f}")

@@ -11,8 +11,7 @@ names in the Brian2 equations (``tau_i``, ``v_th_i``) resolve from this script, 
 """
 
 import matplotlib.pyplot as plt
-import numpy as np
-from brian2 import Hz, NeuronGroup, PoissonGroup, PopulationRateMonitor, SpikeMonitor, Synapses, mV, ms
+from brian2 import Hz, NeuronGroup, PoissonGroup, PopulationRateMonitor, SpikeMonitor, Synapses, ms, mV
 
 import dgnsim
 
@@ -20,10 +19,11 @@ N_E, N_I, DURATION = 400, 100, 500 * ms
 tau_i, v_th_i = 10 * ms, -50 * mV  # used by name in the inhibitory equations
 
 with dgnsim.Simulation("numpy", dt=0.1 * ms, seed=4) as sim:
-    drive = PoissonGroup(200, rates=20 * Hz)                       # plain Brian2
-    exc = dgnsim.make_group("dgn", N_E)                            # dgnsim
-    inh = NeuronGroup(N_I, "dv/dt = (-65*mV - v)/tau_i : volt", threshold="v > v_th_i",
-                      reset="v = -65*mV", method="exact")           # plain Brian2
+    drive = PoissonGroup(200, rates=20 * Hz)  # plain Brian2
+    exc = dgnsim.make_group("dgn", N_E)  # dgnsim
+    inh = NeuronGroup(
+        N_I, "dv/dt = (-65*mV - v)/tau_i : volt", threshold="v > v_th_i", reset="v = -65*mV", method="exact"
+    )  # plain Brian2
     inh.v = -65 * mV
     drive_e = dgnsim.connect(drive, exc, p=0.5, seed=1, w=2.5 * mV, c=0.05)
     e_e = dgnsim.connect(exc, exc, p=0.05, seed=2, w=0.5 * mV, c=0.02)
@@ -37,8 +37,10 @@ with dgnsim.Simulation("numpy", dt=0.1 * ms, seed=4) as sim:
     rate_e, rate_i = PopulationRateMonitor(exc), PopulationRateMonitor(inh)
     sim.build(DURATION)
     sim.run()
-    print(f"excitatory: {spikes_e.num_spikes / N_E / float(DURATION):.1f} Hz, "
-          f"inhibitory: {spikes_i.num_spikes / N_I / float(DURATION):.1f} Hz")
+    print(
+        f"excitatory: {spikes_e.num_spikes / N_E / float(DURATION):.1f} Hz, "
+        f"inhibitory: {spikes_i.num_spikes / N_I / float(DURATION):.1f} Hz"
+    )
     t_e, i_e_idx, t_i, i_i_idx = spikes_e.t / ms, spikes_e.i[:], spikes_i.t / ms, spikes_i.i[:]
     t_rate = rate_e.t / ms
     r_e = rate_e.smooth_rate(width=5 * ms) / Hz

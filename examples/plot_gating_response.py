@@ -36,7 +36,7 @@ ax0.set_xlabel("gate level g")
 ax0.set_ylabel("effective time constant (ms)")
 ax0.legend()
 for k, g in enumerate(resp.gate):
-    line, = ax1.loglog(resp.freq_hz, resp.gain_analytic[k], "-", label=f"DGN, g = {g:g}")
+    (line,) = ax1.loglog(resp.freq_hz, resp.gain_analytic[k], "-", label=f"DGN, g = {g:g}")
     ax1.loglog(resp.freq_hz, resp.gain_sim[k], "o", color=line.get_color())
 ax1.loglog(lif.freq_hz, lif.gain_analytic[0], "k--", label="LIF")
 ax1.set_xlabel("frequency (Hz)")

@@ -34,13 +34,15 @@ def _checkout() -> Path:
 net, manifest = bridge.load_surrogate(_checkout() / "checkpoints" / CHECKPOINT)
 data = load_fsdd()  # $DGNSIM_FSDD or ../shared/data/fsdd
 pick = np.linspace(0, len(data.test_y) - 1, SAMPLES).astype(int)  # the files are sorted by digit
-result = study(net, data.test_x[pick], data.test_y[pick], noise=[0 * mV, 8 * mV, 16 * mV, 32 * mV],
-               noise_seeds=2, progress=False)
+result = study(
+    net, data.test_x[pick], data.test_y[pick], noise=[0 * mV, 8 * mV, 16 * mV, 32 * mV], noise_seeds=2, progress=False
+)
 levels = result.by_study()["noise"]
 print(f"binaries compiled for the study: {result.builds}")
 for level in levels:
-    print(f"sigma {level.number:4g} mV: accuracy {level.accuracy:.3f}, "
-          f"identical to PyTorch: {level.identical.mean():.2f}")
+    print(
+        f"sigma {level.number:4g} mV: accuracy {level.accuracy:.3f}, identical to PyTorch: {level.identical.mean():.2f}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3.2))

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-from brian2 import Hz, StateMonitor, mV, ms
+from brian2 import Hz, StateMonitor, ms, mV
 
 import dgnsim
 from dgnsim.interop.model_check import check_model
@@ -55,7 +55,9 @@ on_pre = """
 I_post += w
 g_post += c
 """
-parameters = { w = { value = 1.0, unit = "mV", doc = "Jump of the input current." }, c = { value = 0.1, unit = "1", nonnegative = true, doc = "Jump of the gate." } }
+[synapse.parameters]
+w = { value = 1.0, unit = "mV", doc = "Jump of the input current." }
+c = { value = 0.1, unit = "1", nonnegative = true, doc = "Jump of the gate." }
 
 [gating]
 gate = "g"

@@ -21,28 +21,35 @@ standalone) is ``dgnsim stability check``; here 10 sets × 200 trials on numpy.
 
 import matplotlib.pyplot as plt
 import numpy as np
-from brian2 import mV, ms, second
+from brian2 import ms, mV
 
 from dgnsim.analysis import stability
 
 # %%
 # One parameter set: two inputs, the gate's conductances of the sign of the weights.
-inputs = dict(mu=[1.0, 0.5], sigma=[0.2, 0.1] * ms**0.5, W=[0.5, 0.25] * mV / ms, C=[0.05, 0.02] / ms,
-              g_l=1 / (20 * ms))
+inputs = dict(
+    mu=[1.0, 0.5], sigma=[0.2, 0.1] * ms**0.5, W=[0.5, 0.25] * mV / ms, C=[0.05, 0.02] / ms, g_l=1 / (20 * ms)
+)
 dgn = stability.linear_noise_dgn(**inputs)
 lif = stability.linear_noise_lif(inputs["mu"], inputs["sigma"], inputs["W"], inputs["g_l"])
-print(f"DGN: V_ss = {float(dgn.v_ss / mV):.2f} mV, G0 = {float(dgn.G0 * ms):.3f}/ms, "
-      f"std = {float(dgn.std / mV):.3f} mV (weak-noise ratio {dgn.weak_noise:.1e})")
+print(
+    f"DGN: V_ss = {float(dgn.v_ss / mV):.2f} mV, G0 = {float(dgn.G0 * ms):.3f}/ms, "
+    f"std = {float(dgn.std / mV):.3f} mV (weak-noise ratio {dgn.weak_noise:.1e})"
+)
 print(f"LIF with the same W, sigma: std = {float(lif.std / mV):.3f} mV")
-print(f"variance ratio DGN/LIF: {stability.variance_ratio(**inputs):.3f}; "
-      f"compensation holds: {stability.noise_compensation(inputs['W'], inputs['C']).holds}")
+print(
+    f"variance ratio DGN/LIF: {stability.variance_ratio(**inputs):.3f}; "
+    f"compensation holds: {stability.noise_compensation(inputs['W'], inputs['C']).holds}"
+)
 
 # %%
 # The check on drawn parameter sets (runtime target, one build per model).
 report = stability.check(samples=10, seed=0, trials=200, device="numpy", dt=0.05 * ms)
 for model, s in report.summary.items():
-    print(f"{model}: {s['passed']}/{s['sets']} sets inside the 99 % interval, "
-          f"median |error| {100 * s['median_abs_rel_error']:.1f} %")
+    print(
+        f"{model}: {s['passed']}/{s['sets']} sets inside the 99 % interval, "
+        f"median |error| {100 * s['median_abs_rel_error']:.1f} %"
+    )
 
 # %%
 # Each set's estimate with its 99 % interval against the analytic variance (on the diagonal).

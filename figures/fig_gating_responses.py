@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 from brian2 import Hz, mV, second
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dgnsim.analysis import gating as G  # noqa: E402
-from dgnsim.viz.plots import save_figure  # noqa: E402
+from dgnsim.analysis import gating as G
+from dgnsim.viz.plots import save_figure
 
 MODELS = ("lif", "dgn", "sdgn", "dgn_activity")
 
@@ -76,7 +76,9 @@ def main(out_dir: Path = Path("figures/out"), quick: bool = False) -> list[Path]
     fig, ax = plt.subplots(2, 1, figsize=(6.5, 4.5), sharex=True)
     for m in ("dgn", "sdgn", "dgn_activity")[: 1 if quick else 3]:
         r = G.gate_dynamics(m)
-        ax[0].plot(r.t_ms, r.gate_sim[-1], label=f"{m} ({r.strength_name}={r.strength[-1] * (1e3 if r.strength_name == 'w' else 1):g}{' mV' if r.strength_name == 'w' else ''})")
+        in_mv = r.strength_name == "w"
+        strength = f"{r.strength[-1] * (1e3 if in_mv else 1):g}{' mV' if in_mv else ''}"
+        ax[0].plot(r.t_ms, r.gate_sim[-1], label=f"{m} ({r.strength_name}={strength})")
         ax[1].plot(r.t_ms, r.v_sim_mV[-1], label=m)
     r = G.gate_dynamics("lif")
     ax[1].plot(r.t_ms, r.v_sim_mV[-1], label="lif (w=10 mV)")
@@ -89,9 +91,11 @@ def main(out_dir: Path = Path("figures/out"), quick: bool = False) -> list[Path]
     # f-I
     axs = _row(len(models))
     for a, m in zip(axs, models):
-        r = G.fi_curve(m, drives=np.linspace(0, 60, 7 if quick else 25) * mV, duration=0.5 * second if quick else 2 * second)
+        r = G.fi_curve(
+            m, drives=np.linspace(0, 60, 7 if quick else 25) * mV, duration=0.5 * second if quick else 2 * second
+        )
         for k, g in enumerate(r.gate):
-            line, = a.plot(r.drive_mV, r.rate_sim[k], "-", label=f"g={g:g}")
+            (line,) = a.plot(r.drive_mV, r.rate_sim[k], "-", label=f"g={g:g}")
             a.plot(r.drive_mV, r.rate_noise_sim[k], ":", color=line.get_color())
             a.plot(r.drive_mV, r.rate_noise_analytic[k], "x", ms=3, color=line.get_color())
         a.set(xlabel="drive (mV)", ylabel="rate (Hz)", title=m)

@@ -19,16 +19,29 @@ from dgnsim.io.files import write_json
 from dgnsim.viz.plots import plt, save_figure
 
 ROOT = Path(__file__).resolve().parent.parent
-NETWORKS = {"dgn": ("DGN, delays 0/10/20 ms", "C0", "-"), "dgn_nodelay": ("DGN, no delays", "C0", "--"),
-            "lif_delays": ("LIF, delays 0/10/20 ms", "C1", "-"), "lif": ("LIF, no delays", "C1", "--")}
+NETWORKS = {
+    "dgn": ("DGN, delays 0/10/20 ms", "C0", "-"),
+    "dgn_nodelay": ("DGN, no delays", "C0", "--"),
+    "lif_delays": ("LIF, delays 0/10/20 ms", "C1", "-"),
+    "lif": ("LIF, no delays", "C1", "--"),
+}
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:
     levels = [0, 4, 16] if quick else [0, 1, 2, 4, 8, 16, 32]  # mV
-    options = dict(noise=[s * mV for s in levels], noise_seeds=1 if quick else 3, seed=0, progress=False,
-                   device="numpy" if quick else "cpp_standalone", limit=10 if quick else None)
-    found = {name: ROOT / "checkpoints" / name for name in NETWORKS
-             if (ROOT / "checkpoints" / name / "manifest.json").exists()}
+    options = dict(
+        noise=[s * mV for s in levels],
+        noise_seeds=1 if quick else 3,
+        seed=0,
+        progress=False,
+        device="numpy" if quick else "cpp_standalone",
+        limit=10 if quick else None,
+    )
+    found = {
+        name: ROOT / "checkpoints" / name
+        for name in NETWORKS
+        if (ROOT / "checkpoints" / name / "manifest.json").exists()
+    }
     if not found:
         raise FileNotFoundError(f"no trained networks in {ROOT / 'checkpoints'} ({', '.join(NETWORKS)})")
     reports = {name: study_test_split(path, **options).report() for name, path in found.items()}
@@ -37,8 +50,14 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
         label, color, style = NETWORKS[name]
         rows = report["noise"]
         x = [r["sigma_mV"] for r in rows]
-        ax.fill_between(x, [100 * r["ci95"][0] for r in rows], [100 * r["ci95"][1] for r in rows],
-                        color=color, alpha=0.15 if style == "-" else 0.08, lw=0)
+        ax.fill_between(
+            x,
+            [100 * r["ci95"][0] for r in rows],
+            [100 * r["ci95"][1] for r in rows],
+            color=color,
+            alpha=0.15 if style == "-" else 0.08,
+            lw=0,
+        )
         ax.plot(x, [100 * r["accuracy"] for r in rows], style, marker="o", ms=3, color=color, lw=1.2, label=label)
     some = next(iter(reports.values()))
     lowest = min(100 * r["ci95"][0] for report in reports.values() for r in report["noise"])
@@ -46,8 +65,11 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(max(0.0, 10 * (lowest // 10) - 5), 100.5)
     seeds = some["noise_seeds"]
-    ax.set_title(f"FSDD test split: {some['samples']} samples, {seeds} noise seed{'s' if seeds > 1 else ''} "
-                 f"per level, Brian2 {some['device']}", fontsize=8)
+    ax.set_title(
+        f"FSDD test split: {some['samples']} samples, {seeds} noise seed{'s' if seeds > 1 else ''} "
+        f"per level, Brian2 {some['device']}",
+        fontsize=8,
+    )
     ax.legend(fontsize=7, frameon=False, loc="lower left")
     fig.tight_layout()
     out = Path(out_dir)
@@ -57,5 +79,4 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
 
 
 if __name__ == "__main__":
-    print(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "out",
-               quick="--quick" in sys.argv))
+    print(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "out", quick="--quick" in sys.argv))

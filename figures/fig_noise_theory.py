@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from matplotlib.ticker import NullFormatter
 
 from dgnsim.viz.plots import plt, save_figure
@@ -28,15 +27,28 @@ def main(out_dir: Path, quick: bool = False, results: Path = RESULTS) -> list[Pa
     rows = {r["network"]: r for r in report["rows"]}
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharex=True, sharey=True)
     colors = plt.cm.tab10.colors
-    values = np.concatenate([np.ravel(d[k]) for d in report["per_neuron"].values() for k in ("predicted", "resolved", "ci")])
+    values = np.concatenate(
+        [np.ravel(d[k]) for d in report["per_neuron"].values() for k in ("predicted", "resolved", "ci")]
+    )
     lim = [0.8 * values[values > 0].min(), 1.25 * values.max()]
-    for ax, key, title in ((axes[0], "predicted", "operating point (time-averaged gate)"),
-                           (axes[1], "resolved", "step by step (the gate as it is)")):
+    for ax, key, title in (
+        (axes[0], "predicted", "operating point (time-averaged gate)"),
+        (axes[1], "resolved", "step by step (the gate as it is)"),
+    ):
         for k, (name, d) in enumerate(report["per_neuron"].items()):
             x, y, ci = np.asarray(d[key]), np.asarray(d["measured"]), np.asarray(d["ci"])
             inside = rows[name]["fraction_inside" if key == "predicted" else "resolved_fraction_inside"]
-            ax.errorbar(x, y, yerr=[y - ci[:, 0], ci[:, 1] - y], fmt="o", ms=2.5, lw=0.5, color=colors[k],
-                        alpha=0.7, label=f"{name}: {100 * inside:.0f} % inside")
+            ax.errorbar(
+                x,
+                y,
+                yerr=[y - ci[:, 0], ci[:, 1] - y],
+                fmt="o",
+                ms=2.5,
+                lw=0.5,
+                color=colors[k],
+                alpha=0.7,
+                label=f"{name}: {100 * inside:.0f} % inside",
+            )
         ax.plot(lim, lim, color="0.4", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -52,8 +64,10 @@ def main(out_dir: Path, quick: bool = False, results: Path = RESULTS) -> list[Pa
         ax.legend(fontsize=7, frameon=False, loc="upper left")
     axes[0].set_ylabel("measured variance in Brian2 (mV$^2$)")
     sigma = report["rows"][0]["sigma_mV"]
-    fig.suptitle(f"Noise-induced membrane variance per hidden neuron, sigma = {sigma:g} mV (FSDD test split, "
-                 "threshold lifted)", fontsize=9)
+    fig.suptitle(
+        f"Noise-induced membrane variance per hidden neuron, sigma = {sigma:g} mV (FSDD test split, threshold lifted)",
+        fontsize=9,
+    )
     fig.tight_layout()
     return save_figure(fig, Path(out_dir) / "noise_theory")
 

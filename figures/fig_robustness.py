@@ -25,12 +25,21 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     columns, table = report["columns"], report["table"]
     fig, ax = plt.subplots(figsize=(9, 3.6))
     colors = plt.cm.tab10(np.linspace(0, 1, 10))
-    robustness_bars(ax, columns, report["strengths"],
-                    [(f"{name} (n={table[name]['seeds']})", table[name]["mean"], table[name]["std"], colors[k % 10])
-                     for k, name in enumerate(table)])
+    robustness_bars(
+        ax,
+        columns,
+        report["strengths"],
+        [
+            (f"{name} (n={table[name]['seeds']})", table[name]["mean"], table[name]["std"], colors[k % 10])
+            for k, name in enumerate(table)
+        ],
+    )
     ax.axhline(10, color="0.6", lw=0.6, ls=":")
-    ax.set_title(f"FSDD, trained on clean data ({report['epochs']} epochs); strengths under the labels "
-                 "(probability per channel and step, or fraction of entries flipped)", fontsize=8)
+    ax.set_title(
+        f"FSDD, trained on clean data ({report['epochs']} epochs); strengths under the labels "
+        "(probability per channel and step, or fraction of entries flipped)",
+        fontsize=8,
+    )
     ax.legend(ncol=5, fontsize=7, frameon=False, loc="upper right", bbox_to_anchor=(1, 1.02))
     fig.tight_layout()
     return save_figure(fig, Path(out_dir) / "robustness")

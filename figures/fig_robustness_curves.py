@@ -17,8 +17,14 @@ from matplotlib.ticker import NullFormatter
 from dgnsim.viz.plots import plt, save_figure
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "robustness_curves.json"
-TITLES = {"additive": "additive noise", "subtractive": "subtractive noise", "mixed": "mixed noise",
-          "fgsm": "FGSM", "pgd": "PGD", "bim": "BIM"}
+TITLES = {
+    "additive": "additive noise",
+    "subtractive": "subtractive noise",
+    "mixed": "mixed noise",
+    "fgsm": "FGSM",
+    "pgd": "PGD",
+    "bim": "BIM",
+}
 NOISE_LABEL = "spike probability per channel and step"
 ATTACK_LABEL = "budget (fraction of input entries flipped;\nbudget 0 drawn at half the first budget)"
 
@@ -37,8 +43,14 @@ def main(out_dir: Path, quick: bool = False, results: Path = RESULTS) -> list[Pa
             mean = [100 * m for m in curve["mean"]]
             std = [100 * s for s in curve["std"]]
             ax.plot(x, mean, "-o", ms=2.5, lw=1.1, color=colors[k % 10], label=f"{name} (n={row['seeds']})")
-            ax.fill_between(x, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
-                            color=colors[k % 10], alpha=0.2, lw=0)
+            ax.fill_between(
+                x,
+                [m - s for m, s in zip(mean, std)],
+                [m + s for m, s in zip(mean, std)],
+                color=colors[k % 10],
+                alpha=0.2,
+                lw=0,
+            )
         if attack:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())
@@ -49,8 +61,9 @@ def main(out_dir: Path, quick: bool = False, results: Path = RESULTS) -> list[Pa
     for ax in axes[:, 0]:
         ax.set_ylabel("test accuracy (%)")
     axes[0, 0].legend(fontsize=7, frameon=False, loc="lower left")
-    fig.suptitle("FSDD, trained on clean data: accuracy against perturbation strength (mean ± std over seeds)",
-                 fontsize=9)
+    fig.suptitle(
+        "FSDD, trained on clean data: accuracy against perturbation strength (mean ± std over seeds)", fontsize=9
+    )
     fig.tight_layout()
     return save_figure(fig, Path(out_dir) / "robustness_curves")
 

@@ -12,17 +12,22 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from brian2 import mV, ms, volt
+from brian2 import ms, mV, volt
 
-from dgnsim.analysis.stability import (diffusion_parameters, linear_noise_dgn, linear_noise_lif, monte_carlo,
-                                       stack_parameters)
+from dgnsim.analysis.stability import (
+    diffusion_parameters,
+    linear_noise_dgn,
+    linear_noise_lif,
+    monte_carlo,
+    stack_parameters,
+)
 from dgnsim.viz.plots import plt, save_figure
 
 TAU = 20.0  # ms
 MU = np.array([1.0, 1.5])
 W = np.array([3.0, 2.0]) / TAU * mV / ms
 C0 = np.array([0.4, 0.3]) / TAU / ms
-SIGMA = np.array([0.4, 0.3]) * ms ** 0.5
+SIGMA = np.array([0.4, 0.3]) * ms**0.5
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:
@@ -34,21 +39,36 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     for noise, ls in (("shared", "-"), ("independent", "--")):
         dgn = [float(linear_noise_dgn(MU, SIGMA, W, k * C0, g_l, noise).variance / mV**2) for k in ks_line]
         ax.plot(ks_line, dgn, color="C3", ls=ls, lw=1, label=f"DGN, analytic ({noise} xi)")
-        ax.axhline(float(linear_noise_lif(MU, SIGMA, W, g_l, noise).variance / mV**2), color="C0", ls=ls, lw=1,
-                   label=f"LIF, analytic ({noise} xi)")
+        ax.axhline(
+            float(linear_noise_lif(MU, SIGMA, W, g_l, noise).variance / mV**2),
+            color="C0",
+            ls=ls,
+            lw=1,
+            label=f"LIF, analytic ({noise} xi)",
+        )
     sets = [diffusion_parameters(MU, SIGMA, W, k * C0, g_l) for k in ks]
     lnas = [linear_noise_dgn(MU, SIGMA, W, k * C0, g_l) for k in ks]
     params = {**stack_parameters(sets), "v_th": 1 * volt}
-    mc = monte_carlo("dgn_diffusion", params, 300 if quick else 3000, burn_in=80 * ms, spacing=20 * ms,
-                     samples=4, dt=0.05 * ms, device="numpy" if quick else "cpp_standalone", seed=1,
-                     initial_v=[float(x.v_ss) for x in lnas] * volt)
+    mc = monte_carlo(
+        "dgn_diffusion",
+        params,
+        300 if quick else 3000,
+        burn_in=80 * ms,
+        spacing=20 * ms,
+        samples=4,
+        dt=0.05 * ms,
+        device="numpy" if quick else "cpp_standalone",
+        seed=1,
+        initial_v=[float(x.v_ss) for x in lnas] * volt,
+    )
     v, ci = mc.stats.variance * 1e6, mc.stats.variance_ci * 1e6
     ax.errorbar(ks, v, yerr=[v - ci[:, 0], ci[:, 1] - v], fmt="o", color="C3", ms=4, label="DGN, Brian2 (99 % CI)")
     ax.set_yscale("log")
     ax.set_xlabel("gate strength k (C_i = k c_i / tau_mem, c = [0.4, 0.3])")
     ax.set_ylabel("stationary variance of v (mV$^2$)")
-    ax.set_title(f"The gate removes noise: DGN/LIF = {v[-1] / lif:.2f} at k = {ks[-1]:g} "
-                 f"(tau_mem = {TAU:g} ms)", fontsize=9)
+    ax.set_title(
+        f"The gate removes noise: DGN/LIF = {v[-1] / lif:.2f} at k = {ks[-1]:g} (tau_mem = {TAU:g} ms)", fontsize=9
+    )
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return save_figure(fig, Path(out_dir) / "fig_stability_gate")

@@ -41,8 +41,11 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         print(f"[{k}/{len(scripts)}] {path.stem} ...", file=sys.stderr, flush=True)
         written = load(path).main(args.out, args.quick)
-        print(f"[{k}/{len(scripts)}] {path.stem}: {len(written)} files in {time.perf_counter() - start:.1f} s",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{k}/{len(scripts)}] {path.stem}: {len(written)} files in {time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"make_all: {len(scripts)} figure scripts done; output in {args.out}", file=sys.stderr)
     return 0
 

@@ -57,8 +57,11 @@ def train_gru(ds, seed: int, epochs: int, batch: int = 64, lr: float = 2e-3) -> 
             loss.backward()
             opt.step()
         sched.step()
-        print(f"\rseed {seed} epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.perf_counter() - t0:.1f} s)",
-              end="", file=sys.stderr)
+        print(
+            f"\rseed {seed} epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.perf_counter() - t0:.1f} s)",
+            end="",
+            file=sys.stderr,
+        )
     net.eval()
     with torch.no_grad():
         pred = net(torch.tensor(ds.test_x, dtype=torch.float32)).argmax(1).numpy()
@@ -84,18 +87,32 @@ def main(argv=None) -> int:
         accuracy.append(train_gru(ds, seed, args.epochs))
         write_json(done, {"encoding_key": ds.encoding_key, "test_accuracy": accuracy[-1]})
     pct = 100 * np.array(accuracy)
-    name = "reference_gru" + ("" if (args.split, args.epochs) == ("official", 30) else
-                              f"_{args.split.replace(':', '-')}_e{args.epochs}")
-    write_json(ROOT / "results" / f"{name}.json",
-               {"model": "GRU-128 (non-spiking)", "split": args.split, "epochs": args.epochs,
-                "encoding_key": ds.encoding_key, "test_accuracy": accuracy,
-                "mean": float(pct.mean()), "std": float(pct.std())})
-    write_text(ROOT / "results" / f"{name}.md",
-               f"Non-spiking reference: a GRU of 128 units on the same input spikes, FSDD {args.split} split, "
-               f"{args.epochs} epochs (studies/fsdd_gru_reference.py).\n\n| seed | "
-               + " | ".join(map(str, range(args.seeds))) + " | mean ± std |\n|---|" + "---|" * (args.seeds + 1)
-               + "\n| test accuracy | " + " | ".join(f"{a:.1f}" for a in pct)
-               + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n")
+    name = "reference_gru" + (
+        "" if (args.split, args.epochs) == ("official", 30) else f"_{args.split.replace(':', '-')}_e{args.epochs}"
+    )
+    write_json(
+        ROOT / "results" / f"{name}.json",
+        {
+            "model": "GRU-128 (non-spiking)",
+            "split": args.split,
+            "epochs": args.epochs,
+            "encoding_key": ds.encoding_key,
+            "test_accuracy": accuracy,
+            "mean": float(pct.mean()),
+            "std": float(pct.std()),
+        },
+    )
+    write_text(
+        ROOT / "results" / f"{name}.md",
+        f"Non-spiking reference: a GRU of 128 units on the same input spikes, FSDD {args.split} split, "
+        f"{args.epochs} epochs (studies/fsdd_gru_reference.py).\n\n| seed | "
+        + " | ".join(map(str, range(args.seeds)))
+        + " | mean ± std |\n|---|"
+        + "---|" * (args.seeds + 1)
+        + "\n| test accuracy | "
+        + " | ".join(f"{a:.1f}" for a in pct)
+        + f" | {pct.mean():.1f} ± {pct.std():.1f} |\n",
+    )
     print(f"GRU-128: {pct.mean():.2f} ± {pct.std():.2f} % over {args.seeds} seeds")
     return 0
 

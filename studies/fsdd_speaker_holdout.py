@@ -15,10 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from dgnsim.fsdd.train import parse_delays
 from dgnsim.fsdd.data import SPEAKERS
+from dgnsim.fsdd.train import parse_delays, train
 from dgnsim.io import write_json, write_text
-from dgnsim.fsdd.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,20 +43,34 @@ def main(argv=None) -> int:
             out = ROOT / "runs" / "speaker" / f"{model}-{speaker}"
             print(f"== {model}, {speaker} held out", file=sys.stderr)
             base = model.removesuffix("_dl")
-            acc = train(base.removesuffix("_rec"), out, recurrent=base.endswith("_rec"), epochs=args.epochs,
-                        seed=args.seed, split=f"speaker:{speaker}",
-                        delays=delays if model.endswith("_dl") else (0.0,)).test_accuracy
+            acc = train(
+                base.removesuffix("_rec"),
+                out,
+                recurrent=base.endswith("_rec"),
+                epochs=args.epochs,
+                seed=args.seed,
+                split=f"speaker:{speaker}",
+                delays=delays if model.endswith("_dl") else (0.0,),
+            ).test_accuracy
             rows.setdefault(model, {})[speaker] = acc
     write_json(results, {"epochs": args.epochs, "seed": args.seed, "delays_of_dl_rows": delays, "accuracy": rows})
     speakers = args.speakers.split(",")
-    lines = ["| model | " + " | ".join(f"{s} held out" for s in speakers) + " | mean |",
-             "|---|" + "---|" * (len(speakers) + 1)]
-    lines += [f"| {m} | " + " | ".join(f"{100 * r[s]:.1f}" for s in speakers)
-              + f" | {100 * sum(r[s] for s in speakers) / len(speakers):.1f} |" for m, r in rows.items()]
-    write_text(ROOT / "results" / "speaker_holdout.md",
-               f"Speaker-independent test accuracy (%) on FSDD, {args.epochs} epochs, seed {args.seed}, "
-               "one hidden layer of 128, trained on the other five speakers; `_rec`: recurrent, `_dl`: input "
-               f"delays {', '.join(f'{d:g}' for d in delays)} ms.\n\n" + "\n".join(lines) + "\n")
+    lines = [
+        "| model | " + " | ".join(f"{s} held out" for s in speakers) + " | mean |",
+        "|---|" + "---|" * (len(speakers) + 1),
+    ]
+    lines += [
+        f"| {m} | "
+        + " | ".join(f"{100 * r[s]:.1f}" for s in speakers)
+        + f" | {100 * sum(r[s] for s in speakers) / len(speakers):.1f} |"
+        for m, r in rows.items()
+    ]
+    write_text(
+        ROOT / "results" / "speaker_holdout.md",
+        f"Speaker-independent test accuracy (%) on FSDD, {args.epochs} epochs, seed {args.seed}, "
+        "one hidden layer of 128, trained on the other five speakers; `_rec`: recurrent, `_dl`: input "
+        f"delays {', '.join(f'{d:g}' for d in delays)} ms.\n\n" + "\n".join(lines) + "\n",
+    )
     return 0
 
 

@@ -16,7 +16,7 @@ Prints a table and writes studies/out/gating_forgetting.json.
 from pathlib import Path
 
 import numpy as np
-from brian2 import Hz, StateMonitor, mV, ms, second
+from brian2 import Hz, StateMonitor, ms, mV, second
 
 import dgnsim
 from dgnsim.io import write_json
@@ -57,23 +57,34 @@ def main():
             std = x[:N_REP, seg].std(axis=1).mean()
             # forgetting: how fast v loses a fluctuation = the autocorrelation time of v
             d = x[:N_REP, seg] - x[:N_REP, seg].mean(axis=1, keepdims=True)
-            ac = np.array([np.mean(d[:, :-k or None] * d[:, k:]) for k in range(1, 400)]) / np.mean(d * d)
+            ac = np.array([np.mean(d[:, : -k or None] * d[:, k:]) for k in range(1, 400)]) / np.mean(d * d)
             lag = np.arange(1, 400) * 0.1
             keep = (ac > 0.05) & (ac < 0.9)
             tau_ac = -1 / np.polyfit(lag[keep], np.log(ac[keep]), 1)[0] if keep.sum() > 3 else float("nan")
-            row[model] = {"mean_mV": float(mean), "std_mV": float(std), "snr": float(mean / std),
-                          "fluctuation_time_ms": float(tau_ac)}
+            row[model] = {
+                "mean_mV": float(mean),
+                "std_mV": float(std),
+                "snr": float(mean / std),
+                "fluctuation_time_ms": float(tau_ac),
+            }
         rows.append(row)
-        print(f"rate {rate:3d} Hz x {N_IN}: expected mean gate {row['mean_gate_expected']:.2f} | "
-              + " | ".join(f"{m}: mean {row[m]['mean_mV']:.2f} mV, std {row[m]['std_mV']:.2f} mV, "
-                           f"SNR {row[m]['snr']:.2f}, fluct. time {row[m]['fluctuation_time_ms']:.1f} ms"
-                           for m in ("lif", "dgn")))
+        print(
+            f"rate {rate:3d} Hz x {N_IN}: expected mean gate {row['mean_gate_expected']:.2f} | "
+            + " | ".join(
+                f"{m}: mean {row[m]['mean_mV']:.2f} mV, std {row[m]['std_mV']:.2f} mV, "
+                f"SNR {row[m]['snr']:.2f}, fluct. time {row[m]['fluctuation_time_ms']:.1f} ms"
+                for m in ("lif", "dgn")
+            )
+        )
     write_json(Path(__file__).resolve().parent / "out" / "gating_forgetting.json", rows)
     strong = rows[-1]
-    print("claim 'passes less noise' (std) under the strongest input:",
-          strong["dgn"]["std_mV"] < strong["lif"]["std_mV"])
-    print("claim 'forgets faster' (shorter fluctuation time) under the strongest input:",
-          strong["dgn"]["fluctuation_time_ms"] < strong["lif"]["fluctuation_time_ms"])
+    print(
+        "claim 'passes less noise' (std) under the strongest input:", strong["dgn"]["std_mV"] < strong["lif"]["std_mV"]
+    )
+    print(
+        "claim 'forgets faster' (shorter fluctuation time) under the strongest input:",
+        strong["dgn"]["fluctuation_time_ms"] < strong["lif"]["fluctuation_time_ms"],
+    )
     print("but the DGN's SNR (mean/std) relative to the LIF's:", strong["dgn"]["snr"] / strong["lif"]["snr"])
 
 

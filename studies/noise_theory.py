@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 from brian2 import mV
 
 from dgnsim.fsdd.data import load_fsdd
@@ -27,17 +26,27 @@ NETWORKS = ("dgn_nodelay", "dgn", "lif", "lif_delays")
 
 
 def markdown(rows: list[dict]) -> str:
-    head = ("| network | neurons inside 99 % (operating point) | inside 99 % (step-resolved) | median measured/"
-            "predicted (operating point) | predicted variance reduction | measured reduction |\n|---|---|---|---|---|---|")
-    lines = [f"| {r['network']} | {100 * r['fraction_inside']:.1f} % | {100 * r['resolved_fraction_inside']:.1f} % | "
-             f"{1 + r['relative_error_median']:.2f} | {r['predicted_reduction_mean']:.3f} | "
-             f"{r['measured_reduction_mean']:.3f} |" for r in rows]
+    head = (
+        "| network | neurons inside 99 % (operating point) | inside 99 % (step-resolved) | median measured/"
+        "predicted (operating point) | predicted variance reduction | measured reduction |\n|---|---|---|---|---|---|"
+    )
+    lines = [
+        f"| {r['network']} | {100 * r['fraction_inside']:.1f} % | {100 * r['resolved_fraction_inside']:.1f} % | "
+        f"{1 + r['relative_error_median']:.2f} | {r['predicted_reduction_mean']:.3f} | "
+        f"{r['measured_reduction_mean']:.3f} |"
+        for r in rows
+    ]
     r0 = rows[0]
-    return (f"Noise-induced membrane variance of every hidden neuron (128 per network) under membrane noise "
-            f"sigma = {r0['sigma_mV']:g} mV, FSDD test split ({r0['samples']} samples), {r0['seeds']} noise seeds, "
-            f"window steps {r0['window_steps'][0]}-{r0['window_steps'][1]}; threshold lifted. Reduction: variance "
-            "over that of the ungated membrane (traces at 0), mean over neurons.\n\n" + head + "\n"
-            + "\n".join(lines) + "\n")
+    return (
+        f"Noise-induced membrane variance of every hidden neuron (128 per network) under membrane noise "
+        f"sigma = {r0['sigma_mV']:g} mV, FSDD test split ({r0['samples']} samples), {r0['seeds']} noise seeds, "
+        f"window steps {r0['window_steps'][0]}-{r0['window_steps'][1]}; threshold lifted. Reduction: variance "
+        "over that of the ungated membrane (traces at 0), mean over neurons.\n\n"
+        + head
+        + "\n"
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 def main(argv=None) -> int:
@@ -54,10 +63,19 @@ def main(argv=None) -> int:
         net, _ = load_surrogate(ROOT / "checkpoints" / name)
         result = noise_theory(net, x, args.sigma * mV, seeds=args.seeds)
         rows.append({"network": name, **result.summary()})
-        per_neuron[name] = {"predicted": result.predicted, "resolved": result.resolved, "measured": result.measured,
-                            "ci": result.ci, "free": result.free, **{f"point_{k}": v for k, v in result.point.items()}}
-        print(f"{name}: {rows[-1]['fraction_inside']:.3f} inside (operating point), "
-              f"{rows[-1]['resolved_fraction_inside']:.3f} (step-resolved)", file=sys.stderr)
+        per_neuron[name] = {
+            "predicted": result.predicted,
+            "resolved": result.resolved,
+            "measured": result.measured,
+            "ci": result.ci,
+            "free": result.free,
+            **{f"point_{k}": v for k, v in result.point.items()},
+        }
+        print(
+            f"{name}: {rows[-1]['fraction_inside']:.3f} inside (operating point), "
+            f"{rows[-1]['resolved_fraction_inside']:.3f} (step-resolved)",
+            file=sys.stderr,
+        )
     write_json(args.out / "noise_theory.json", {"rows": rows, "per_neuron": per_neuron})
     write_text(args.out / "noise_theory.md", markdown(rows))
     return 0

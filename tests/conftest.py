@@ -4,7 +4,7 @@ import os
 import tempfile
 
 import pytest
-from brian2 import set_device, prefs
+from brian2 import prefs, set_device
 
 # Standalone builds of the tests go to one temporary root per session, unless set.
 os.environ.setdefault("DGNSIM_BUILD_DIR", os.path.join(tempfile.gettempdir(), "dgnsim-test-builds"))

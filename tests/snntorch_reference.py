@@ -58,8 +58,12 @@ def snntorch_net(neuron, seed=0, bias=True, sizes=(6, 10, 4)):
             decay["alpha"] = torch.linspace(lo, lo + 0.2, n)
         return getattr(snn, neuron)(threshold=torch.ones(n), **decay, **kw)
 
-    net = torch.nn.Sequential(torch.nn.Linear(n_in, n_h, bias=bias), layer(n_h, 0.65, 0.95),
-                              torch.nn.Linear(n_h, n_out, bias=bias), layer(n_out, 0.7, 0.9))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(n_in, n_h, bias=bias),
+        layer(n_h, 0.65, 0.95),
+        torch.nn.Linear(n_h, n_out, bias=bias),
+        layer(n_out, 0.7, 0.9),
+    )
     with torch.no_grad():
         net[0].weight.mul_(1.2 if neuron == "Leaky" else 0.6)
         net[2].weight.abs_().mul_(1.6 if neuron == "Leaky" else 0.4)
@@ -85,8 +89,10 @@ def _record(module, x, names, call):
     rec = {name: [] for name in names}
     hooks = []
     for name in names:
+
         def hook(mod, args, out, name=name):
             rec[name].append((out[0] if isinstance(out, tuple) else out).detach().clone())
+
         hooks.append(module.get_submodule(name).register_forward_hook(hook))
     state = None
     with torch.no_grad():

@@ -36,8 +36,14 @@ def _private_members() -> dict[str, set[str]]:
                 names.add(node.name)
             elif isinstance(node, ast.Assign):
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name) and _private(t.id))
-                names.update(t.attr for t in node.targets if isinstance(t, ast.Attribute)
-                             and isinstance(t.value, ast.Name) and t.value.id == "self" and _private(t.attr))
+                names.update(
+                    t.attr
+                    for t in node.targets
+                    if isinstance(t, ast.Attribute)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                    and _private(t.attr)
+                )
         members[_module_name(path)] = names
     return members
 
@@ -51,8 +57,13 @@ def _violations(path: Path, members: dict[str, set[str]]) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dgnsim") and node.module != own:
             found += [f"line {node.lineno}: from {node.module} import {a.name}" for a in node.names if _private(a.name)]
-        elif (isinstance(node, ast.Attribute) and _private(node.attr) and node.attr in foreign
-              and node.attr not in mine and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+        elif (
+            isinstance(node, ast.Attribute)
+            and _private(node.attr)
+            and node.attr in foreign
+            and node.attr not in mine
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
             found.append(f"line {node.lineno}: .{node.attr}")
     return found
 

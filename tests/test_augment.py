@@ -28,8 +28,13 @@ def test_parse_and_format_round_trip():
     assert spec == {"timemask": 10, "shift": 4, "bandmask": 0}
     assert format_augment(spec) == "shift:4,timemask:10,bandmask:0"
     assert parse_augment("") == {}
-    for bad, message in (("warp:3", "unknown kind"), ("shift", "shift:N"), ("shift:-1", "shift:N"),
-                         ("shift:1.5", "shift:N"), ("shift:1,shift:2", "twice")):
+    for bad, message in (
+        ("warp:3", "unknown kind"),
+        ("shift", "shift:N"),
+        ("shift:-1", "shift:N"),
+        ("shift:1.5", "shift:N"),
+        ("shift:1,shift:2", "twice"),
+    ):
         with pytest.raises(ValueError, match=message):
             parse_augment(bad)
     with pytest.raises(TypeError):

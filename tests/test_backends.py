@@ -7,7 +7,7 @@ is compiled once and reused across the two runs that differ only in run argument
 
 import numpy as np
 import pytest
-from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import Hz, SpikeMonitor, StateMonitor, ms, mV
 
 import dgnsim
 
@@ -19,8 +19,11 @@ SYNAPSE = {"w": 10 * mV, "c": 0.3}
 def _network(sim, model):
     spec = dgnsim.load_model(model)
     table = dgnsim.frozen_noise(N, DURATION, sim.dt, seed=3)
-    grp = sim.add(dgnsim.make_group(model, N, {"noise_sigma": 2 * mV, "I_ext": np.linspace(0, 4, N) * mV},
-                                    noise_table=table, name="neurons"))
+    grp = sim.add(
+        dgnsim.make_group(
+            model, N, {"noise_sigma": 2 * mV, "I_ext": np.linspace(0, 4, N) * mV}, noise_table=table, name="neurons"
+        )
+    )
     src = sim.add(dgnsim.poisson_input(40, 30 * Hz, DURATION, seed=1, name="input"))
     weights = {k: v for k, v in SYNAPSE.items() if k in spec.synapse.parameters}
     sim.add(dgnsim.connect(src, grp, p=0.3, seed=2, delay=0.5 * ms, name="syn", **weights))
@@ -36,8 +39,7 @@ def _run(device, model, extra_drive):
         sim.build(DURATION)
         for drive in (None, extra_drive):
             sim.run(None if drive is None else {grp.I_ext: drive})
-            out.append((np.array(spikes.i[:]), np.asarray(spikes.t[:] / ms).copy(),
-                        np.asarray(trace.v[:] / mV).copy()))
+            out.append((np.array(spikes.i[:]), np.asarray(spikes.t[:] / ms).copy(), np.asarray(trace.v[:] / mV).copy()))
         return out, dict(sim.timings)
 
 
@@ -46,7 +48,7 @@ def _run(device, model, extra_drive):
 def test_runtime_and_cpp_standalone_give_identical_spikes(model):
     drive = np.full(N, 6.0) * mV
     runtime, _ = _run("numpy", model, drive)
-    cpp, timings = _run("cpp_standalone", model, drive)
+    cpp, _timings = _run("cpp_standalone", model, drive)
     for (i_rt, t_rt, v_rt), (i_cpp, t_cpp, v_cpp) in zip(runtime, cpp):
         assert len(i_rt) > 10, f"{model}: too few spikes ({len(i_rt)}) for a meaningful comparison"
         np.testing.assert_array_equal(i_rt, i_cpp)
@@ -58,7 +60,7 @@ def test_runtime_and_cpp_standalone_give_identical_spikes(model):
 
 @pytest.mark.standalone
 def test_standalone_build_is_reused_by_content_hash():
-    first, t1 = _run("cpp_standalone", "lif", np.full(N, 1.0) * mV)
+    first, _t1 = _run("cpp_standalone", "lif", np.full(N, 1.0) * mV)
     second, t2 = _run("cpp_standalone", "lif", np.full(N, 1.0) * mV)
     assert t2["reused"] and t2["compile_s"] == 0.0
     for a, b in zip(first, second):

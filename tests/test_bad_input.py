@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Hz, Quantity, mV, ms, second
+from brian2 import Hz, Quantity, ms, mV, second
 
 import dgnsim
 

@@ -3,7 +3,7 @@ a rebuilt network that reuses its binary, and the noise switch."""
 
 import numpy as np
 import pytest
-from brian2 import Hz, NeuronGroup, PoissonInput, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import Hz, NeuronGroup, PoissonInput, SpikeMonitor, StateMonitor, ms, mV
 
 import dgnsim
 from dgnsim import Simulation
@@ -40,13 +40,13 @@ def test_plain_brian2_script_runs_unchanged_on_numpy_and_cpp_standalone():
 
 
 def test_explicit_namespace_wins_over_the_callers():
-    TAU = 1 * ms  # noqa: N806 - would give other numbers if it were used
+    TAU = 1 * ms
     with Simulation("numpy", namespace={"TAU": 10 * ms}) as sim:
         G = NeuronGroup(1, "dv/dt = (1 - v)/TAU : 1", method="exact")
         sim.build(10 * ms)
         sim.run()
         assert float(G.v[0]) == pytest.approx(1 - np.exp(-1), rel=1e-9)
-    assert TAU == 1 * ms
+    assert 1 * ms == TAU
 
 
 def test_objects_created_in_the_block_are_collected():

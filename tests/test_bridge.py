@@ -6,14 +6,14 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from brian2 import Hz, mV, ms
+from brian2 import Hz, ms, mV
+from snntorch_reference import snntorch_spikes
+from test_surrogate import SURROGATE_MODELS
 
 import dgnsim
-from dgnsim.interop import bridge, nir as bridge_nir
+from dgnsim.interop import bridge
+from dgnsim.interop import nir as bridge_nir
 from dgnsim.surrogate import Classifier
-
-from test_surrogate import SURROGATE_MODELS  # noqa: E402  (one list of the trainable models)
-from snntorch_reference import snntorch_spikes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_input_delays_are_brian2_synaptic_delays(model, device):
     assert a.spike_identical == a.n, [s for s in a.samples if not s.identical]
     np.testing.assert_allclose(other.logits, ref.logits, rtol=0, atol=1e-9)
     # ... and Brian2 gets them as per-synapse delays, one synapse per channel, neuron and delay
-    i, j, delay, _ = bridge._input_synapses(net, bridge.brian2_values(net)["W"], 1)
+    i, _j, delay, _ = bridge._input_synapses(net, bridge.brian2_values(net)["W"], 1)
     assert len(i) == 3 * 12 * 16 and sorted(set(np.round(np.asarray(delay / ms), 9))) == [0.0, 3.0, 7.0]
 
 
@@ -199,7 +199,9 @@ def test_round_trip_brian2_pytorch_brian2_is_exact(model, recurrent):
         elif p.positive:
             params[name] = float(base) * 1.37 * p.unit
     src = dgnsim.poisson_input(n_in, 10 * Hz, 10 * ms, seed=0)
-    hidden = dgnsim.make_group(spec, n_h, params, per_neuron=[n for n in params if spec.parameters[n].scope == "neuron"])
+    hidden = dgnsim.make_group(
+        spec, n_h, params, per_neuron=[n for n in params if spec.parameters[n].scope == "neuron"]
+    )
     readout = dgnsim.make_group("lif", n_out, {"tau_mem": rng.uniform(5, 30, n_out) * ms, "v_th": 1e9 * mV})
     i, j = np.meshgrid(np.arange(n_in), np.arange(n_h), indexing="ij")
     weights = {"w": rng.normal(0, 3, i.size) * mV}
@@ -225,7 +227,9 @@ def test_round_trip_brian2_pytorch_brian2_is_exact(model, recurrent):
     for pname, q in w_in.items():
         assert np.array_equal(np.asarray(q), np.asarray(bridge._dense(syn_in, n_in, n_h, pname))), pname
     if recurrent:
-        assert np.array_equal(np.asarray(bridge._dense(rec, n_h, n_h, "w")), np.asarray(bridge._dense(rec2, n_h, n_h, "w")))
+        assert np.array_equal(
+            np.asarray(bridge._dense(rec, n_h, n_h, "w")), np.asarray(bridge._dense(rec2, n_h, n_h, "w"))
+        )
     # a changed tensor is converted, not replaced by the memo
     with torch.no_grad():
         net.hidden.W_w[0, 0] += 1.0
@@ -292,7 +296,8 @@ def test_snntorch_network_via_nir_gives_same_spikes():
         torch.nn.Linear(6, 10, bias=False),
         snn.Synaptic(alpha=torch.full((10,), 0.8), beta=torch.linspace(0.85, 0.95, 10), threshold=torch.ones(10), **kw),
         torch.nn.Linear(10, 4, bias=False),
-        snn.Synaptic(alpha=torch.full((4,), 0.7), beta=torch.full((4,), 0.85), threshold=torch.ones(4), **kw))
+        snn.Synaptic(alpha=torch.full((4,), 0.7), beta=torch.full((4,), 0.85), threshold=torch.ones(4), **kw),
+    )
     x = (torch.rand(80, 3, 6) < 0.3).float()
     # a few steps of training in snnTorch (spike count towards a target)
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
@@ -332,10 +337,14 @@ def test_nir_export_import_round_trip_reproduces_lif_network(tmp_path):
 def test_unknown_nir_node_is_refused():
     import nir
 
-    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}),
-                                "conv": nir.Scale(scale=np.ones(3)),
-                                "output": nir.Output(output_type={"output": np.array([3])})},
-                         edges=[("input", "conv"), ("conv", "output")])
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type={"input": np.array([3])}),
+            "conv": nir.Scale(scale=np.ones(3)),
+            "output": nir.Output(output_type={"output": np.array([3])}),
+        },
+        edges=[("input", "conv"), ("conv", "output")],
+    )
     with pytest.raises(ValueError, match="unsupported node type Scale"):
         bridge_nir.import_nir(graph)
 
@@ -373,8 +382,11 @@ def test_brian2_input_delays_round_trip_to_layer_delays():
     np.testing.assert_allclose(net.hidden.W_w.detach().numpy(), expected, rtol=1e-14, atol=0)  # V -> mV rounding
     # back to Brian2: the synapses with a non-zero weight are the original ones
     bi, bj, bdelay, bw = bridge._input_synapses(net, bridge.brian2_values(net)["W"], 1)
-    back = {(a, b, round(float(d), 9)): float(x) for a, b, d, x in zip(bi, bj, np.asarray(bdelay / ms),
-                                                                       np.asarray(bw["w"] / mV)) if x != 0}
+    back = {
+        (a, b, round(float(d), 9)): float(x)
+        for a, b, d, x in zip(bi, bj, np.asarray(bdelay / ms), np.asarray(bw["w"] / mV))
+        if x != 0
+    }
     original = {(a, b, d): x for a, b, d, x in zip(i, j, delay, w)}
     assert back.keys() == original.keys()
     np.testing.assert_allclose([back[key] for key in original], list(original.values()), rtol=1e-14)
@@ -383,5 +395,6 @@ def test_brian2_input_delays_round_trip_to_layer_delays():
     with pytest.raises(bridge.BridgeError, match="input delays"):
         bridge_nir.export_nir(Classifier("lif", 4, 3, 2, delays=(0, 2)))
     with pytest.raises(ValueError, match="whole multiples of dt"):
-        bridge.to_surrogate(hidden, readout, dgnsim.connect(src, hidden, i=[0], j=[0], delay=0.5 * ms),
-                            syn_out, dt=1 * ms)
+        bridge.to_surrogate(
+            hidden, readout, dgnsim.connect(src, hidden, i=[0], j=[0], delay=0.5 * ms), syn_out, dt=1 * ms
+        )

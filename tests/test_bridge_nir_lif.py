@@ -1,5 +1,7 @@
 """NIR LIF / IF / LI nodes -> lif_delta groups: snnTorch Leaky networks spike for spike; IF, LI graphs."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -18,13 +20,18 @@ def _snntorch_leaky_net(dtype, reset_delay, bias, seed=0):
     torch.manual_seed(seed)
     # graded_spikes_factor as a 1-d tensor of the network's dtype: snnTorch's spikes are float32
     # otherwise, which a float64 Linear refuses.
-    kw = dict(reset_mechanism="zero", reset_delay=reset_delay, init_hidden=True,
-              graded_spikes_factor=torch.ones(1, dtype=dtype))
+    kw = dict(
+        reset_mechanism="zero",
+        reset_delay=reset_delay,
+        init_hidden=True,
+        graded_spikes_factor=torch.ones(1, dtype=dtype),
+    )
     net = torch.nn.Sequential(
         torch.nn.Linear(6, 10, bias=bias),
         snn.Leaky(beta=torch.linspace(0.8, 0.95, 10), threshold=torch.ones(10), **kw),
         torch.nn.Linear(10, 4, bias=bias),
-        snn.Leaky(beta=torch.full((4,), 0.85), threshold=torch.linspace(0.8, 1.2, 4), **kw)).to(dtype)
+        snn.Leaky(beta=torch.full((4,), 0.85), threshold=torch.linspace(0.8, 1.2, 4), **kw),
+    ).to(dtype)
     with torch.no_grad():
         net[0].weight.mul_(2.0)
         net[2].weight.abs_().mul_(3.0)
@@ -80,7 +87,7 @@ def test_snntorch_export_writes_lif_nodes(leaky64):
     layers = bridge_nir.import_nir(graph, dt=1 * ms)
     assert [layer.model for layer in layers] == ["lif_delta", "lif_delta"]
     # snnTorch's tau = dt/(1-beta) with dt = 1e-4 s: our decay per step is beta again
-    lif = [n for n in graph.nodes.values() if isinstance(n, nir.LIF)][0]
+    lif = next(n for n in graph.nodes.values() if isinstance(n, nir.LIF))
     beta = 1 - 1e-4 / np.asarray(lif.tau)
     np.testing.assert_allclose(np.exp(-1e-3 / np.asarray(layers[0].params["tau_mem"])), beta, rtol=1e-12)
     np.testing.assert_allclose(beta, torch.linspace(0.8, 0.95, 10).double().numpy(), rtol=1e-12)
@@ -111,7 +118,9 @@ def test_snntorch_float32_differs_only_at_rounding_distance():
     snnTorch's membrane lies within float32 rounding (1e-5 of a threshold of 1) of threshold."""
     net, x = _snntorch_leaky_net(torch.float32, reset_delay=True, bias=False, seed=2)
     ref, mem = _snntorch_forward(net, x)
-    run = bridge_nir.run_nir(bridge_nir.import_nir(_export(net, x), dt=1 * ms), x.transpose(0, 1).numpy().astype(np.uint8))
+    run = bridge_nir.run_nir(
+        bridge_nir.import_nir(_export(net, x), dt=1 * ms), x.transpose(0, 1).numpy().astype(np.uint8)
+    )
     assert ref[0].sum() > 100
     diff = ref[0] != run.spikes[0]
     first = [np.nonzero(diff[k].any(axis=1))[0] for k in range(B)]
@@ -140,23 +149,34 @@ def _chain_graph(rng, h):
     """
     import nir
 
-    w1 = rng.integers(0, 5, (8, 5)) / 4.0           # quarter-mV steps: IF sums are exact
+    w1 = rng.integers(0, 5, (8, 5)) / 4.0  # quarter-mV steps: IF sums are exact
     w2 = rng.normal(0.6, 0.5, (6, 8))
     w3 = rng.normal(0, 0.4, (3, 6))
     b3 = rng.normal(0, 0.02, 3)
     tau_lif, tau_li = rng.uniform(3, 8, 6) * h, rng.uniform(3, 10, 3) * h
     p = dict(
         if_=dict(r=np.full(8, 1.0 / h), v_threshold=rng.uniform(1.5, 3.0, 8), v_reset=np.zeros(8)),
-        lif=dict(tau=tau_lif, r=tau_lif / h * rng.uniform(0.8, 1.5, 6), v_leak=rng.uniform(-0.2, 0.2, 6),
-                 v_threshold=rng.uniform(0.8, 1.2, 6), v_reset=rng.uniform(-0.3, 0.0, 6)),
-        li=dict(tau=tau_li, r=tau_li / h * rng.uniform(0.5, 2.0, 3), v_leak=rng.uniform(-0.5, 0.5, 3)))
-    nodes = {"input": nir.Input(input_type={"input": np.array([5])}),
-             "w1": nir.Linear(weight=w1), "if": nir.IF(**p["if_"]),
-             "w2": nir.Linear(weight=w2), "lif": nir.LIF(**p["lif"]),
-             "w3": nir.Affine(weight=w3, bias=b3), "li": nir.LI(**p["li"]),
-             "output": nir.Output(output_type={"output": np.array([3])})}
+        lif=dict(
+            tau=tau_lif,
+            r=tau_lif / h * rng.uniform(0.8, 1.5, 6),
+            v_leak=rng.uniform(-0.2, 0.2, 6),
+            v_threshold=rng.uniform(0.8, 1.2, 6),
+            v_reset=rng.uniform(-0.3, 0.0, 6),
+        ),
+        li=dict(tau=tau_li, r=tau_li / h * rng.uniform(0.5, 2.0, 3), v_leak=rng.uniform(-0.5, 0.5, 3)),
+    )
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([5])}),
+        "w1": nir.Linear(weight=w1),
+        "if": nir.IF(**p["if_"]),
+        "w2": nir.Linear(weight=w2),
+        "lif": nir.LIF(**p["lif"]),
+        "w3": nir.Affine(weight=w3, bias=b3),
+        "li": nir.LI(**p["li"]),
+        "output": nir.Output(output_type={"output": np.array([3])}),
+    }
     names = ["input", "w1", "if", "w2", "lif", "w3", "li", "output"]
-    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])))
+    graph = nir.NIRGraph(nodes=nodes, edges=list(itertools.pairwise(names)))
     return graph, (w1, w2, w3, b3), p
 
 
@@ -220,10 +240,12 @@ def test_if_node_does_not_leak():
     """An IF membrane holds its value bit for bit between inputs (exp(-dt/tau_mem) == 1.0 in float64)."""
     import nir
 
-    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
-             "w": nir.Linear(weight=np.array([[0.75, 0.5], [0.125, 0.0]])),
-             "if": nir.IF(r=np.ones(2), v_threshold=np.array([1e6, 1e6])),
-             "output": nir.Output(output_type={"output": np.array([2])})}
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([2])}),
+        "w": nir.Linear(weight=np.array([[0.75, 0.5], [0.125, 0.0]])),
+        "if": nir.IF(r=np.ones(2), v_threshold=np.array([1e6, 1e6])),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
     graph = nir.NIRGraph(nodes=nodes, edges=[("input", "w"), ("w", "if"), ("if", "output")])
     (layer,) = bridge_nir.import_nir(graph, dt=1 * ms, discretisation="exact")
     assert float(np.exp(-1e-3 / np.asarray(layer.params["tau_mem"]))[0]) == 1.0
@@ -246,17 +268,25 @@ def test_unknown_and_unsupported_nodes_are_refused():
 
     def graph(*middle):
         names = ["input", *[f"n{k}" for k in range(len(middle))], "output"]
-        nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
-                 "output": nir.Output(output_type={"output": np.array([3])}),
-                 **{f"n{k}": m for k, m in enumerate(middle)}}
-        return nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])))
+        nodes = {
+            "input": nir.Input(input_type={"input": np.array([3])}),
+            "output": nir.Output(output_type={"output": np.array([3])}),
+            **{f"n{k}": m for k, m in enumerate(middle)},
+        }
+        return nir.NIRGraph(nodes=nodes, edges=list(itertools.pairwise(names)))
 
     eye = np.eye(3)
     with pytest.raises(ValueError, match="unsupported node type Threshold"):
         bridge_nir.import_nir(graph(nir.Linear(weight=eye), nir.Threshold(threshold=np.ones(3))))
     with pytest.raises(ValueError, match="non-spiking"):
-        bridge_nir.import_nir(graph(nir.Linear(weight=eye), nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3)),
-                                    nir.Linear(weight=eye), nir.IF(r=np.ones(3), v_threshold=np.ones(3))))
+        bridge_nir.import_nir(
+            graph(
+                nir.Linear(weight=eye),
+                nir.LI(tau=np.ones(3), r=np.ones(3), v_leak=np.zeros(3)),
+                nir.Linear(weight=eye),
+                nir.IF(r=np.ones(3), v_threshold=np.ones(3)),
+            )
+        )
     with pytest.raises(ValueError, match="must follow a Linear"):
         bridge_nir.import_nir(graph(nir.IF(r=np.ones(3), v_threshold=np.ones(3))))
     lif = nir.LIF(tau=np.full(3, 5e-5), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3))

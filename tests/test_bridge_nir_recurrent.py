@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 from brian2 import ms
+from snntorch_reference import snntorch_spikes
 
-from dgnsim.interop import bridge, nir as bridge_nir
+from dgnsim.interop import bridge
+from dgnsim.interop import nir as bridge_nir
 from dgnsim.surrogate import Classifier
-from snntorch_reference import snntorch_spikes  # noqa: E402
 
 
 def _recurrent_lif(seed=4):
@@ -60,13 +61,20 @@ def test_snntorch_rleaky_via_nir_identical_spikes():
 
     torch.manual_seed(1)
     dtype = torch.float64
-    kw = dict(reset_mechanism="zero", reset_delay=False, init_hidden=True, graded_spikes_factor=torch.ones(1, dtype=dtype))
+    kw = dict(
+        reset_mechanism="zero", reset_delay=False, init_hidden=True, graded_spikes_factor=torch.ones(1, dtype=dtype)
+    )
     net = torch.nn.Sequential(
         torch.nn.Linear(6, 9, bias=False),
-        snn.RLeaky(beta=torch.linspace(0.8, 0.95, 9), threshold=torch.ones(9), linear_features=9,
-                   **{k: v for k, v in kw.items() if k != "graded_spikes_factor"}),
+        snn.RLeaky(
+            beta=torch.linspace(0.8, 0.95, 9),
+            threshold=torch.ones(9),
+            linear_features=9,
+            **{k: v for k, v in kw.items() if k != "graded_spikes_factor"},
+        ),
         torch.nn.Linear(9, 3, bias=False),
-        snn.Leaky(beta=torch.full((3,), 0.85), threshold=torch.ones(3), **kw)).to(dtype)
+        snn.Leaky(beta=torch.full((3,), 0.85), threshold=torch.ones(3), **kw),
+    ).to(dtype)
     net[1].graded_spikes_factor = torch.ones(1, dtype=dtype)  # RLeaky's __init__ does not take it
     with torch.no_grad():
         net[0].weight.mul_(2.0)
@@ -90,10 +98,15 @@ def _graph(edges, **extra):
 
     eye = np.eye(3)
     lif = dict(tau=np.full(3, 1e-2), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3))
-    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
-             "w0": nir.Linear(weight=eye), "lif0": nir.LIF(**lif),
-             "w1": nir.Linear(weight=eye), "lif1": nir.LIF(**lif),
-             "output": nir.Output(output_type={"output": np.array([3])}), **extra}
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([3])}),
+        "w0": nir.Linear(weight=eye),
+        "lif0": nir.LIF(**lif),
+        "w1": nir.Linear(weight=eye),
+        "lif1": nir.LIF(**lif),
+        "output": nir.Output(output_type={"output": np.array([3])}),
+        **extra,
+    }
     used = {k for e in edges for k in e}
     return nir.NIRGraph(nodes={k: v for k, v in nodes.items() if k in used}, edges=edges)
 
@@ -103,8 +116,9 @@ def test_unsupported_cycles_are_refused():
 
     chain = [("input", "w0"), ("w0", "lif0"), ("lif0", "w1"), ("w1", "lif1"), ("lif1", "output")]
     # a supported loop imports; the same weight node also feeding the next layer does not form a loop
-    ok = bridge_nir.import_nir(_graph(chain + [("lif1", "wr"), ("wr", "lif1")], wr=nir.Linear(weight=np.eye(3))),
-                               discretisation="exact")
+    ok = bridge_nir.import_nir(
+        _graph(chain + [("lif1", "wr"), ("wr", "lif1")], wr=nir.Linear(weight=np.eye(3))), discretisation="exact"
+    )
     assert ok[0].recurrent_mv is None and ok[1].recurrent_mv is not None
     # a cycle through two layers
     with pytest.raises(ValueError, match="cycle .* is not supported"):
@@ -114,8 +128,11 @@ def test_unsupported_cycles_are_refused():
         bridge_nir.import_nir(_graph(chain + [("lif0", "lif0")]))
     # recurrence around a non-spiking node
     li = nir.LI(tau=np.full(3, 1e-2), r=np.ones(3), v_leak=np.zeros(3))
-    g = _graph([("input", "w0"), ("w0", "li"), ("li", "output"), ("li", "wr"), ("wr", "li")],
-               li=li, wr=nir.Linear(weight=np.eye(3)))
+    g = _graph(
+        [("input", "w0"), ("w0", "li"), ("li", "output"), ("li", "wr"), ("wr", "li")],
+        li=li,
+        wr=nir.Linear(weight=np.eye(3)),
+    )
     with pytest.raises(ValueError, match="only a spiking node"):
         bridge_nir.import_nir(g)
     # non-finite recurrent weights (a wrong shape is already refused by nir.NIRGraph's type check)
@@ -159,19 +176,33 @@ def test_recurrent_affine_bias_into_cubalif_matches_documented_updates(discretis
 
     rng = np.random.default_rng(7)
     n, dt = 5, 1e-3
-    p = dict(w=rng.normal(3.0, 1.5, (n, 4)), b=rng.normal(0, 0.3, n), v=rng.normal(0, 0.8, (n, n)),
-             b_v=rng.normal(0.1, 0.2, n), tau_syn=rng.uniform(3e-3, 6e-3, n), tau_mem=rng.uniform(8e-3, 15e-3, n),
-             r=rng.uniform(0.8, 1.5, n), w_in=rng.uniform(0.8, 1.2, n), v_leak=rng.uniform(-0.2, 0.2, n),
-             v_threshold=rng.uniform(0.6, 0.9, n), v_reset=np.zeros(n))
+    p = dict(
+        w=rng.normal(3.0, 1.5, (n, 4)),
+        b=rng.normal(0, 0.3, n),
+        v=rng.normal(0, 0.8, (n, n)),
+        b_v=rng.normal(0.1, 0.2, n),
+        tau_syn=rng.uniform(3e-3, 6e-3, n),
+        tau_mem=rng.uniform(8e-3, 15e-3, n),
+        r=rng.uniform(0.8, 1.5, n),
+        w_in=rng.uniform(0.8, 1.2, n),
+        v_leak=rng.uniform(-0.2, 0.2, n),
+        v_threshold=rng.uniform(0.6, 0.9, n),
+        v_reset=np.zeros(n),
+    )
     cuba = nir.CubaLIF(**{k: p[k] for k in ("tau_syn", "tau_mem", "r", "v_leak", "w_in", "v_threshold", "v_reset")})
-    nodes = {"input": nir.Input(input_type={"input": np.array([4])}), "w": nir.Affine(weight=p["w"], bias=p["b"]),
-             "cuba": cuba, "wr": nir.Affine(weight=p["v"], bias=p["b_v"]),
-             "output": nir.Output(output_type={"output": np.array([n])})}
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([4])}),
+        "w": nir.Affine(weight=p["w"], bias=p["b"]),
+        "cuba": cuba,
+        "wr": nir.Affine(weight=p["v"], bias=p["b_v"]),
+        "output": nir.Output(output_type={"output": np.array([n])}),
+    }
     edges = [("input", "w"), ("w", "cuba"), ("cuba", "output"), ("cuba", "wr"), ("wr", "cuba")]
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt})
     x = (rng.random((3, 60, 4)) < 0.3).astype(np.uint8)
-    run = bridge_nir.run_nir(bridge_nir.import_nir(graph, dt=dt * 1000 * ms, discretisation=discretisation), x,
-                             dt=dt * 1000 * ms)
+    run = bridge_nir.run_nir(
+        bridge_nir.import_nir(graph, dt=dt * 1000 * ms, discretisation=discretisation), x, dt=dt * 1000 * ms
+    )
     ref = _cuba_reference(x, p, discretisation, dt)
     assert 50 < ref.sum() < 0.6 * ref.size, "the comparison needs spikes and silence"
     np.testing.assert_array_equal(run.spikes[0], ref)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from dgnsim.io import checkpoint
 from dgnsim.fsdd.attacks import attack
+from dgnsim.io import checkpoint
 from dgnsim.io.checkpoint import CheckpointError
 from dgnsim.surrogate import Classifier
 from dgnsim.surrogate.layers import pool_logits
@@ -61,11 +61,17 @@ def test_input_delays_survive_save_and_load(tmp_path):
     torch.testing.assert_close(net.double()(x.double()), plain(x.double()), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]), "changed or damaged"),
-    (lambda d: (d / "model.safetensors").unlink(), "missing"),
-    (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]),
+            "changed or damaged",
+        ),
+        (lambda d: (d / "model.safetensors").unlink(), "missing"),
+        (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
+    ],
+)
 def test_damaged_files_are_refused(tmp_path, damage, message):
     checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
     damage(tmp_path)
@@ -88,8 +94,9 @@ def _header_length(path: Path) -> int:
 def test_a_flipped_byte_is_refused_by_load_evaluate_import_and_load_surrogate(tmp_path, where):
     """One bit changed inside a weight (a plausible value, which would load) or inside the JSON
     header: every entry point refuses the file and names it."""
-    from dgnsim.interop.bridge import load_surrogate
     from run_cli import in_process
+
+    from dgnsim.interop.bridge import load_surrogate
 
     checkpoint.save(_net(), tmp_path, encoding={"key": "k"}, split="official")
     tensors = tmp_path / "model.safetensors"
@@ -100,7 +107,10 @@ def test_a_flipped_byte_is_refused_by_load_evaluate_import_and_load_surrogate(tm
         checkpoint.load(tmp_path)
     with pytest.raises(CheckpointError, match="differs from the one recorded"):
         load_surrogate(tmp_path)
-    for command in (("evaluate", str(tmp_path)), ("import", str(tmp_path), "--limit", "2", "--out", str(tmp_path / "out"))):
+    for command in (
+        ("evaluate", str(tmp_path)),
+        ("import", str(tmp_path), "--limit", "2", "--out", str(tmp_path / "out")),
+    ):
         result = in_process(*command)
         assert result.returncode == 2, (command, result.stderr)
         assert "model.safetensors: its sha256" in result.stderr
@@ -152,14 +162,14 @@ def test_changed_equations_nan_and_shape_are_refused(tmp_path):
 
 @pytest.mark.parametrize("name", ["dgn", "dgn_nodelay", "lif", "lif_delays"])
 def test_committed_checkpoints_load_and_are_small(name):
-    net, manifest = checkpoint.load(COMMITTED / name)
+    _net, manifest = checkpoint.load(COMMITTED / name)
     assert manifest["test_accuracy"] > 0.9
     assert sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.name != "checkpoint.pt") < 5_000_000
 
 
 def test_the_default_checkpoint_is_the_delayed_dgn():
     """The main job and the bridge default to checkpoints/dgn: the best network (input delays)."""
-    net, manifest = checkpoint.load(COMMITTED / "dgn")
+    _net, manifest = checkpoint.load(COMMITTED / "dgn")
     assert manifest["model"] == "dgn" and manifest["config"]["delays"] == [0.0, 10.0, 20.0]
     assert manifest["split"] == "official" and manifest["test_accuracy"] >= 0.985
 

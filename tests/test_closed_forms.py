@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import StateMonitor, mV, ms, second
+from brian2 import StateMonitor, ms, mV, second
 
 import dgnsim
 
@@ -12,8 +12,7 @@ DURATION = 100 * ms
 
 def _trace(model, params, variables, *, method=None, init=None):
     with dgnsim.Simulation("numpy", dt=DT) as sim:
-        g = sim.add(dgnsim.make_group(model, len(next(iter(params.values()))) if params else 1,
-                                      params, method=method))
+        g = sim.add(dgnsim.make_group(model, len(next(iter(params.values()))) if params else 1, params, method=method))
         for var, value in (init or {}).items():
             setattr(g, var, value)
         mon = sim.add(StateMonitor(g, variables, record=True, when="end"))
@@ -49,8 +48,14 @@ def test_dgn_membrane_with_constant_gate(method, exact):
     i_ext = 12.0 * mV
     e_gate = -80.0
     with dgnsim.Simulation("numpy", dt=DT) as sim:
-        grp = sim.add(dgnsim.make_group("dgn", 4, {"I_ext": np.full(4, 12.0) * mV, "tau_syn": 1e9 * second,
-                                                    "v_th": 100 * mV, "E_gate": e_gate * mV}, method=method))
+        grp = sim.add(
+            dgnsim.make_group(
+                "dgn",
+                4,
+                {"I_ext": np.full(4, 12.0) * mV, "tau_syn": 1e9 * second, "v_th": 100 * mV, "E_gate": e_gate * mV},
+                method=method,
+            )
+        )
         grp.g = gate
         mon = sim.add(StateMonitor(grp, ["v", "g"], record=True, when="end"))
         sim.build(DURATION)
@@ -79,8 +84,12 @@ def test_adaptive_threshold_decay():
     for k, a0 in enumerate([1.0, 3.0]):
         assert _rel(tr["a"][k], a0 * np.exp(-t_end / 0.2)) < 1e-6
     tau_th = np.array([20.0, 100.0]) * ms
-    t, tr = _trace("multiscale", {"tau_th": tau_th, "v_th": np.full(2, -50.0) * mV}, ["theta"],
-                   init={"theta": np.array([-40.0, -30.0]) * mV})
+    t, tr = _trace(
+        "multiscale",
+        {"tau_th": tau_th, "v_th": np.full(2, -50.0) * mV},
+        ["theta"],
+        init={"theta": np.array([-40.0, -30.0]) * mV},
+    )
     for k, th0 in enumerate([-40e-3, -30e-3]):
         expected = -50e-3 + (th0 + 50e-3) * np.exp(-(t + float(DT)) / float(tau_th[k]))
         assert _rel(tr["theta"][k] + 50e-3, expected + 50e-3) < 1e-6

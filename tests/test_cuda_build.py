@@ -12,7 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
-from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms, prefs
+from brian2 import Hz, SpikeMonitor, StateMonitor, ms, mV, prefs
 
 import dgnsim
 from dgnsim.brian.backend import gpu_available
@@ -21,12 +21,14 @@ from dgnsim.brian.backend import gpu_available
 @pytest.mark.slow
 @pytest.mark.cuda_build
 def test_cuda_code_generation_and_compile():
-    assert shutil.which("nvcc") or shutil.os.path.exists("/usr/local/cuda/bin/nvcc"), \
+    assert shutil.which("nvcc") or shutil.os.path.exists("/usr/local/cuda/bin/nvcc"), (
         "nvcc (CUDA toolkit) is required for the CUDA build test"
+    )
     with dgnsim.Simulation("cuda_standalone", seed=1) as sim:
         src = sim.add(dgnsim.poisson_input(50, 20 * Hz, 100 * ms, seed=2, name="input"))
-        grp = sim.add(dgnsim.make_group("dgn", 100, {"noise_sigma": 1 * mV, "I_ext": np.linspace(0, 5, 100) * mV},
-                                        name="neurons"))
+        grp = sim.add(
+            dgnsim.make_group("dgn", 100, {"noise_sigma": 1 * mV, "I_ext": np.linspace(0, 5, 100) * mV}, name="neurons")
+        )
         sim.add(dgnsim.connect(src, grp, p=0.2, seed=3, w=3 * mV, c=0.2, delay=1 * ms, name="syn"))
         sim.add(SpikeMonitor(grp, name="spikes"))
         sim.add(StateMonitor(grp, ["v", "g"], record=[0, 1], name="trace"))
@@ -57,18 +59,29 @@ def _frozen_noise_network(device):
             _this_gpu()
         table = dgnsim.frozen_noise(100, duration, sim.dt, seed=4)
         src = sim.add(dgnsim.poisson_input(50, 20 * Hz, duration, seed=2, name="input"))
-        grp = sim.add(dgnsim.make_group("dgn", 100, {"noise_sigma": 2 * mV, "I_ext": np.linspace(0, 25, 100) * mV},
-                                        noise_table=table, name="neurons"))
+        grp = sim.add(
+            dgnsim.make_group(
+                "dgn",
+                100,
+                {"noise_sigma": 2 * mV, "I_ext": np.linspace(0, 25, 100) * mV},
+                noise_table=table,
+                name="neurons",
+            )
+        )
         sim.add(dgnsim.connect(src, grp, p=0.2, seed=3, w=3 * mV, c=0.2, delay=1 * ms, name="syn"))
         spikes = sim.add(SpikeMonitor(grp, name="spikes"))
         sim.build(duration)
         try:
             sim.run()
         except RuntimeError as exc:  # the binary failed: Brian2 printed its output (captured above)
-            pytest.fail(f"{device} binary failed in {sim.directory}: {exc} (CUDA error or driver too old? "
-                        "see the captured stdout)")
-        print(f"{device}: {len(spikes.i[:])} spikes, build {sim.timings.get('compile_s', 0):.1f} s, "
-              f"network {sim.timings.get('network_s', 0):.3f} s ({sim.directory})")
+            pytest.fail(
+                f"{device} binary failed in {sim.directory}: {exc} (CUDA error or driver too old? "
+                "see the captured stdout)"
+            )
+        print(
+            f"{device}: {len(spikes.i[:])} spikes, build {sim.timings.get('compile_s', 0):.1f} s, "
+            f"network {sim.timings.get('network_s', 0):.3f} s ({sim.directory})"
+        )
         return np.array(spikes.i[:]), np.array(spikes.t[:] / ms)
 
 
@@ -92,9 +105,13 @@ def test_cuda_standalone_gives_the_spikes_of_cpp_standalone():
     cpp = (i_cpp[order_cpp], t_cpp[order_cpp])
     first = _first_difference(cuda, cpp)
     if first is not None:
+
         def show(train):
             return f"(neuron {train[0][first]}, {train[1][first]:.1f} ms)" if first < len(train[0]) else "(none)"
-        pytest.fail(f"cuda_standalone: {len(i_cuda)} spikes, cpp_standalone: {len(i_cpp)}; the spike trains "
-                    f"differ from spike {first} on (in time order): cuda {show(cuda)}, cpp {show(cpp)}; "
-                    f"{first} spikes identical before it")
+
+        pytest.fail(
+            f"cuda_standalone: {len(i_cuda)} spikes, cpp_standalone: {len(i_cpp)}; the spike trains "
+            f"differ from spike {first} on (in time order): cuda {show(cuda)}, cpp {show(cpp)}; "
+            f"{first} spikes identical before it"
+        )
     print(f"cuda_standalone and cpp_standalone: the same {len(i_cpp)} spikes (neuron and time)")

@@ -5,6 +5,8 @@ scipy.signal.stft with a mel filterbank written band by band, the thermometer co
 rounding to its levels, perturbation rates by binomial statistics.
 """
 
+import functools
+import operator
 import re
 import shutil
 from pathlib import Path
@@ -20,15 +22,24 @@ DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fsdd
 NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav")
 SPEAKERS = ["jackson", "nicolas", "theo", "yweweler", "george", "lucas"]
 # A small folder for tests that write WAVs or re-encode: both sides of the official split.
-SMALL = ["0_george_0.wav", "0_george_5.wav", "1_jackson_3.wav", "1_jackson_30.wav",
-         "7_theo_1.wav", "7_theo_12.wav", "9_lucas_49.wav", "4_yweweler_0.wav"]
+SMALL = [
+    "0_george_0.wav",
+    "0_george_5.wav",
+    "1_jackson_3.wav",
+    "1_jackson_30.wav",
+    "7_theo_1.wav",
+    "7_theo_12.wav",
+    "9_lucas_49.wav",
+    "4_yweweler_0.wav",
+]
 
 
 @pytest.fixture(scope="module")
 def fsdd_path():
     """The real data; its absence is a failure, not a skip."""
     assert (DATA / "recordings").is_dir(), (
-        f"FSDD recordings missing at {DATA / 'recordings'}; the tests need the shared data set")
+        f"FSDD recordings missing at {DATA / 'recordings'}; the tests need the shared data set"
+    )
     assert len(list((DATA / "recordings").glob("*.wav"))) == 3000
     return DATA
 
@@ -122,8 +133,10 @@ def test_speaker_dataset_rows_match_official(official, fsdd_path, cache_dir):
     held = data.load_fsdd(fsdd_path, "speaker:theo", cache_dir=cache_dir)
     assert held.train_x.shape == (2500, 100, 320) and held.test_x.shape == (500, 100, 320)
     assert held.encoding_key == official.encoding_key
-    rows = {n: x for n, x in zip(official.train_files + official.test_files,
-                                 np.concatenate([official.train_x, official.test_x]))}
+    rows = {
+        n: x
+        for n, x in zip(official.train_files + official.test_files, np.concatenate([official.train_x, official.test_x]))
+    }
     for k in (0, 123, 499):
         assert np.array_equal(held.test_x[k], rows[held.test_files[k]])
 
@@ -133,15 +146,21 @@ def test_speaker_dataset_rows_match_official(official, fsdd_path, cache_dir):
 
 def independent_mel_db(x):
     """Log-mel dB via scipy.signal.stft and an HTK filterbank built band by band."""
-    f, _, z = signal.stft(x, fs=8000, window="hann", nperseg=256, noverlap=192, nfft=256,
-                          boundary=None, padded=True, detrend=False)
+    f, _, z = signal.stft(
+        x, fs=8000, window="hann", nperseg=256, noverlap=192, nfft=256, boundary=None, padded=True, detrend=False
+    )
     power = (np.abs(z) * signal.get_window("hann", 256).sum()) ** 2  # undo stft's 1/sum(w)
-    mel = lambda hz: 2595 * np.log10(1 + hz / 700)
-    inv = lambda m: 700 * (10 ** (m / 2595) - 1)
+
+    def mel(hz):
+        return 2595 * np.log10(1 + hz / 700)
+
+    def inv(m):
+        return 700 * (10 ** (m / 2595) - 1)
+
     edges = inv(np.linspace(mel(20.0), mel(4000.0), 42))
     bank = np.zeros((40, f.size))
     for b in range(40):
-        lo, c, hi = edges[b:b + 3]
+        lo, c, hi = edges[b : b + 3]
         for k, fk in enumerate(f):
             if lo < fk <= c:
                 bank[b, k] = (fk - lo) / (c - lo)
@@ -312,7 +331,7 @@ def test_path_resolution(tmp_path, monkeypatch):
     root = small_copy(tmp_path / "fsdd")
     monkeypatch.setenv("DGNSIM_FSDD", str(root))
     assert data.resolve_data_path() == root
-    assert sorted(sum(data.split_files(), [])) == sorted(SMALL)
+    assert sorted(functools.reduce(operator.iadd, data.split_files(), [])) == sorted(SMALL)
     monkeypatch.setenv("DGNSIM_CACHE", str(tmp_path / "envcache"))
     assert data.default_cache_dir() == tmp_path / "envcache"
 
@@ -375,8 +394,13 @@ def test_parse_perturbation():
     assert data.parse_perturbation("additive:0.01") == ("additive", 0.01)
     assert data.parse_perturbation("mixed:1") == ("mixed", 1.0)
     assert data.parse_perturbation("subtractive: 0.5") == ("subtractive", 0.5)
-    for text, match in [("additive", "KIND:P"), ("flip:0.1", "unknown kind"),
-                        ("additive:x", "not a number"), ("additive:2", r"\[0, 1\]"),
-                        ("additive:nan", r"\[0, 1\]"), ("a:b:c", "KIND:P")]:
+    for text, match in [
+        ("additive", "KIND:P"),
+        ("flip:0.1", "unknown kind"),
+        ("additive:x", "not a number"),
+        ("additive:2", r"\[0, 1\]"),
+        ("additive:nan", r"\[0, 1\]"),
+        ("a:b:c", "KIND:P"),
+    ]:
         with pytest.raises(ValueError, match=match):
             data.parse_perturbation(text)

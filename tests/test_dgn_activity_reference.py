@@ -9,7 +9,7 @@ exponential-Euler step towards v_rest + I/(1 + g) + I_ext with the new gate; spi
 """
 
 import numpy as np
-from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms, mV
 
 import dgnsim
 

@@ -45,7 +45,7 @@ def test_every_readme_link_resolves():
 
 def test_citation_metadata_matches_the_package():
     text = (ROOT / "CITATION.cff").read_text()
-    assert re.search(r'^cff-version: 1\.2\.0$', text, flags=re.M)
+    assert re.search(r"^cff-version: 1\.2\.0$", text, flags=re.M)
     version = re.search(r'^version: "?([^"\n]+)"?$', text, flags=re.M)
     assert version and version.group(1) == dgnsim.__version__
     licence = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]
@@ -57,7 +57,9 @@ def test_every_result_file_has_a_protocol():
     named = [key for group in protocols["group"] for key in group["files"]]
     for key in named:  # a file named but absent is skipped by the docs build (e.g. not yet committed)
         assert protocols["file"].get(key, {}).get("protocol"), f"{key}: no protocol in docs/results/protocols.toml"
-    files = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("results/*.md"), *ROOT.glob("benchmarks/results/*.md")])
+    files = sorted(
+        str(p.relative_to(ROOT)) for p in [*ROOT.glob("results/*.md"), *ROOT.glob("benchmarks/results/*.md")]
+    )
     missing = [f for f in files if f not in named]
     assert not missing, f"result files without a protocol in docs/results/protocols.toml: {missing}"
 
@@ -84,11 +86,13 @@ def docs_ext():
 def test_latex_of_brian2_expressions(docs_ext):
     _, latex = docs_ext
     assert latex.expression("(v_rest - v + g*(E_gate - v))/tau_mem") == (
-        r"\frac{v_{\mathrm{rest}} - v + g\,\left(E_{\mathrm{gate}} - v\right)}{\tau_{\mathrm{mem}}}")
+        r"\frac{v_{\mathrm{rest}} - v + g\,\left(E_{\mathrm{gate}} - v\right)}{\tau_{\mathrm{mem}}}"
+    )
     assert latex.expression("v*(_rho_v + abs(_rho_v))/2") == r"v\,\max\left(0, \rho_{v}\right)"
     assert latex.expression("-dt/tau_syn") == r"-\frac{\Delta t}{\tau_{\mathrm{syn}}}"
     assert latex.statements("v -= v_th - v_rest") == [
-        r"v \leftarrow v - \left(v_{\mathrm{th}} - v_{\mathrm{rest}}\right)"]
+        r"v \leftarrow v - \left(v_{\mathrm{th}} - v_{\mathrm{rest}}\right)"
+    ]
     assert latex.symbol("noise_sigma") == r"\sigma_{\mathrm{noise}}" and latex.symbol("a0") == "a_{0}"
 
 

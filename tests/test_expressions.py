@@ -9,12 +9,21 @@ import pytest
 import torch
 from brian2 import mV, second
 
-from dgnsim.core.expressions import (apply_statements, compile_expression, evaluate, namespace, parse_statements,
-                                     parse_threshold, synapse_jumps, unit_namespace, unit_values)
+from dgnsim.core.expressions import (
+    apply_statements,
+    compile_expression,
+    evaluate,
+    namespace,
+    parse_statements,
+    parse_threshold,
+    synapse_jumps,
+    unit_namespace,
+    unit_values,
+)
 from dgnsim.core.models import list_models, load_model
 
-
 # --- thresholds ----------------------------------------------------------------------------------
+
 
 def test_threshold_is_read_as_a_distance():
     th = parse_threshold("v > v_th + beta*a")
@@ -23,8 +32,14 @@ def test_threshold_is_read_as_a_distance():
     assert th.names == {"v", "v_th", "beta", "a"}
     # v - (v_th + beta a) at v=-50, v_th=-55, beta=2, a=1.5: -50 + 55 - 3 = 2
     assert evaluate(th.code, {"v": -50.0, "v_th": -55.0, "beta": 2.0, "a": 1.5}) == pytest.approx(2.0, abs=1e-15)
-    assert float(th.distance.subs({s: {"v": -50, "v_th": -55, "beta": 2, "a": 1.5}[s.name]
-                                   for s in th.distance.free_symbols})) == 2.0
+    assert (
+        float(
+            th.distance.subs(
+                {s: {"v": -50, "v_th": -55, "beta": 2, "a": 1.5}[s.name] for s in th.distance.free_symbols}
+            )
+        )
+        == 2.0
+    )
     inclusive = parse_threshold("  v >= -50*mV ")
     assert inclusive.inclusive and inclusive.text == "v >= -50*mV"
     assert inclusive.names == {"v", "mV"}
@@ -34,8 +49,11 @@ def test_threshold_is_read_as_a_distance():
 
 
 def test_thresholds_of_the_built_in_models():
-    expected = {"alif": ("v", {"v", "v_th", "beta", "a"}, False), "multiscale": ("v", {"v", "theta"}, False),
-                "dgn_activity": ("v", {"v", "v_th"}, True)}
+    expected = {
+        "alif": ("v", {"v", "v_th", "beta", "a"}, False),
+        "multiscale": ("v", {"v", "theta"}, False),
+        "dgn_activity": ("v", {"v", "v_th"}, True),
+    }
     for name in list_models():
         model = load_model(name)
         th = parse_threshold(model.threshold, f"{name}.toml: threshold")
@@ -65,6 +83,7 @@ def test_surrogate_refuses_a_model_file_with_a_threshold_it_cannot_read(tmp_path
 
 # --- statements ----------------------------------------------------------------------------------
 
+
 def test_statements_are_read_one_per_line():
     code = "\n v = v_reset\n\na += 1\ntheta -= 2*mV  \n"
     assert parse_statements(code) == (("v", "=", "v_reset"), ("a", "+=", "1"), ("theta", "-=", "2*mV"))
@@ -73,9 +92,17 @@ def test_statements_are_read_one_per_line():
     assert parse_statements("x *= 2\ny /= 4", ops=("*=", "/=")) == (("x", "*=", "2"), ("y", "/=", "4"))
 
 
-@pytest.mark.parametrize("code, part", [("v := 1", "cannot read"), ("1v = 2", "cannot read"),
-                                        ("v *= 2", "'*='"), ("v = (v_reset", "cannot read the expression"),
-                                        ("v == v_reset", "cannot read the expression"), ("v v_reset", "cannot read")])
+@pytest.mark.parametrize(
+    "code, part",
+    [
+        ("v := 1", "cannot read"),
+        ("1v = 2", "cannot read"),
+        ("v *= 2", "'*='"),
+        ("v = (v_reset", "cannot read the expression"),
+        ("v == v_reset", "cannot read the expression"),
+        ("v v_reset", "cannot read"),
+    ],
+)
 def test_malformed_statement_is_refused_naming_file_and_line(code, part):
     with pytest.raises(ValueError) as err:
         parse_statements("a += 1\n" + code, "mymodel.toml: reset")
@@ -105,6 +132,7 @@ def test_synapse_jumps():
 
 
 # --- units and evaluation -----------------------------------------------------------------------
+
 
 def test_units_are_numbers_of_the_mv_ms_and_si_systems():
     assert evaluate("0*mV") == 0.0
@@ -150,14 +178,21 @@ def test_errors_name_the_expression():
         namespace(backend="jax")
 
 
-EXPRESSION = "clip(tanh(beta*(v - v_rest) - gamma), 0, 1) + exp(-dt/tau)*abs(v) + sqrt(tau) + log(tau) - exprel(v - v_rest)"
+EXPRESSION = (
+    "clip(tanh(beta*(v - v_rest) - gamma), 0, 1) + exp(-dt/tau)*abs(v) + sqrt(tau) + log(tau) - exprel(v - v_rest)"
+)
 
 
 def _closed_form(v, v_rest, beta, gamma, dt, tau):
     y = v - v_rest
     exprel = 1.0 if y == 0 else math.expm1(y) / y
-    return (min(max(math.tanh(beta * y - gamma), 0.0), 1.0) + math.exp(-dt / tau) * abs(v)
-            + math.sqrt(tau) + math.log(tau) - exprel)
+    return (
+        min(max(math.tanh(beta * y - gamma), 0.0), 1.0)
+        + math.exp(-dt / tau) * abs(v)
+        + math.sqrt(tau)
+        + math.log(tau)
+        - exprel
+    )
 
 
 def test_numpy_and_torch_give_the_same_numbers():
@@ -196,7 +231,9 @@ def test_initial_values_of_the_built_in_models():
 
 
 def test_torch_is_not_imported():
-    code = ("import sys; from dgnsim.core.expressions import evaluate, parse_threshold; "
-            "evaluate('exp(x) + clip(x, 0, 1)', {'x': 0.5}); parse_threshold('v > v_th'); "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys; from dgnsim.core.expressions import evaluate, parse_threshold; "
+        "evaluate('exp(x) + clip(x, 0, 1)', {'x': 0.5}); parse_threshold('v > v_th'); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

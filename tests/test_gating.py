@@ -8,10 +8,9 @@ constant is -dt/ln(1 - dt/tau). The gate-removed control (c=0 / gate 0) must not
 
 import numpy as np
 import pytest
-from brian2 import Hz, mV, ms
+from brian2 import Hz, ms, mV
 
-from dgnsim.analysis.gating import (FROZEN_TAU, fi_curve, frequency_response, gate_dynamics, snr_transfer,
-                                    time_constants)
+from dgnsim.analysis.gating import FROZEN_TAU, fi_curve, frequency_response, gate_dynamics, snr_transfer, time_constants
 from dgnsim.analysis.gating_linear import linearise
 
 GATES = np.array([0.0, 1.0, 4.0, 9.0])
@@ -25,7 +24,9 @@ def test_linearisation_matches_closed_form():
         f = np.array([5.0, 50.0])
         H = 1 / ((1 + g) * (1 + 2j * np.pi * f * 20e-3 / (1 + g)))
         assert np.allclose(L.transfer(f), H, rtol=1e-5)
-        Ls = linearise("dgn", {"I_ext": 10 * mV, "tau_syn": FROZEN_TAU}, {"I": 0.0, "g": g})  # sequential: forward Euler
+        Ls = linearise(
+            "dgn", {"I_ext": 10 * mV, "tau_syn": FROZEN_TAU}, {"I": 0.0, "g": g}
+        )  # sequential: forward Euler
         tau = 20e-3 / (1 + g)
         assert Ls.tau_discrete() == pytest.approx(-1e-4 / np.log(1 - 1e-4 / tau), rel=1e-5)
 
@@ -56,8 +57,7 @@ def test_sequential_follows_the_discrete_scheme():
 
 def test_frequency_response_gain_and_phase():
     freqs = np.array([2.0, 10.0, 50.0, 100.0])
-    r = frequency_response("dgn", freqs * Hz, gates=[0.0, 4.0], method="exponential_euler",
-                           window=0.5 * 1000 * ms)
+    r = frequency_response("dgn", freqs * Hz, gates=[0.0, 4.0], method="exponential_euler", window=0.5 * 1000 * ms)
     for a, g in enumerate(r.gate):
         H = 1 / ((1 + g) * (1 + 2j * np.pi * freqs * 20e-3 / (1 + g)))
         assert np.allclose(r.gain_sim[a], np.abs(H), rtol=0.01)
@@ -67,8 +67,9 @@ def test_frequency_response_gain_and_phase():
 
 
 def test_activity_gate_frequency_response_matches_discrete_transfer():
-    r = frequency_response("dgn_activity", [2.0, 20.0] * Hz, gates=[0.0, 0.0], drive=np.array([0.5, 2.0]) * mV,
-                           window=0.5 * 1000 * ms)
+    r = frequency_response(
+        "dgn_activity", [2.0, 20.0] * Hz, gates=[0.0, 0.0], drive=np.array([0.5, 2.0]) * mV, window=0.5 * 1000 * ms
+    )
     assert np.allclose(r.gain_sim, r.gain_discrete, rtol=0.01)
     assert np.allclose(r.phase_sim_deg, r.phase_discrete_deg, atol=2.0)
     assert np.all(r.gate_ss > 0)
@@ -102,8 +103,9 @@ def test_cpp_standalone_time_constants_and_gain():
     assert np.allclose(r.tau_step_ms, 20.0 / (1 + GATES), rtol=0.01)
     assert np.allclose(r.v_ss_sim_mV, 10.0 / (1 + GATES), rtol=0.01)
     f = np.array([5.0, 50.0])
-    q = frequency_response("dgn", f * Hz, gates=[1.0], method="exponential_euler", device="cpp_standalone",
-                           window=0.5 * 1000 * ms)
+    q = frequency_response(
+        "dgn", f * Hz, gates=[1.0], method="exponential_euler", device="cpp_standalone", window=0.5 * 1000 * ms
+    )
     H = 1 / (2 * (1 + 2j * np.pi * f * 10e-3))
     assert np.allclose(q.gain_sim[0], np.abs(H), rtol=0.01)
     assert np.allclose(q.phase_sim_deg[0], np.degrees(np.angle(H)), atol=2.0)

@@ -20,7 +20,7 @@ tau test fails if the gate is taken out of the model file.
 
 import numpy as np
 import pytest
-from brian2 import Hz, mV, ms
+from brian2 import Hz, ms, mV
 
 from dgnsim.analysis.gating_rate import membrane, rate_response, shot_noise_theory
 

@@ -79,6 +79,7 @@ def _bench():
 
 # -- the wheel lists -------------------------------------------------------------------------
 
+
 def test_required_wheels_are_what_the_target_lacks():
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     core = [Requirement(d).name for d in pyproject["project"]["dependencies"]]
@@ -87,7 +88,8 @@ def test_required_wheels_are_what_the_target_lacks():
     # dgnsim's core dependencies (matplotlib apart: only the plot needs it), brian2cuda, pytest
     needed = _closure([n for n in core if n != "matplotlib"] + ["brian2cuda", "pytest"]) - target
     assert required - {"setuptools"} == needed - {"setuptools"}, (
-        f"requirements.txt lists {sorted(required)}; the target lacks {sorted(needed)}")
+        f"requirements.txt lists {sorted(required)}; the target lacks {sorted(needed)}"
+    )
     # setuptools: dgnsim's build requirement, with its floor (the machine's may be older)
     build = Requirement(pyproject["build-system"]["requires"][0])
     listed = {r.name: r for r in _requirements("requirements.txt")}["setuptools"]
@@ -98,7 +100,10 @@ def test_required_wheels_are_what_the_target_lacks():
 def test_pins_match_brian2cuda_and_the_cuda_extra():
     listed = {canonicalize_name(r.name): r for r in _requirements("requirements.txt")}
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    cuda = {canonicalize_name(Requirement(d).name): Requirement(d) for d in pyproject["project"]["optional-dependencies"]["cuda"]}
+    cuda = {
+        canonicalize_name(Requirement(d).name): Requirement(d)
+        for d in pyproject["project"]["optional-dependencies"]["cuda"]
+    }
     for name in ("brian2", "brian2cuda"):
         assert str(listed[name].specifier) == str(cuda[name].specifier)
     pin = next(Requirement(d) for d in metadata.requires("brian2cuda") if d.startswith("brian2"))
@@ -109,6 +114,7 @@ def test_pins_match_brian2cuda_and_the_cuda_extra():
 
 
 # -- the fetched wheels ------------------------------------------------------------------------
+
 
 def _wheel_for(req: Requirement, python: str) -> str | None:
     cp = "cp" + python.replace(".", "")
@@ -123,8 +129,13 @@ def _wheel_for(req: Requirement, python: str) -> str | None:
 
 @pytest.mark.skipif(not _fetched(), reason=NOT_FETCHED)
 def test_fetched_wheels_cover_the_lists_and_fit():
-    missing = [f"{r} (CPython {py})" for name in ("requirements.txt", "requirements-plot.txt", "requirements-bootstrap.txt")
-               for r in _requirements(name) for py in PYTHONS if _wheel_for(r, py) is None]
+    missing = [
+        f"{r} (CPython {py})"
+        for name in ("requirements.txt", "requirements-plot.txt", "requirements-bootstrap.txt")
+        for r in _requirements(name)
+        for py in PYTHONS
+        if _wheel_for(r, py) is None
+    ]
     assert not missing, f"no wheel for: {missing}; rerun benchmarks/gpu/fetch_wheels.sh"
     manifest = [line.split() for line in (WHEELS / "MANIFEST.txt").read_text().splitlines()]
     assert {m[0] for m in manifest} == {p.name for p in WHEELS.glob("*.whl")}
@@ -142,24 +153,61 @@ def _pip_env():
 @pytest.mark.skipif(not _fetched(), reason=NOT_FETCHED)
 def test_wheels_install_with_no_index_into_a_temporary_target(tmp_path):
     reqs = ["-r", str(GPU / "requirements.txt"), "-r", str(GPU / "requirements-plot.txt")]
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "install", "--no-index",
-           "--find-links", str(WHEELS), "--no-deps", "--only-binary=:all:"]
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--disable-pip-version-check",
+        "install",
+        "--no-index",
+        "--find-links",
+        str(WHEELS),
+        "--no-deps",
+        "--only-binary=:all:",
+    ]
     # CPython 3.13: resolution only (no 3.13 interpreter needed)
-    out = subprocess.run([*pip, "--dry-run", "--target", str(tmp_path / "py313"), "--python-version", "3.13",
-                          "--implementation", "cp", "--platform", "manylinux_2_28_x86_64",
-                          "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64", *reqs],
-                         capture_output=True, text=True, env=_pip_env(), timeout=120)
+    out = subprocess.run(
+        [
+            *pip,
+            "--dry-run",
+            "--target",
+            str(tmp_path / "py313"),
+            "--python-version",
+            "3.13",
+            "--implementation",
+            "cp",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--platform",
+            "manylinux2014_x86_64",
+            *reqs,
+        ],
+        capture_output=True,
+        text=True,
+        env=_pip_env(),
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "brian2-2.10.1" in out.stdout
     # this Python: a real install, then the imports come from the target
     target = tmp_path / "target"
-    out = subprocess.run([*pip, "--quiet", "--target", str(target), *reqs],
-                         capture_output=True, text=True, env=_pip_env(), timeout=120)
+    out = subprocess.run(
+        [*pip, "--quiet", "--target", str(target), *reqs], capture_output=True, text=True, env=_pip_env(), timeout=120
+    )
     assert out.returncode == 0, out.stdout + out.stderr
-    check = ("import brian2, brian2cuda, matplotlib, pytest, tqdm\n"
-             "for m in (brian2, brian2cuda, matplotlib, pytest, tqdm): print(m.__name__, m.__version__, m.__file__)")
-    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(target)})
+    check = (
+        "import brian2, brian2cuda, matplotlib, pytest, tqdm\n"
+        "for m in (brian2, brian2cuda, matplotlib, pytest, tqdm): print(m.__name__, m.__version__, m.__file__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(target)},
+    )
     assert out.returncode == 0, out.stderr
     lines = dict((line.split()[0], line.split()[1:]) for line in out.stdout.splitlines())
     assert lines["brian2"][0] == "2.10.1" and lines["brian2cuda"][0] == "1.0b1"
@@ -167,6 +215,7 @@ def test_wheels_install_with_no_index_into_a_temporary_target(tmp_path):
 
 
 # -- the scripts ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("script", ["run.sh", "install.sh", "fetch_wheels.sh"])
 def test_scripts_are_executable_strict_bash(script):
@@ -188,8 +237,9 @@ def test_install_script_reuses_the_machines_packages_and_installs_dgnsim(tmp_pat
     env = {**os.environ, "PYTHON": sys.executable}
     if not _fetched():  # install.sh refuses to start without wheels; one is enough when all is satisfied
         pytest.skip(NOT_FETCHED)
-    out = subprocess.run([str(GPU / "install.sh"), str(venv), "--no-cuda"], capture_output=True, text=True,
-                         env=env, timeout=300)
+    out = subprocess.run(
+        [str(GPU / "install.sh"), str(venv), "--no-cuda"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Successfully installed" not in out.stdout.split("dgnsim from")[0], "installed wheels the machine has"
     check = "import dgnsim, brian2, brian2cuda, numpy; print(dgnsim.__file__, brian2.__version__)"
@@ -200,6 +250,7 @@ def test_install_script_reuses_the_machines_packages_and_installs_dgnsim(tmp_pat
 
 # -- the benchmark -------------------------------------------------------------------------------
 
+
 def test_cpu_duration_is_capped_by_neuron_steps():
     bench = _bench()
     assert bench.cpu_duration(1.0, 10_000, 1e-4, 2e9) == 1.0
@@ -209,17 +260,28 @@ def test_cpu_duration_is_capped_by_neuron_steps():
 
 def test_prediction_and_speedup_from_a_smaller_size():
     bench = _bench()
-    prev = [{"size": 10_000, "model": "lif", "device": d, "duration_s": 1.0, "status": "ok",
-             "build": {"compile_s": 30.0, "network_setup_s": 1.0, "codegen_s": 1.0, "build_s": 32.0},
-             "run": {"network_s": loop, "process_s": loop + 0.5, "network_s_per_bio_s": loop}}
-            for d, loop in (("cuda_standalone", 0.5), ("cpp_standalone", 2.0))]
-    configs = [{"size": 1_000_000, "model": "lif", "device": "cuda_standalone", "duration_s": 1.0},
-               {"size": 1_000_000, "model": "lif", "device": "cpp_standalone", "duration_s": 0.2}]
+    prev = [
+        {
+            "size": 10_000,
+            "model": "lif",
+            "device": d,
+            "duration_s": 1.0,
+            "status": "ok",
+            "build": {"compile_s": 30.0, "network_setup_s": 1.0, "codegen_s": 1.0, "build_s": 32.0},
+            "run": {"network_s": loop, "process_s": loop + 0.5, "network_s_per_bio_s": loop},
+        }
+        for d, loop in (("cuda_standalone", 0.5), ("cpp_standalone", 2.0))
+    ]
+    configs = [
+        {"size": 1_000_000, "model": "lif", "device": "cuda_standalone", "duration_s": 1.0},
+        {"size": 1_000_000, "model": "lif", "device": "cpp_standalone", "duration_s": 0.2},
+    ]
     build, runs = bench.predict_size(prev, configs)
     assert build == pytest.approx(30 + 2 * 100)  # compile once, the rest linear in n
     assert runs == pytest.approx((50 + 0.5 * 10) + (50 + 2.0 * 100 * 0.2))
-    assert bench.speedups(prev) == [{"size": 10_000, "model": "lif", "cpp_s_per_bio_s": 2.0,
-                                     "cuda_s_per_bio_s": 0.5, "cuda_speedup": 4.0}]
+    assert bench.speedups(prev) == [
+        {"size": 10_000, "model": "lif", "cpp_s_per_bio_s": 2.0, "cuda_s_per_bio_s": 0.5, "cuda_speedup": 4.0}
+    ]
 
 
 def _fake_binary(directory: Path, script: str) -> None:
@@ -230,9 +292,12 @@ def _fake_binary(directory: Path, script: str) -> None:
 
 def test_run_binary_reads_the_binarys_clock_and_counts(tmp_path):
     """As a standalone binary leaves them: last_run_info.txt, and int32 arrays named with a hash."""
-    _fake_binary(tmp_path, 'd=${2%/}; echo "0.25 1" > $d/last_run_info.txt\n'
-                           'printf "\\x07\\x00\\x00\\x00" > $d/_array_spikes_N_123\n'
-                           'printf "\\xe8\\x03\\x00\\x00" > $d/_array_syn_N_456\n')
+    _fake_binary(
+        tmp_path,
+        'd=${2%/}; echo "0.25 1" > $d/last_run_info.txt\n'
+        'printf "\\x07\\x00\\x00\\x00" > $d/_array_spikes_N_123\n'
+        'printf "\\xe8\\x03\\x00\\x00" > $d/_array_syn_N_456\n',
+    )
     run = _bench().run_binary(str(tmp_path), timeout_s=30)
     assert run["network_s"] == 0.25 and run["completed_fraction"] == 1.0
     assert run["spikes"] == 7 and run["synapses"] == 1000 and run["process_s"] > 0
@@ -240,8 +305,10 @@ def test_run_binary_reads_the_binarys_clock_and_counts(tmp_path):
 
 
 def test_run_binary_failure_names_the_error(tmp_path):
-    _fake_binary(tmp_path, 'echo "starting"\n'
-                           'echo "ERROR: cudaSetDevice(0) failed: CUDA driver version is insufficient"\nexit 255\n')
+    _fake_binary(
+        tmp_path,
+        'echo "starting"\necho "ERROR: cudaSetDevice(0) failed: CUDA driver version is insufficient"\nexit 255\n',
+    )
     with pytest.raises(RuntimeError, match=r"exited with 255: ERROR: cudaSetDevice\(0\) failed"):
         _bench().run_binary(str(tmp_path), timeout_s=30)
     _fake_binary(tmp_path, "exec sleep 30\n")
@@ -250,8 +317,23 @@ def test_run_binary_failure_names_the_error(tmp_path):
 
 
 def test_bench_out_of_budget_skips_with_the_reason_and_still_writes_json(tmp_path):
-    out = subprocess.run([sys.executable, str(GPU / "bench_gpu.py"), "--cpu-only", "--sizes", "1000", "10000",
-                          "--budget-s", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(GPU / "bench_gpu.py"),
+            "--cpu-only",
+            "--sizes",
+            "1000",
+            "10000",
+            "--budget-s",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     data = json.loads((tmp_path / "gpu_bench.json").read_text())
     assert data["status"] == "partial" and data["results"] == []
@@ -264,9 +346,23 @@ def test_bench_out_of_budget_skips_with_the_reason_and_still_writes_json(tmp_pat
 @pytest.mark.standalone
 def test_bench_cpu_path_builds_runs_and_plots(tmp_path):
     env = {**os.environ, "DGNSIM_BUILD_DIR": str(tmp_path / "builds")}
-    out = subprocess.run([sys.executable, str(GPU / "bench_gpu.py"), "--cpu-only", "--sizes", "1000",
-                          "--duration", "20ms", "--out", str(tmp_path / "out")],
-                         capture_output=True, text=True, timeout=600, env=env)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(GPU / "bench_gpu.py"),
+            "--cpu-only",
+            "--sizes",
+            "1000",
+            "--duration",
+            "20ms",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "ran   cpp_standalone" in out.stdout  # progress lines
     data = json.loads((tmp_path / "out" / "gpu_bench.json").read_text())

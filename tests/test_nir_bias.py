@@ -6,9 +6,9 @@ import copy
 import numpy as np
 import pytest
 from brian2 import ms
+from snntorch_reference import export, float64, snntorch_import_spikes, snntorch_net
 
 from dgnsim.interop import nir as bridge_nir
-from snntorch_reference import export, float64, snntorch_import_spikes, snntorch_net
 
 N_IN = 6
 
@@ -77,10 +77,12 @@ def test_bias_without_counterpart_is_refused():
     import nir
 
     eye = np.eye(3)
-    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
-             "w": nir.Affine(weight=eye, bias=np.array([0.0, 0.1, 0.0])),
-             "if": nir.IF(r=np.ones(3), v_threshold=np.ones(3)),
-             "output": nir.Output(output_type={"output": np.array([3])})}
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([3])}),
+        "w": nir.Affine(weight=eye, bias=np.array([0.0, 0.1, 0.0])),
+        "if": nir.IF(r=np.ones(3), v_threshold=np.ones(3)),
+        "output": nir.Output(output_type={"output": np.array([3])}),
+    }
     graph = nir.NIRGraph(nodes=nodes, edges=[("input", "w"), ("w", "if"), ("if", "output")])
     with pytest.raises(ValueError, match=r"NIR node 'if': a nonzero Affine bias before an IF node \(no leak"):
         bridge_nir.import_nir(graph)
@@ -101,7 +103,11 @@ def test_fast_snntorch_decay_is_refused_at_import():
     import snntorch as snn
     import torch
 
-    net = torch.nn.Sequential(torch.nn.Linear(N_IN, 3), snn.Synaptic(
-        alpha=torch.full((3,), 0.5), beta=torch.full((3,), 0.9), threshold=torch.ones(3), init_hidden=True))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(N_IN, 3),
+        snn.Synaptic(
+            alpha=torch.full((3,), 0.5), beta=torch.full((3,), 0.9), threshold=torch.ones(3), init_hidden=True
+        ),
+    )
     with pytest.raises(ValueError, match=r"NIR node '1': alpha = 0.5 per step is below exp\(-1/2\)"):
         bridge_nir.import_nir(export(float64(net), N_IN))

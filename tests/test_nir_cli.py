@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-
 from run_cli import in_process, in_subprocess
 from snntorch_reference import export, snntorch_import_spikes, snntorch_net
 
@@ -30,8 +29,9 @@ def test_run_writes_snntorch_spikes(graph_file, tmp_path):
     x = _spikes(np.random.default_rng(5), (3, 60, 6))
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "out"
-    r = in_process("nir", "run", str(path), "--input", str(tmp_path / "x.npy"), "--device", "numpy",
-                   "--out", str(out), "--json")
+    r = in_process(
+        "nir", "run", str(path), "--input", str(tmp_path / "x.npy"), "--device", "numpy", "--out", str(out), "--json"
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     ref = snntorch_import_spikes(graph, x)
@@ -45,8 +45,17 @@ def test_run_writes_snntorch_spikes(graph_file, tmp_path):
 
     # (time, channels): one sample, written without the batch axis
     np.save(tmp_path / "x0.npy", x[0].astype(float))
-    r = in_process("nir", "run", str(path), "--input", str(tmp_path / "x0.npy"), "--device", "numpy",
-                   "--out", str(tmp_path / "one"))
+    r = in_process(
+        "nir",
+        "run",
+        str(path),
+        "--input",
+        str(tmp_path / "x0.npy"),
+        "--device",
+        "numpy",
+        "--out",
+        str(tmp_path / "one"),
+    )
     assert r.returncode == 0, r.stderr
     assert "layer 1 (lif, 10 neurons)" in r.stdout
     with np.load(tmp_path / "one" / "spikes.npz") as f:
@@ -59,8 +68,9 @@ def _bad(tmp_path, graph, *extra, input_array=None, input_bytes=None):
     if input_bytes is not None:
         (tmp_path / "in.npy").write_bytes(input_bytes)
     out = tmp_path / "never"
-    r = in_process("nir", "run", str(graph), "--input", str(tmp_path / "in.npy"), "--device", "numpy",
-                   "--out", str(out), *extra)
+    r = in_process(
+        "nir", "run", str(graph), "--input", str(tmp_path / "in.npy"), "--device", "numpy", "--out", str(out), *extra
+    )
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert not out.exists(), "nothing may be written on bad input"
     return r.stderr
@@ -94,10 +104,12 @@ def test_bad_input_is_refused(graph_file, tmp_path):
 def test_graph_without_counterpart_is_refused(tmp_path):
     import nir
 
-    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
-             "w": nir.Affine(weight=np.eye(2), bias=np.ones(2)),
-             "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2)),
-             "output": nir.Output(output_type={"output": np.array([2])})}
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([2])}),
+        "w": nir.Affine(weight=np.eye(2), bias=np.ones(2)),
+        "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2)),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
     graph = nir.NIRGraph(nodes=nodes, edges=[("input", "w"), ("w", "if"), ("if", "output")])
     nir.write(str(tmp_path / "if.nir"), graph)
     msg = _bad(tmp_path, tmp_path / "if.nir", input_array=np.zeros((5, 2)))
@@ -108,7 +120,8 @@ def test_unknown_device_is_refused(graph_file, tmp_path):
     """argparse refuses it before anything runs (exit 2, the option named); as a user runs it."""
     path, _ = graph_file
     np.save(tmp_path / "x.npy", np.zeros((4, 6)))
-    r = in_subprocess("nir", "run", str(path), "--input", str(tmp_path / "x.npy"), "--device", "gpu",
-                      "--out", str(tmp_path / "never"))
+    r = in_subprocess(
+        "nir", "run", str(path), "--input", str(tmp_path / "x.npy"), "--device", "gpu", "--out", str(tmp_path / "never")
+    )
     assert r.returncode == 2 and "--device" in r.stderr and "invalid choice: 'gpu'" in r.stderr
     assert not (tmp_path / "never").exists()

@@ -13,13 +13,15 @@ graph with biases, 14,427 spikes). Our ``"exact"`` discretisation (exact decay) 
 on the exported graph below it gives other spikes (compared, so the check can tell them apart).
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
 from brian2 import ms
+from snntorch_reference import export, norse_spikes, snntorch_net
 
 from dgnsim.interop import nir as bridge_nir
-from snntorch_reference import export, norse_spikes, snntorch_net
 
 
 def _ours(graph, x, discretisation="snntorch", dt=1 * ms):
@@ -77,14 +79,25 @@ def test_lif_graph_same_spikes_as_norse(bias):
     b2 = (rng.normal(0.0, 0.3, 4) * bias).astype(np.float32)
 
     def lif(n):
-        return nir.LIF(tau=rng.uniform(5 * h, 15 * h, n), r=np.ones(n), v_leak=np.zeros(n),
-                       v_threshold=rng.uniform(0.8, 1.2, n), v_reset=np.zeros(n))
+        return nir.LIF(
+            tau=rng.uniform(5 * h, 15 * h, n),
+            r=np.ones(n),
+            v_leak=np.zeros(n),
+            v_threshold=rng.uniform(0.8, 1.2, n),
+            v_reset=np.zeros(n),
+        )
 
     weight = (lambda w, b: nir.Affine(weight=w, bias=b)) if bias else (lambda w, b: nir.Linear(weight=w))
-    nodes = {"input": nir.Input(input_type={"input": np.array([5])}), "w1": weight(w1, b1), "lif1": lif(7),
-             "w2": weight(w2, b2), "lif2": lif(4), "output": nir.Output(output_type={"output": np.array([4])})}
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([5])}),
+        "w1": weight(w1, b1),
+        "lif1": lif(7),
+        "w2": weight(w2, b2),
+        "lif2": lif(4),
+        "output": nir.Output(output_type={"output": np.array([4])}),
+    }
     names = list(nodes)
-    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])), metadata={"dt": h})
+    graph = nir.NIRGraph(nodes=nodes, edges=list(itertools.pairwise(names)), metadata={"dt": h})
     x = (rng.random((3, 80, 5)) < 0.3).astype(np.uint8)
     ref = norse_spikes(graph, x, dt=h)
     ours = _ours(graph, x)

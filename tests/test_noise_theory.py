@@ -5,7 +5,7 @@ prediction is exact (constant traces)."""
 import numpy as np
 import pytest
 import torch
-from brian2 import mV, ms
+from brian2 import ms, mV
 
 from dgnsim.interop import noise_theory as nt
 from dgnsim.interop.bridge import BridgeError
@@ -71,8 +71,9 @@ def test_the_measured_variance_agrees_with_the_step_resolved_prediction(model):
     with torch.no_grad():
         if model == "dgn":
             net.hidden.W_c.abs_().mul_(3.0)  # a gate that matters
-    result = nt.noise_theory(net, _spikes(samples=8, steps=80, p=0.3), 2 * mV, seeds=12, burn_in=30 * ms,
-                             device="numpy")
+    result = nt.noise_theory(
+        net, _spikes(samples=8, steps=80, p=0.3), 2 * mV, seeds=12, burn_in=30 * ms, device="numpy"
+    )
     assert result.resolved_fraction_inside >= 0.85
     assert abs(np.median(result.measured / result.resolved) - 1) < 0.05
     if model == "lif":

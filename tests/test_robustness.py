@@ -27,8 +27,9 @@ def tiny_train(monkeypatch):
 def test_table_is_the_seed_statistics_and_runs_are_reused(tmp_path, tiny_train, monkeypatch):
     report = rb.robustness([("lif", False)], 2, tmp_path, epochs=1, progress=False)
     assert [c[1] for c in tiny_train] == ["seed0", "seed1"]
-    per_seed = [json.loads((tmp_path / "runs" / "lif" / f"seed{s}" / "eval.json").read_text())["accuracy"]
-                for s in range(2)]
+    per_seed = [
+        json.loads((tmp_path / "runs" / "lif" / f"seed{s}" / "eval.json").read_text())["accuracy"] for s in range(2)
+    ]
     values = 100 * np.array([[a["clean"], a["additive:0.05"], a["fgsm:0.001"]] for a in per_seed])
     row = report["table"]["lif"]
     np.testing.assert_allclose(row["mean"], values.mean(axis=0))
@@ -62,7 +63,7 @@ from dgnsim.fsdd import curves as cv  # noqa: E402
 def test_crossing_is_the_linear_interpolation_of_the_first_fall():
     assert cv.crossing([0, 0.1, 0.2, 0.3], [0.9, 0.7, 0.3, 0.6]) == pytest.approx(0.15)
     assert cv.crossing([0, 0.1], [0.9, 0.6]) is None
-    assert cv.crossing([0.0, 0.001, 0.004], [0.9, 0.8, 0.2], log=True) == pytest.approx(0.001 * 4 ** 0.5)
+    assert cv.crossing([0.0, 0.001, 0.004], [0.9, 0.8, 0.2], log=True) == pytest.approx(0.001 * 4**0.5)
     budgets = cv.attack_budgets()
     assert budgets[0] == 0 and budgets[1] == cv.ATTACK_START and budgets[-1] == pytest.approx(cv.ATTACK_MAX)
     assert np.allclose(np.diff(np.log(budgets[1:])), np.log(cv.ATTACK_FACTOR))
@@ -94,8 +95,11 @@ def test_curves_follow_their_protocol_are_cached_and_survive_an_interruption(tmp
     with pytest.raises(KeyboardInterrupt):
         cv.robustness_curves(runs, tmp_path, progress=False)
     assert not (tmp_path / "robustness_curves.json").exists()  # nothing half-written
-    kept = sum(len(v) for cache in (tmp_path / "runs").glob(f"lif/seed*/{cv.CACHE}")
-               for v in json.loads(cache.read_text()).values())
+    kept = sum(
+        len(v)
+        for cache in (tmp_path / "runs").glob(f"lif/seed*/{cv.CACHE}")
+        for v in json.loads(cache.read_text()).values()
+    )
     assert kept == 3  # the three evaluations before the interruption
 
     curves = cv.robustness_curves(runs, tmp_path, progress=False)["rows"]["lif"]["curves"]
@@ -107,7 +111,11 @@ def test_curves_follow_their_protocol_are_cached_and_survive_an_interruption(tmp
         np.testing.assert_allclose(curves[kind]["std"], per_seed.std(axis=0))
     mean = curves["fgsm"]["mean"]
     assert curves["fgsm"]["strength"][1] == 0.0005
-    assert len(mean) >= 2 and all(m >= floor for m in mean[:-1]) and (mean[-1] < floor or curves["fgsm"]["strength"][-1] == cv.ATTACK_MAX)
+    assert (
+        len(mean) >= 2
+        and all(m >= floor for m in mean[:-1])
+        and (mean[-1] < floor or curves["fgsm"]["strength"][-1] == cv.ATTACK_MAX)
+    )
     assert report["table"]["lif"]["seeds"] == 2
 
     evaluated = len(calls)
@@ -117,4 +125,5 @@ def test_curves_follow_their_protocol_are_cached_and_survive_an_interruption(tmp
     assert "| lif (n=2) |" in md
     assert (tmp_path / "robustness_curves.csv").read_text().count("\nlif,additive,") == 3
     assert again["rows"]["lif"]["curves"]["fgsm"]["half_strength"] == cv.crossing(
-        curves["fgsm"]["strength"], mean, log=True)
+        curves["fgsm"]["strength"], mean, log=True
+    )

@@ -9,12 +9,12 @@ import json
 
 import numpy as np
 import pytest
-from brian2 import mV, ms, second, volt
+from brian2 import ms, mV, second, volt
 
 from dgnsim.analysis import stability as stab
 from dgnsim.cli import main as cli_main
 
-SQ = ms ** 0.5
+SQ = ms**0.5
 
 
 # ------------------------------------------------------------------ closed forms
@@ -74,11 +74,19 @@ def test_discrete_variances_against_an_independent_numpy_scheme():
 
 
 def test_independent_noise_decomposition_preserves_the_diffusion():
-    mu, sig, W, C, g_l = [1.0, 2.0, 0.5], [0.1, 0.3, 0.2] * SQ, [0.1, -0.2, 0.05] * mV / ms, [0.01, 0.0, 0.03] / ms, 0.05 / ms
+    mu, sig, W, C, g_l = (
+        [1.0, 2.0, 0.5],
+        [0.1, 0.3, 0.2] * SQ,
+        [0.1, -0.2, 0.05] * mV / ms,
+        [0.01, 0.0, 0.03] / ms,
+        0.05 / ms,
+    )
     p = stab.diffusion_parameters(mu, sig, W, C, g_l, "independent")
     k2 = 2 / float(p["tau_mem"] / ms)
     for V in (-3.0, 0.0, 4.0):  # mV
-        direct = np.sum(np.array([0.1, 0.3, 0.2]) ** 2 * (np.array([0.1, -0.2, 0.05]) - np.array([0.01, 0, 0.03]) * V) ** 2)
+        direct = np.sum(
+            np.array([0.1, 0.3, 0.2]) ** 2 * (np.array([0.1, -0.2, 0.05]) - np.array([0.01, 0, 0.03]) * V) ** 2
+        )
         model = k2 * ((float(p["noise_sigma"] / mV) - p["noise_gate"] * V) ** 2 + float(p["noise_indep"] / mV) ** 2)
         assert model == pytest.approx(direct)
 
@@ -87,10 +95,19 @@ def test_independent_noise_decomposition_preserves_the_diffusion():
 @pytest.fixture(scope="module")
 def ou():
     """A LIF with white noise is an OU process: mean I_ext, variance noise_sigma^2, tau_mem."""
-    params = {"noise_sigma": [1.0, 2.0] * mV, "I_ext": [3.0, -2.0] * mV, "tau_mem": [10.0, 20.0] * ms,
-              "v_th": 1 * volt}
-    return stab.monte_carlo("lif", params, 2000, burn_in=100 * ms, spacing=5 * ms, samples=8, dt=0.1 * ms,
-                            device="numpy", seed=3, initial_v=[3.0, -2.0] * mV)
+    params = {"noise_sigma": [1.0, 2.0] * mV, "I_ext": [3.0, -2.0] * mV, "tau_mem": [10.0, 20.0] * ms, "v_th": 1 * volt}
+    return stab.monte_carlo(
+        "lif",
+        params,
+        2000,
+        burn_in=100 * ms,
+        spacing=5 * ms,
+        samples=8,
+        dt=0.1 * ms,
+        device="numpy",
+        seed=3,
+        initial_v=[3.0, -2.0] * mV,
+    )
 
 
 def test_monte_carlo_recovers_ou_mean_and_variance(ou):
@@ -139,12 +156,31 @@ def test_dgn_diffusion_linear_noise_and_where_it_breaks():
     ps = [stab.diffusion_parameters(**weak), stab.diffusion_parameters(**strong)]
     params = stab.stack_parameters(ps)
     params["v_th"] = 1 * volt
-    mc = stab.monte_carlo("dgn_diffusion", params, 3000, burn_in=60 * ms, spacing=15 * ms, samples=6, dt=dt,
-                          device="numpy", seed=5, initial_v=[float(x.v_ss) for x in lnas] * volt)
+    mc = stab.monte_carlo(
+        "dgn_diffusion",
+        params,
+        3000,
+        burn_in=60 * ms,
+        spacing=15 * ms,
+        samples=6,
+        dt=dt,
+        device="numpy",
+        seed=5,
+        initial_v=[float(x.v_ss) for x in lnas] * volt,
+    )
     ci = mc.stats.variance_ci
-    disc = np.asarray(stab.discrete_variance_dgn_diffusion(params["tau_mem"], params["g_mean"], params["I_mean"],
-                                                           params["noise_sigma"], params["noise_gate"],
-                                                           params["noise_indep"], dt) / volt**2)
+    disc = np.asarray(
+        stab.discrete_variance_dgn_diffusion(
+            params["tau_mem"],
+            params["g_mean"],
+            params["I_mean"],
+            params["noise_sigma"],
+            params["noise_gate"],
+            params["noise_indep"],
+            dt,
+        )
+        / volt**2
+    )
     a = np.array([float(x.variance / volt**2) for x in lnas])
     assert lnas[1].weak_noise > 0.15 > 0.01 > lnas[0].weak_noise
     assert ci[0, 0] <= a[0] <= ci[0, 1]
@@ -157,8 +193,18 @@ def test_independent_noise_convention_in_brian():
     lna = stab.linear_noise_dgn(**cfg, noise="independent")
     p = stab.diffusion_parameters(**cfg, noise="independent")
     assert float(p["noise_indep"]) > 0
-    mc = stab.monte_carlo("dgn_diffusion", {**p, "v_th": 1 * volt}, 3000, burn_in=80 * ms, spacing=20 * ms,
-                          samples=4, dt=0.05 * ms, device="numpy", seed=7, initial_v=lna.v_ss)
+    mc = stab.monte_carlo(
+        "dgn_diffusion",
+        {**p, "v_th": 1 * volt},
+        3000,
+        burn_in=80 * ms,
+        spacing=20 * ms,
+        samples=4,
+        dt=0.05 * ms,
+        device="numpy",
+        seed=7,
+        initial_v=lna.v_ss,
+    )
     lo, hi = mc.stats.variance_ci[0]
     assert lo <= float(lna.variance / volt**2) <= hi
 
@@ -166,22 +212,43 @@ def test_independent_noise_convention_in_brian():
 def test_constant_gate_dgn_and_sdgn_meet_the_seed_bound():
     """A constant gate (tau_syn very long): E|v - v*|^2 = noise_sigma^2/(1 + g) (forward Euler)."""
     for model in ("dgn", "sdgn"):
-        mc = stab.monte_carlo(model, {"noise_sigma": [1.0, 2.0] * mV, "tau_syn": 1e4 * second, "tau_mem": 20 * ms,
-                                      "v_th": 1 * volt}, 2000, burn_in=80 * ms, spacing=20 * ms, samples=4,
-                              device="numpy", seed=11, initial={"g": [0.5, 2.0]})
+        mc = stab.monte_carlo(
+            model,
+            {"noise_sigma": [1.0, 2.0] * mV, "tau_syn": 1e4 * second, "tau_mem": 20 * ms, "v_th": 1 * volt},
+            2000,
+            burn_in=80 * ms,
+            spacing=20 * ms,
+            samples=4,
+            device="numpy",
+            seed=11,
+            initial={"g": [0.5, 2.0]},
+        )
         rho = 1 - np.array([1.5, 3.0]) * 0.1 / 20
         exact = np.array([1.0, 4.0]) * 2 * 0.1 / 20 / (1 - rho**2) * 1e-6
         lo, hi = mc.stats.msd_ci.T
         assert np.all((lo <= exact) & (exact <= hi)), model
-        bound = np.array([float(stab.seed_bound(s * mV * np.sqrt(2 / (20 * ms)), 1 / (20 * ms), g / (20 * ms)))
-                          for s, g in zip((1.0, 2.0), mc.gate_min)])
+        bound = np.array(
+            [
+                float(stab.seed_bound(s * mV * np.sqrt(2 / (20 * ms)), 1 / (20 * ms), g / (20 * ms)))
+                for s, g in zip((1.0, 2.0), mc.gate_min)
+            ]
+        )
         assert np.all(lo <= bound), model
 
 
 def test_time_varying_gate_bound_with_smallest_gate():
     """A decaying gate (tau_syn 30 ms, from g = 3): the bound with the smallest gate seen holds."""
-    mc = stab.monte_carlo("dgn", {"noise_sigma": 1 * mV, "tau_syn": 30 * ms, "v_th": 1 * volt}, 1000,
-                          burn_in=20 * ms, spacing=20 * ms, samples=3, device="numpy", seed=2, initial={"g": 3.0})
+    mc = stab.monte_carlo(
+        "dgn",
+        {"noise_sigma": 1 * mV, "tau_syn": 30 * ms, "v_th": 1 * volt},
+        1000,
+        burn_in=20 * ms,
+        spacing=20 * ms,
+        samples=3,
+        device="numpy",
+        seed=2,
+        initial={"g": 3.0},
+    )
     assert 0 < mc.gate_min[0] < 3
     bound = 1.0 / (1 + mc.gate_min[0]) * 1e-6
     assert mc.stats.msd_ci[0, 0] <= bound
@@ -193,15 +260,22 @@ def _dgn_activity_draws(seed, n):
     from scipy.optimize import brentq
 
     rng = np.random.default_rng(seed)
-    d = dict(tau_m=rng.uniform(10, 30, n), tau_g=rng.uniform(50, 150, n), alpha=rng.uniform(0.5, 2, n),
-             beta=rng.uniform(0.2, 1, n), gamma=rng.uniform(0, 1, n), I0=rng.uniform(4, 12, n),
-             sigma=rng.uniform(0.3, 1.5, n))
+    d = dict(
+        tau_m=rng.uniform(10, 30, n),
+        tau_g=rng.uniform(50, 150, n),
+        alpha=rng.uniform(0.5, 2, n),
+        beta=rng.uniform(0.2, 1, n),
+        gamma=rng.uniform(0, 1, n),
+        I0=rng.uniform(4, 12, n),
+        sigma=rng.uniform(0.3, 1.5, n),
+    )
 
     def gate(V, s):
         return d["alpha"][s] * np.clip(np.tanh(d["beta"][s] * V - d["gamma"][s]), 0, 1)
 
-    d["V0"] = np.array([brentq(lambda V, s=s: V * (1 + gate(V, s)) - d["I0"][s], 0, d["I0"][s], xtol=1e-14)
-                        for s in range(n)])
+    d["V0"] = np.array(
+        [brentq(lambda V, s=s: V * (1 + gate(V, s)) - d["I0"][s], 0, d["I0"][s], xtol=1e-14) for s in range(n)]
+    )
     d["g0"] = np.array([gate(d["V0"][s], s) for s in range(n)])
     return d
 
@@ -285,8 +359,25 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_cli_bad_input_exits_2(capsys):
-    assert cli_main(["stability", "--model", "dgn", "--mu", "1", "--sigma=-0.2sqrt(ms)", "--w", "2mV",
-                     "--c", "0.5", "--device", "numpy"]) == 2
+    assert (
+        cli_main(
+            [
+                "stability",
+                "--model",
+                "dgn",
+                "--mu",
+                "1",
+                "--sigma=-0.2sqrt(ms)",
+                "--w",
+                "2mV",
+                "--c",
+                "0.5",
+                "--device",
+                "numpy",
+            ]
+        )
+        == 2
+    )
     assert "sigma" in capsys.readouterr().err
     assert cli_main(["stability", "--model", "lif", "--noise", "1mV", "--trials", "1"]) == 2
     assert cli_main(["stability", "--model", "lif", "--noise", "1mV", "--tau-mem=-5ms"]) == 2
@@ -294,8 +385,29 @@ def test_cli_bad_input_exits_2(capsys):
 
 # ---------------------------------------------------------------- command line
 def test_cli_one_set_json(capsys):
-    assert cli_main(["stability", "--model", "dgn", "--mu", "1,0.5", "--sigma", "0.2sqrt(ms),0.1sqrt(ms)",
-                     "--w", "2mV,1mV", "--c", "0.5,0.2", "--trials", "400", "--device", "numpy", "--json"]) == 0
+    assert (
+        cli_main(
+            [
+                "stability",
+                "--model",
+                "dgn",
+                "--mu",
+                "1,0.5",
+                "--sigma",
+                "0.2sqrt(ms),0.1sqrt(ms)",
+                "--w",
+                "2mV,1mV",
+                "--c",
+                "0.5,0.2",
+                "--trials",
+                "400",
+                "--device",
+                "numpy",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     # closed form: tau 20 ms, W = w/tau, C = c/tau
     G0 = (1 + 0.5 + 0.1) / 20
@@ -311,8 +423,28 @@ def test_cli_one_set_json(capsys):
 
 
 def test_cli_check_json(capsys, tmp_path):
-    assert cli_main(["stability", "check", "--samples", "4", "--seed", "1", "--trials", "200", "--dt", "0.1ms",
-                     "--device", "numpy", "--json", "--out", str(tmp_path)]) == 0
+    assert (
+        cli_main(
+            [
+                "stability",
+                "check",
+                "--samples",
+                "4",
+                "--seed",
+                "1",
+                "--trials",
+                "200",
+                "--dt",
+                "0.1ms",
+                "--device",
+                "numpy",
+                "--json",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert len(out["rows"]) == 8 and set(out["summary"]) == {"lif", "dgn"}
     assert "summary_line" in out and (tmp_path / "stability_check.json").exists()

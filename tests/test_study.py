@@ -11,13 +11,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from brian2 import mV, ms
+from brian2 import ms, mV
+from test_bridge import _random_classifier  # small random networks of the bridge tests
 
 from dgnsim.brian.backend import Simulation
-from dgnsim.interop import bridge, study as st
+from dgnsim.interop import bridge
+from dgnsim.interop import study as st
 from dgnsim.surrogate import Classifier
-
-from test_bridge import _random_classifier  # small random networks of the bridge tests
 
 
 @pytest.fixture
@@ -67,8 +67,10 @@ def test_one_build_sigma_zero_is_pytorch_and_noise_changes_spikes(count_builds):
 def test_sigma_zero_does_not_depend_on_the_seed_and_seeds_reproduce():
     net, x = _random_classifier("lif", recurrent=False, seed=4)
     labels = _labels(net, x)
-    runs = [st.study(net, x, labels, noise=[0 * mV, 3 * mV], noise_seeds=2, seed=s, device="numpy", progress=False)
-            for s in (0, 1)]
+    runs = [
+        st.study(net, x, labels, noise=[0 * mV, 3 * mV], noise_seeds=2, seed=s, device="numpy", progress=False)
+        for s in (0, 1)
+    ]
     (z0, n0), (z1, n1) = (r.by_study()["noise"] for r in runs)
     assert np.array_equal(z0.hidden_spikes, z1.hidden_spikes) and z0.identical.all() and z1.identical.all()
     # seeds (0, 1) and (1, 2): seed 1 is shared and gives the same run, the others differ
@@ -113,15 +115,18 @@ def test_noise_amplitude_is_the_models_closed_form_and_linear():
     assert measured.mean() == pytest.approx(closed.mean(), rel=0.12)
 
 
-@pytest.mark.parametrize("name,values,message", [
-    ("v_rest", [-60 * mV], "v_rest sets the initial value of v"),
-    ("noise_sigma", [1 * mV], "noise levels"),
-    ("v_thr", [1 * mV], "has no parameter 'v_thr'"),
-    ("tau_mem", [0.5 * ms], "too coarse"),
-    ("tau_mem", [-1 * ms], "must be positive"),
-    ("v_th", [float("nan") * mV], "NaN"),
-    ("v_th", [-50 * mV, -50 * mV], "values repeat"),
-])
+@pytest.mark.parametrize(
+    "name,values,message",
+    [
+        ("v_rest", [-60 * mV], "v_rest sets the initial value of v"),
+        ("noise_sigma", [1 * mV], "noise levels"),
+        ("v_thr", [1 * mV], "has no parameter 'v_thr'"),
+        ("tau_mem", [0.5 * ms], "too coarse"),
+        ("tau_mem", [-1 * ms], "must be positive"),
+        ("v_th", [float("nan") * mV], "NaN"),
+        ("v_th", [-50 * mV, -50 * mV], "values repeat"),
+    ],
+)
 def test_bad_parameter_values_are_refused_before_building(count_builds, name, values, message):
     net, x = _random_classifier("dgn", recurrent=False, seed=5)
     with pytest.raises(ValueError, match=message):
@@ -170,8 +175,28 @@ def test_cli_study_writes_json_csv_figure(tmp_path, capsys):
     from dgnsim.cli import main
 
     out = tmp_path / "study"
-    assert main(["import", "checkpoints/lif", "--device", "numpy", "--limit", "3", "--noise", "0mV,4mV",
-                 "--noise-seeds", "2", "--vary", "v_th=-51mV,-49mV", "--out", str(out), "--json"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                "checkpoints/lif",
+                "--device",
+                "numpy",
+                "--limit",
+                "3",
+                "--noise",
+                "0mV,4mV",
+                "--noise-seeds",
+                "2",
+                "--vary",
+                "v_th=-51mV,-49mV",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["builds"] == 1 and report["samples"] == 3
     assert [r["sigma_mV"] for r in report["noise"]] == [0.0, 4.0] and report["noise"][0]["spike_identical"] == 3
@@ -182,15 +207,18 @@ def test_cli_study_writes_json_csv_figure(tmp_path, capsys):
     assert (out / "study.pdf").stat().st_size > 0 and (out / "study.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize("option,value,message", [
-    ("--noise", "0mV,-1mV", "--noise: must be positive or zero"),
-    ("--noise", "0,1mV", "--noise: a bare number"),
-    ("--noise", "nan", "--noise: cannot read 'nan'"),
-    ("--vary", "v_rest=-60mV", "--vary v_rest: v_rest sets the initial value"),
-    ("--vary", "nope=1mV", "--vary: model 'lif' has no parameter 'nope'"),
-    ("--vary", "v_th=-50", "--vary v_th: a bare number"),
-    ("--noise-seeds", "0", "--noise-seeds: must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "option,value,message",
+    [
+        ("--noise", "0mV,-1mV", "--noise: must be positive or zero"),
+        ("--noise", "0,1mV", "--noise: a bare number"),
+        ("--noise", "nan", "--noise: cannot read 'nan'"),
+        ("--vary", "v_rest=-60mV", "--vary v_rest: v_rest sets the initial value"),
+        ("--vary", "nope=1mV", "--vary: model 'lif' has no parameter 'nope'"),
+        ("--vary", "v_th=-50", "--vary v_th: a bare number"),
+        ("--noise-seeds", "0", "--noise-seeds: must be an integer >= 1"),
+    ],
+)
 def test_cli_bad_study_input_exits_2_and_writes_nothing(tmp_path, capsys, option, value, message):
     from dgnsim.cli import main
 

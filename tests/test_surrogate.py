@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms, mV
 
 import dgnsim
+from dgnsim.core.units import mv_ms_value
 from dgnsim.surrogate import SURROGATES, Classifier, SpikingLayer, initial_state, spike_fn, step
 from dgnsim.surrogate.spikes import smooth_spike
-from dgnsim.core.units import mv_ms_value
 
 T, N_IN, N = 80, 6, 5
 #: Models the surrogate takes: all but those whose synapse jumps a refractory-clamped v.
@@ -25,7 +25,7 @@ def _random_layer(model, recurrent, seed, **options):
     with torch.no_grad():
         for name, w in layer.weights("W").items():
             w.copy_(torch.rand(w.shape, generator=gen, dtype=torch.float64) * (0.3 if name == "c" else 12.0))
-        for name, w in (layer.weights("R").items() if recurrent else []):
+        for name, w in layer.weights("R").items() if recurrent else []:
             u = torch.rand(w.shape, generator=gen, dtype=torch.float64)
             w.copy_(u * 0.05 if name == "c" else (u - 0.5) * 6.0)  # conductances are non-negative
         # every per-neuron learnable parameter gets a different value per neuron
@@ -55,15 +55,18 @@ def _brian2_run(layer, x):
         grp = sim.add(dgnsim.make_group(spec, N, params, reset=layer.reset_variant, name="layer"))
         gen = sim.add(SpikeGeneratorGroup(N_IN, inputs, steps * DT * ms, when="before_groups", order=0))
         i, j = np.meshgrid(np.arange(N_IN), np.arange(N), indexing="ij")
-        weights = {n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit
-                   for n, w in layer.weights("W").items()}
+        weights = {
+            n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit for n, w in layer.weights("W").items()
+        }
         syn = sim.add(dgnsim.connect(gen, grp, i=i.ravel(), j=j.ravel(), **weights))
         syn.pre.when, syn.pre.order = "before_groups", 1
         if layer.recurrent:
-            rec = {n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit
-                   for n, w in layer.weights("R").items()}
-            recurrent = sim.add(dgnsim.connect(grp, grp, i=np.repeat(np.arange(N), N), j=np.tile(np.arange(N), N),
-                                               **rec))
+            rec = {
+                n: w.detach().numpy().ravel() * spec.synapse.parameters[n].unit for n, w in layer.weights("R").items()
+            }
+            recurrent = sim.add(
+                dgnsim.connect(grp, grp, i=np.repeat(np.arange(N), N), j=np.tile(np.arange(N), N), **rec)
+            )
             # previous step's spikes, at the start of this step (as the surrogate adds them)
             recurrent.pre.when, recurrent.pre.order = "before_groups", 2
         mon = sim.add(StateMonitor(grp, list(spec.update_order), record=True, when="end"))
@@ -108,8 +111,9 @@ def _assert_layer_matches_brian2(layer, x):
     order = np.lexsort((b_i, b_t))
     np.testing.assert_array_equal(np.stack([t_idx, n_idx]), np.stack([b_t[order], b_i[order]]))
     for var in layer.spec.update_order:
-        np.testing.assert_allclose(traces[var][:, 0, :].numpy(), b_traces[var], rtol=0, atol=1e-9,
-                                   err_msg=f"{layer.model_name}.{var}")
+        np.testing.assert_allclose(
+            traces[var][:, 0, :].numpy(), b_traces[var], rtol=0, atol=1e-9, err_msg=f"{layer.model_name}.{var}"
+        )
     return z, traces
 
 
@@ -133,7 +137,7 @@ def test_refractory_period_matches_brian2(model, tau_ref):
         times = np.nonzero(z[:, 0, k].numpy())[0]
         assert np.all(np.diff(times) >= n_ref), (k, times)
         for s in times:
-            held = v[s:s + n_ref, k]
+            held = v[s : s + n_ref, k]
             assert torch.all(held == held[0]), (k, s, held)
 
 
@@ -206,11 +210,13 @@ def test_network_gradient_matches_finite_differences_of_relaxed_network():
         w0 = [p.detach().clone() for p in params]
         out = layer(x).sum()
         grads = torch.autograd.grad(out, params)
-        for k, p in enumerate(params):
+        for k, _p in enumerate(params):
             for idx in [(0, 0), (2, 3), (5, 4)]:
                 h = 1e-6
-                plus = [w.clone() for w in w0]; plus[k][idx] += h
-                minus = [w.clone() for w in w0]; minus[k][idx] -= h
+                plus = [w.clone() for w in w0]
+                plus[k][idx] += h
+                minus = [w.clone() for w in w0]
+                minus[k][idx] -= h
                 fd = (loss(*plus) - loss(*minus)) / (2 * h)
                 assert float(grads[k][idx]) == pytest.approx(float(fd), rel=1e-4, abs=1e-7)
     finally:
@@ -269,8 +275,10 @@ def test_detached_recurrence_is_feed_forward_with_the_spikes_as_input(detach):
     readout = torch.linspace(-1, 1, T * N, dtype=torch.float64).reshape(T, 1, N)  # a loss that weighs every spike
     rec_grads = torch.autograd.grad((spikes * readout).sum(), [rec.W_w, rec.R_w, rec.W_c, rec.R_c])
     ff_grads = torch.autograd.grad((ff_spikes * readout).sum(), [ff.W_w, ff.W_c])
-    same = [torch.allclose(torch.cat(r), f, rtol=1e-12, atol=1e-12)
-            for r, f in zip([rec_grads[:2], rec_grads[2:]], ff_grads)]
+    same = [
+        torch.allclose(torch.cat(r), f, rtol=1e-12, atol=1e-12)
+        for r, f in zip([rec_grads[:2], rec_grads[2:]], ff_grads)
+    ]
     assert all(same) if detach else not all(same)
 
 
@@ -398,8 +406,9 @@ def test_lnm_projection_keeps_membrane_bounded_under_inhibition():
         current = (current - 2 * 50.0) * decay  # both inputs jump I, then I decays exactly
         v = v + DT * (-0.05 * (v + 65.0) + current / p["tau_mem"])  # forward Euler (polynomial membrane)
         expected.append(v)
-    np.testing.assert_allclose(bounded["v"][:, 0, :].numpy(), np.repeat(np.array(expected)[:, None], 3, 1),
-                               rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        bounded["v"][:, 0, :].numpy(), np.repeat(np.array(expected)[:, None], 3, 1), rtol=1e-12, atol=0
+    )
     steady = -65.0 - 100.0 * decay / (1 - decay) / (p["tau_mem"] * 0.05)  # v_rest + I_ss/(tau_mem |a1|)
     assert float(bounded["v"].min()) > steady > -600.0
 
@@ -412,8 +421,12 @@ def test_classifier_config_names_the_model_given_by_path_or_record(tmp_path):
     text = find_model("lif").read_text().replace('name = "lif"', 'name = "lif_copy"', 1)
     (tmp_path / "lif_copy.toml").write_text(text)
     record = load_model("dgn")
-    for given, name in ((str(find_model("lif")), "lif"), (tmp_path / "lif_copy.toml", "lif_copy"),
-                        (record, "dgn"), ("sdgn", "sdgn")):
+    for given, name in (
+        (str(find_model("lif")), "lif"),
+        (tmp_path / "lif_copy.toml", "lif_copy"),
+        (record, "dgn"),
+        ("sdgn", "sdgn"),
+    ):
         net = Classifier(given, 3, 4, 2)
         assert net.config["model"] == name and net.hidden.spec.name == name
         assert json.loads(json.dumps(net.config))["model"] == name

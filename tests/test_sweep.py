@@ -16,16 +16,23 @@ pytest.importorskip("dask.distributed")
 pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 
-from brian2 import mV, second  # noqa: E402
+from brian2 import mV, second
 
-from dgnsim import Simulation  # noqa: E402
-from dgnsim.sweep import open_sweep, parse_spec, run_point, run_sweep  # noqa: E402
-from dgnsim.sweep.engine import build_network  # noqa: E402
+from dgnsim import Simulation
+from dgnsim.sweep import open_sweep, parse_spec, run_point, run_sweep
+from dgnsim.sweep.engine import build_network
 
 # Every standalone test varies c and tau_mem of one network: they share one binary.
-BASE = dict(model="dgn", neurons=20, duration="200 ms", device="cpp_standalone", seed=3,
-            input=dict(sources=60, rate="40 Hz", p=0.3), synapse=dict(w="8 mV"),
-            measure=dict(quantities=["rate", "v_mean", "cv_isi"]))
+BASE = dict(
+    model="dgn",
+    neurons=20,
+    duration="200 ms",
+    device="cpp_standalone",
+    seed=3,
+    input=dict(sources=60, rate="40 Hz", p=0.3),
+    synapse=dict(w="8 mV"),
+    measure=dict(quantities=["rate", "v_mean", "cv_isi"]),
+)
 
 
 def spec_of(**grid):
@@ -52,8 +59,11 @@ def reference(spec, point):
         i, t = np.asarray(objects["spikes"].i[:]), np.asarray(objects["spikes"].t[:] / second)
         v = np.asarray(objects["states"].v[:] / mV)
     cvs = [np.std(d) / np.mean(d) for d in (np.diff(np.sort(t[i == n])) for n in np.unique(i)) if len(d) >= 2]
-    return {"rate": len(i) / (spec.neurons * float(spec.duration)), "v_mean": float(v.mean()),
-            "cv_isi": float(np.mean(cvs)) if cvs else np.nan}
+    return {
+        "rate": len(i) / (spec.neurons * float(spec.duration)),
+        "v_mean": float(v.mean()),
+        "cv_isi": float(np.mean(cvs)) if cvs else np.nan,
+    }
 
 
 @pytest.mark.standalone
@@ -69,7 +79,7 @@ def test_grid_equals_serial_runs_resumes_and_reruns_nothing(client, tmp_path):
     assert run_sweep(spec, out, client=client, progress=False).ran == 0
     ds = open_sweep(out).load()
     assert ds.tau_mem.attrs["units"] == "ms" and ds.rate.attrs["units"] == "Hz"
-    for k, point in enumerate(spec.points):
+    for _k, point in enumerate(spec.points):
         where = dict(c=float(point["c"]), tau_mem=float(point["tau_mem"] / (0.001 * second)))
         ref = reference(spec, point)
         assert int(ds.status.sel(where)) == 1, str(ds.message.sel(where).values)
@@ -92,8 +102,15 @@ def test_failed_point_is_recorded_and_the_rest_complete(client, tmp_path):
 def test_a_binary_that_fails_is_a_failed_record(tmp_path):
     from dgnsim.sweep.worker import RunPlan
 
-    plan = RunPlan(binary=sys.executable, cwd=str(tmp_path), arrays={}, n_neurons=1, duration_s=1.0,
-                   measure=("rate",), scratch=str(tmp_path))
+    plan = RunPlan(
+        binary=sys.executable,
+        cwd=str(tmp_path),
+        arrays={},
+        n_neurons=1,
+        duration_s=1.0,
+        measure=("rate",),
+        scratch=str(tmp_path),
+    )
     record = run_point(replace(plan, binary="/bin/false"), 0, ())
     assert record["status"] == "failed" and "status 1" in record["message"]
     assert os.listdir(tmp_path) == []  # its results folder is gone
@@ -122,17 +139,20 @@ def test_a_killed_worker_loses_nothing(client, tmp_path):
     np.testing.assert_array_equal(a.v_mean.values, b.v_mean.values)
 
 
-@pytest.mark.parametrize("change, key", [
-    ({"colour": 1}, "colour"),
-    ({"model": "no_such_model"}, "model"),
-    ({"grid": {"tau_nope": ["1 ms"]}}, "grid.tau_nope"),
-    ({"grid": {"tau_mem": [15]}}, "grid.tau_mem[0]"),
-    ({"duration": "-1 ms"}, "duration"),
-    ({"grid": {}}, "grid"),
-    ({"measure": {"quantities": ["power"]}}, "measure.quantities"),
-    ({"input": {"rate": 30}}, "input.rate"),
-    ({"grid": {"c": [0.1], "input_rate": ["3 Hz"]}}, "grid.input_rate"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"colour": 1}, "colour"),
+        ({"model": "no_such_model"}, "model"),
+        ({"grid": {"tau_nope": ["1 ms"]}}, "grid.tau_nope"),
+        ({"grid": {"tau_mem": [15]}}, "grid.tau_mem[0]"),
+        ({"duration": "-1 ms"}, "duration"),
+        ({"grid": {}}, "grid"),
+        ({"measure": {"quantities": ["power"]}}, "measure.quantities"),
+        ({"input": {"rate": 30}}, "input.rate"),
+        ({"grid": {"c": [0.1], "input_rate": ["3 Hz"]}}, "grid.input_rate"),
+    ],
+)
 def test_bad_specs_are_refused_naming_the_key(change, key):
     raw = {**BASE, "grid": {"c": [0.1]}, **change}
     with pytest.raises(ValueError, match=rf"^{key.replace('[', '\\[').replace(']', '\\]')}:"):
@@ -143,8 +163,11 @@ def test_bad_specs_are_refused_naming_the_key(change, key):
 def test_cli_bad_spec_exits_2(tmp_path):
     spec = tmp_path / "s.toml"
     spec.write_text('model = "dgn"\nduration = "-5 ms"\n[grid]\nc = [0.1]\n')
-    proc = subprocess.run([sys.executable, "-m", "dgnsim", "sweep", str(spec), "--out", str(tmp_path / "o.zarr")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgnsim", "sweep", str(spec), "--out", str(tmp_path / "o.zarr")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "duration" in proc.stderr
     assert not (tmp_path / "o.zarr").exists()
 

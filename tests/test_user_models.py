@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from brian2 import mV, ms
+from brian2 import ms, mV
 from run_cli import in_process
 
 import dgnsim
@@ -138,7 +138,9 @@ def test_the_user_model_trains_as_a_layer(user_model):
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
     labels = torch.randint(0, 2, (64,), generator=gen)
-    rates = torch.where(labels[:, None] == 0, torch.tensor([0.3] * 5 + [0.02] * 5), torch.tensor([0.02] * 5 + [0.3] * 5))
+    rates = torch.where(
+        labels[:, None] == 0, torch.tensor([0.3] * 5 + [0.02] * 5), torch.tensor([0.02] * 5 + [0.3] * 5)
+    )
     x = (torch.rand(64, 40, 10, generator=gen) < rates[:, None, :]).float()
     net = Classifier(str(user_model), 10, 16, 2, seed=0)
     assert net.config["model"] == "shunted_lif"
@@ -188,8 +190,11 @@ def test_check_model_reports_all_four_checks_and_passes(user_model):
 def test_check_model_fails_a_model_whose_brian2_step_is_not_the_surrogates(user_model):
     """With Brian2's 'euler' method the Brian2 step is no longer the 'sequential' step the surrogate takes."""
     broken = user_model.with_name("euler_lif.toml")
-    broken.write_text(SHUNTED_LIF.replace('name = "shunted_lif"', 'name = "euler_lif"')
-                      .replace('method = "sequential"', 'method = "euler"'))
+    broken.write_text(
+        SHUNTED_LIF.replace('name = "shunted_lif"', 'name = "euler_lif"').replace(
+            'method = "sequential"', 'method = "euler"'
+        )
+    )
     res = _check_model_cli(broken, "--device", "numpy")
     assert res.returncode == 1, res.stdout + res.stderr
     checks = {c["name"]: c for c in json.loads(res.stdout)["checks"]}
@@ -214,9 +219,14 @@ def test_check_model_refuses_a_missing_file(tmp_path):
 def test_model_variables_may_be_named_like_the_generated_codes_arguments(tmp_path):
     """The step's generated functions once took dicts named s, p, q: a model variable ``s`` shadowed one."""
     path = tmp_path / "spq.toml"
-    path.write_text(SHUNTED_LIF.replace('name = "shunted_lif"', 'name = "spq"').replace('"h"', '"s"')
-                    .replace("dh/dt = -h/tau_h", "ds/dt = -s/tau_h").replace("- h*(v - E_h)", "- s*(v - E_h)")
-                    .replace("h += dh_spike", "s += dh_spike").replace('h = "0"', 's = "0"'))
+    path.write_text(
+        SHUNTED_LIF.replace('name = "shunted_lif"', 'name = "spq"')
+        .replace('"h"', '"s"')
+        .replace("dh/dt = -h/tau_h", "ds/dt = -s/tau_h")
+        .replace("- h*(v - E_h)", "- s*(v - E_h)")
+        .replace("h += dh_spike", "s += dh_spike")
+        .replace('h = "0"', 's = "0"')
+    )
     ok, detail = model_check.check_torch_step(dgnsim.load_model(path))
     assert ok, detail
 

@@ -30,6 +30,7 @@ Exit status 1 if a build or a run failed (or was cut by its timeout); skips are 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -64,6 +65,7 @@ SYNAPSES_PER_NEURON = 100  # bench_foundation: 400 sources, p = 0.25
 
 
 # -- small helpers -------------------------------------------------------------------------
+
 
 class Clock:
     """Seconds since the start, and what is left of the budget."""
@@ -120,13 +122,17 @@ def mem_available_bytes() -> int | None:
 def gpu_info() -> dict:
     """What nvidia-smi and nvcc say (empty fields where they are missing)."""
     info: dict = {"nvidia_smi": shutil.which("nvidia-smi")}
-    query = command_output(["nvidia-smi", "--query-gpu=index,name,memory.total,driver_version,compute_cap",
-                            "--format=csv,noheader"])
+    query = command_output(
+        ["nvidia-smi", "--query-gpu=index,name,memory.total,driver_version,compute_cap", "--format=csv,noheader"]
+    )
     if query:
-        info["gpus"] = [dict(zip(["index", "name", "memory", "driver", "compute_capability"],
-                                 (f.strip() for f in line.split(",")))) for line in query.splitlines()]
-    nvcc = shutil.which("nvcc") or (os.path.join(os.environ["CUDA_PATH"], "bin", "nvcc")
-                                    if os.environ.get("CUDA_PATH") else None)
+        info["gpus"] = [
+            dict(zip(["index", "name", "memory", "driver", "compute_capability"], (f.strip() for f in line.split(","))))
+            for line in query.splitlines()
+        ]
+    nvcc = shutil.which("nvcc") or (
+        os.path.join(os.environ["CUDA_PATH"], "bin", "nvcc") if os.environ.get("CUDA_PATH") else None
+    )
     info["nvcc"] = nvcc
     version = command_output([nvcc, "--version"]) if nvcc else None
     info["nvcc_version"] = version.splitlines()[-1] if version else None
@@ -156,6 +162,7 @@ def cpu_duration(duration_s: float, size: int, dt_s: float, max_neuron_steps: fl
 
 # -- the build, in a process of its own ----------------------------------------------------
 
+
 def _device_prefs(device: str, settings: dict) -> None:
     """Preferences on top of dgnsim's: make -jN, the GPU's compute capability, OpenMP."""
     from brian2 import prefs
@@ -181,9 +188,10 @@ def _build_worker(cfg: dict, settings: dict, log_path: str, results: multiproces
     try:
         import resource
 
-        import dgnsim
         from bench_foundation import network
         from brian2 import ms, second
+
+        import dgnsim
 
         start = time.perf_counter()
         with dgnsim.Simulation(cfg["device"], seed=0, dt=settings["dt_ms"] * ms) as sim:
@@ -192,10 +200,15 @@ def _build_worker(cfg: dict, settings: dict, log_path: str, results: multiproces
             made = time.perf_counter()
             sim.build(cfg["duration_s"] * second)
             done = time.perf_counter()
-            out = {"directory": str(sim.directory), "network_setup_s": made - start,
-                   "codegen_s": sim.timings.get("codegen_s"), "compile_s": sim.timings.get("compile_s"),
-                   "reused": sim.timings.get("reused"), "build_s": done - start,
-                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            out = {
+                "directory": str(sim.directory),
+                "network_setup_s": made - start,
+                "codegen_s": sim.timings.get("codegen_s"),
+                "compile_s": sim.timings.get("compile_s"),
+                "reused": sim.timings.get("reused"),
+                "build_s": done - start,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
         results.put(("ok", out))
     except BaseException as exc:  # reported to the parent, with the log's tail
         traceback.print_exc()
@@ -209,8 +222,9 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def build_all(configs: list[dict], settings: dict, concurrency: int, timeout_s: float,
-              logs: Path, clock: Clock) -> dict[int, tuple[str, object]]:
+def build_all(
+    configs: list[dict], settings: dict, concurrency: int, timeout_s: float, logs: Path, clock: Clock
+) -> dict[int, tuple[str, object]]:
     """Build configs in parallel processes (at most ``concurrency`` at once); index -> result."""
     ctx = multiprocessing.get_context("spawn")
     pending = list(enumerate(configs))
@@ -270,13 +284,12 @@ def _terminated(signum, frame):
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 # -- the run: the built binary, as Brian2's device.run() starts it -------------------------
+
 
 def _num(value, fmt: str) -> str:
     return "?" if value is None else format(value, fmt)
@@ -302,8 +315,14 @@ def run_binary(directory: str, timeout_s: float) -> dict:
     env = {**os.environ, "LD_BIND_NOW": "1"}  # as Brian2's run_environment_variables
     start = time.perf_counter()
     try:
-        proc = subprocess.run(["./main", "--results_dir", f"{results}/"], cwd=directory, env=env,
-                              capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(
+            ["./main", "--results_dir", f"{results}/"],
+            cwd=directory,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
@@ -312,15 +331,21 @@ def run_binary(directory: str, timeout_s: float) -> dict:
             raise RuntimeError(f"binary exited with {proc.returncode}: {last.strip()}\n{tail}")
         info = results / "last_run_info.txt"
         network_s, fraction = (float(x) for x in info.read_text().split()) if info.exists() else (None, None)
-        return {"network_s": network_s, "process_s": wall, "completed_fraction": fraction,
-                "spikes": _read_int(results, "_array_spikes_N_*") if any(results.glob("_array_spikes_N_*"))
-                else _count(results, "_dynamic_array_spikes_i_*"),
-                "synapses": _read_int(results, "_array_syn_N_*")}
+        return {
+            "network_s": network_s,
+            "process_s": wall,
+            "completed_fraction": fraction,
+            "spikes": _read_int(results, "_array_spikes_N_*")
+            if any(results.glob("_array_spikes_N_*"))
+            else _count(results, "_dynamic_array_spikes_i_*"),
+            "synapses": _read_int(results, "_array_syn_N_*"),
+        }
     finally:
         shutil.rmtree(results, ignore_errors=True)
 
 
 # -- the benchmark ---------------------------------------------------------------------------
+
 
 class Report:
     """The JSON: rewritten after every step."""
@@ -359,8 +384,15 @@ def speedups(results: list[dict]) -> list[dict]:
     for (size, model, device), value in sorted(per.items()):
         if device == "cuda_standalone" and (size, model, "cpp_standalone") in per:
             cpp = per[(size, model, "cpp_standalone")]
-            out.append({"size": size, "model": model, "cpp_s_per_bio_s": cpp, "cuda_s_per_bio_s": value,
-                        "cuda_speedup": cpp / value})
+            out.append(
+                {
+                    "size": size,
+                    "model": model,
+                    "cpp_s_per_bio_s": cpp,
+                    "cuda_s_per_bio_s": value,
+                    "cuda_speedup": cpp / value,
+                }
+            )
     return out
 
 
@@ -397,34 +429,59 @@ def bench(args, report: Report, clock: Clock) -> None:
     gpu = gpu_info()
     cc = compute_capability(gpu, args.compute_capability)
     devices = ["cpp_standalone"] if args.cpu_only else list(args.devices)
-    settings = {"dt_ms": args.dt_ms, "jobs": args.jobs, "cpp_threads": args.cpp_threads,
-                "compute_capability": cc, "gpu_id": args.gpu_id}
+    settings = {
+        "dt_ms": args.dt_ms,
+        "jobs": args.jobs,
+        "cpp_threads": args.cpp_threads,
+        "compute_capability": cc,
+        "gpu_id": args.gpu_id,
+    }
     try:
         import brian2cuda
+
         brian2cuda_version = brian2cuda.__version__
     except ImportError:
         brian2cuda_version = None
     out = report.path.parent
-    report.data.update({
-        "benchmark": "foundation network, cuda_standalone against cpp_standalone",
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": sys.argv,
-        "settings": {"sizes": args.sizes, "models": args.models, "devices": devices,
-                     "duration_s": args.duration, "dt_ms": args.dt_ms,
-                     "cpu_max_neuron_steps": args.cpu_max_neuron_steps, "budget_s": args.budget_s,
-                     "run_timeout_s": args.run_timeout_s, "make_jobs": args.jobs,
-                     "cpp_openmp_threads": args.cpp_threads, "compute_capability": cc, "gpu_id": args.gpu_id,
-                     "network": "benchmarks/bench_foundation.py network(): 400 Poisson sources at 10 Hz, "
-                                "p = 0.25 (~100 synapses per neuron), dgnsim.connect, SpikeMonitor"},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "brian2": brian2.__version__, "brian2cuda": brian2cuda_version,
-                    "mem_available_gb": round((mem_available_bytes() or 0) / 2**30, 1)},
-        "gpu": gpu,
-    })
+    report.data.update(
+        {
+            "benchmark": "foundation network, cuda_standalone against cpp_standalone",
+            "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": sys.argv,
+            "settings": {
+                "sizes": args.sizes,
+                "models": args.models,
+                "devices": devices,
+                "duration_s": args.duration,
+                "dt_ms": args.dt_ms,
+                "cpu_max_neuron_steps": args.cpu_max_neuron_steps,
+                "budget_s": args.budget_s,
+                "run_timeout_s": args.run_timeout_s,
+                "make_jobs": args.jobs,
+                "cpp_openmp_threads": args.cpp_threads,
+                "compute_capability": cc,
+                "gpu_id": args.gpu_id,
+                "network": "benchmarks/bench_foundation.py network(): 400 Poisson sources at 10 Hz, "
+                "p = 0.25 (~100 synapses per neuron), dgnsim.connect, SpikeMonitor",
+            },
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "brian2": brian2.__version__,
+                "brian2cuda": brian2cuda_version,
+                "mem_available_gb": round((mem_available_bytes() or 0) / 2**30, 1),
+            },
+            "gpu": gpu,
+        }
+    )
     report.data["notes"] = ["--cpu-only (dry run): cpp_standalone only, no CUDA"] if args.cpu_only else []
     report.save(clock)
-    log(clock, f"bench: sizes {args.sizes}, models {args.models}, devices {devices}, "
-               f"{args.duration:g} s at {args.dt_ms:g} ms, budget {args.budget_s:.0f} s, compute capability {cc}")
+    log(
+        clock,
+        f"bench: sizes {args.sizes}, models {args.models}, devices {devices}, "
+        f"{args.duration:g} s at {args.dt_ms:g} ms, budget {args.budget_s:.0f} s, compute capability {cc}",
+    )
     own_root = not os.environ.get("DGNSIM_BUILD_DIR")  # else: builds go where that says
     build_root = Path(os.environ.get("DGNSIM_BUILD_DIR") or tempfile.mkdtemp(prefix="dgnsim-gpu-bench-"))
     os.environ["DGNSIM_BUILD_DIR"] = str(build_root)  # the build processes inherit it
@@ -445,15 +502,20 @@ def _bench_sizes(args, report: Report, clock: Clock, devices, settings, build_ro
         configs = []
         for device in devices:
             for model in args.models:
-                duration = args.duration if device == "cuda_standalone" else cpu_duration(
-                    args.duration, size, args.dt_ms * 1e-3, args.cpu_max_neuron_steps)
+                duration = (
+                    args.duration
+                    if device == "cuda_standalone"
+                    else cpu_duration(args.duration, size, args.dt_ms * 1e-3, args.cpu_max_neuron_steps)
+                )
                 configs.append({"size": size, "model": model, "device": device, "duration_s": duration})
         # -- what fits: time, memory, disk ----------------------------------------------
         left = clock.left()
         prediction = predict_size(previous, configs)
         if prediction and sum(prediction) > left:
-            reason = (f"time budget: predicted {prediction[0]:.0f} s to build and {prediction[1]:.0f} s to run "
-                      f"(from n={previous[0]['size']:,}), {left:.0f} s left")
+            reason = (
+                f"time budget: predicted {prediction[0]:.0f} s to build and {prediction[1]:.0f} s to run "
+                f"(from n={previous[0]['size']:,}), {left:.0f} s left"
+            )
             for s in remaining_sizes:
                 report.skip(reason if s == size else f"time budget (n={size:,} did not fit)", s)
             log(clock, f"skip n>={size:,}: {reason}")
@@ -474,17 +536,25 @@ def _bench_sizes(args, report: Report, clock: Clock, devices, settings, build_ro
         disk_need = SYNAPSES_PER_NEURON * size * (BUILD_BYTES_PER_SYNAPSE * max(1, concurrency) + RUN_BYTES_PER_SYNAPSE)
         disk_free = shutil.disk_usage(build_root).free
         if concurrency < 1 or disk_need > 0.8 * disk_free:
-            reason = (f"memory: ~{need / 2**30:.0f} GB to construct one network, {avail / 2**30:.0f} GB available"
-                      if concurrency < 1 else
-                      f"disk: ~{disk_need / 2**30:.0f} GB of arrays, {disk_free / 2**30:.0f} GB free")
+            reason = (
+                f"memory: ~{need / 2**30:.0f} GB to construct one network, {avail / 2**30:.0f} GB available"
+                if concurrency < 1
+                else f"disk: ~{disk_need / 2**30:.0f} GB of arrays, {disk_free / 2**30:.0f} GB free"
+            )
             for s in remaining_sizes:
                 report.skip(reason if s == size else f"{reason.split(':')[0]} (n={size:,} did not fit)", s)
             log(clock, f"skip n>={size:,}: {reason}")
             break
         # -- build (parallel), then run (one at a time) -----------------------------------
-        log(clock, f"n={size:,}: building {len(configs)} networks, {concurrency} at once"
-                   + (f" (predicted {prediction[0]:.0f} s + {prediction[1]:.0f} s to run, {left:.0f} s left)"
-                      if prediction else ""))
+        log(
+            clock,
+            f"n={size:,}: building {len(configs)} networks, {concurrency} at once"
+            + (
+                f" (predicted {prediction[0]:.0f} s + {prediction[1]:.0f} s to run, {left:.0f} s left)"
+                if prediction
+                else ""
+            ),
+        )
         built = build_all(configs, settings, concurrency, max(10.0, clock.left() - 10), logs, clock)
         this_size = []
         for index, cfg in enumerate(configs):
@@ -528,9 +598,12 @@ def _bench_sizes(args, report: Report, clock: Clock, devices, settings, build_ro
                 this_size.append(entry)
             report.data["results"].append(entry)
             report.save(clock)
-            what = (f"network {_num(entry['run']['network_s'], '.3f')} s, process {entry['run']['process_s']:.1f} s, "
-                    f"{_num(entry['run']['rate_hz'], '.1f')} Hz" if entry["status"] == "ok" else
-                    f"{entry['status']}: {(entry['reason'].splitlines() or [''])[0]}")
+            what = (
+                f"network {_num(entry['run']['network_s'], '.3f')} s, process {entry['run']['process_s']:.1f} s, "
+                f"{_num(entry['run']['rate_hz'], '.1f')} Hz"
+                if entry["status"] == "ok"
+                else f"{entry['status']}: {(entry['reason'].splitlines() or [''])[0]}"
+            )
             log(clock, f"  ran   {cfg['device']:15s} {cfg['model']:4s} n={size:>9,} ({cfg['duration_s']:g} s): {what}")
         if not args.keep_builds:
             for status, out_b in built.values():
@@ -542,11 +615,13 @@ def _bench_sizes(args, report: Report, clock: Clock, devices, settings, build_ro
 
 # -- the plot ------------------------------------------------------------------------------
 
+
 def plot(data: dict, out: Path) -> dict:
     """Three panels against the number of neurons: run time per biological second, build time,
     speed-up. Returns where the files are, or why there is no plot."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
@@ -569,14 +644,31 @@ def plot(data: dict, out: Path) -> dict:
         rows = [r for r in data.get("speedup", []) if r["model"] == s]
         if rows:
             marker, line = styles[s]
-            axes[2].plot([r["size"] for r in rows], [r["cuda_speedup"] for r in rows], color="k",
-                         marker=marker, linestyle=line, label=s)
-    axes[0].set(xscale="log", yscale="log", xlabel="neurons", ylabel="simulation time per biological second (s/s)",
-                title="run (binary's own loop time, no build)")
-    axes[1].set(xscale="log", yscale="log", xlabel="neurons", ylabel="build time (s)",
-                title="build (network + codegen + compile)")
-    axes[2].set(xscale="log", xlabel="neurons", ylabel="speed-up, cpp / cuda time (x)",
-                title="cuda_standalone speed-up")
+            axes[2].plot(
+                [r["size"] for r in rows],
+                [r["cuda_speedup"] for r in rows],
+                color="k",
+                marker=marker,
+                linestyle=line,
+                label=s,
+            )
+    axes[0].set(
+        xscale="log",
+        yscale="log",
+        xlabel="neurons",
+        ylabel="simulation time per biological second (s/s)",
+        title="run (binary's own loop time, no build)",
+    )
+    axes[1].set(
+        xscale="log",
+        yscale="log",
+        xlabel="neurons",
+        ylabel="build time (s)",
+        title="build (network + codegen + compile)",
+    )
+    axes[2].set(
+        xscale="log", xlabel="neurons", ylabel="speed-up, cpp / cuda time (x)", title="cuda_standalone speed-up"
+    )
     axes[2].axhline(1.0, color="0.5", linewidth=0.8)
     if not data.get("speedup"):
         axes[2].text(0.5, 0.5, "no CUDA results", transform=axes[2].transAxes, ha="center", va="center")
@@ -590,9 +682,12 @@ def plot(data: dict, out: Path) -> dict:
             ax.legend(fontsize=8)
     gpus = data.get("gpu", {}).get("gpus") or [{}]
     skipped = sorted({s["size"] for s in data.get("skipped", []) if s.get("size")})
-    fig.suptitle(f"dgnsim foundation network, dt {data['settings']['dt_ms']} ms; GPU: {gpus[0].get('name', 'none')}; "
-                 f"{data['machine']['cpus']} CPUs" + (f"; skipped n = {', '.join(f'{s:,}' for s in skipped)}"
-                                                      if skipped else ""), fontsize=10)
+    fig.suptitle(
+        f"dgnsim foundation network, dt {data['settings']['dt_ms']} ms; GPU: {gpus[0].get('name', 'none')}; "
+        f"{data['machine']['cpus']} CPUs"
+        + (f"; skipped n = {', '.join(f'{s:,}' for s in skipped)}" if skipped else ""),
+        fontsize=10,
+    )
     paths = {}
     for ext in ("pdf", "png"):
         path = out / f"{PLOT_NAME}.{ext}"
@@ -619,25 +714,39 @@ def _decades(axis, values, pad: float = 0.25) -> None:
 
 # -- command line --------------------------------------------------------------------------
 
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("gpu-bench-out"), help="folder for the JSON, plot and logs")
-    parser.add_argument("--sizes", type=lambda s: int(float(s)), nargs="+",
-                        default=[10_000, 100_000, 1_000_000, 10_000_000], help="numbers of neurons")
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: int(float(s)),
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000, 10_000_000],
+        help="numbers of neurons",
+    )
     parser.add_argument("--models", nargs="+", default=["lif", "dgn"])
     parser.add_argument("--duration", type=parse_duration, default=1.0, help="biological time, e.g. 1s or 200ms")
     parser.add_argument("--dt-ms", type=float, default=0.1)
     parser.add_argument("--devices", nargs="+", choices=DEVICES, default=list(DEVICES))
     parser.add_argument("--cpu-only", action="store_true", help="cpp_standalone only (the dry run; no GPU needed)")
-    parser.add_argument("--cpu-max-neuron-steps", type=float, default=2e9,
-                        help="cap for cpp_standalone: neurons x steps (its duration is cut to fit)")
+    parser.add_argument(
+        "--cpu-max-neuron-steps",
+        type=float,
+        default=2e9,
+        help="cap for cpp_standalone: neurons x steps (its duration is cut to fit)",
+    )
     parser.add_argument("--budget-s", type=float, default=330.0, help="time for the whole benchmark")
     parser.add_argument("--run-timeout-s", type=float, default=150.0, help="cap for one binary run")
     parser.add_argument("--min-size-s", type=float, default=20.0, help="do not start a size with less time left")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="make -jN for each build")
     parser.add_argument("--cpp-threads", type=int, default=1, help="OpenMP threads of cpp_standalone")
-    parser.add_argument("--compute-capability", type=float, default=None,
-                        help="default: $DGNSIM_CUDA_COMPUTE_CAPABILITY, else nvidia-smi")
+    parser.add_argument(
+        "--compute-capability",
+        type=float,
+        default=None,
+        help="default: $DGNSIM_CUDA_COMPUTE_CAPABILITY, else nvidia-smi",
+    )
     parser.add_argument("--gpu-id", type=int, default=int(os.environ.get("DGNSIM_CUDA_GPU_ID", "0")))
     parser.add_argument("--keep-builds", action="store_true")
     parser.add_argument("--plot-only", type=Path, default=None, metavar="JSON", help="only (re)make the plot")
@@ -665,8 +774,11 @@ def main(argv=None) -> int:
         log(clock, f"speed-up n={row['size']:>9,} {row['model']}: cuda {row['cuda_speedup']:.1f}x cpp")
     for message in report.data["errors"]:
         print(f"bench_gpu: ERROR: {message}", file=sys.stderr)
-    log(clock, f"bench: {status}; wrote {report.path}" + (f" and {report.data['plot'].get('png')}"
-                                                        if "png" in report.data["plot"] else ""))
+    log(
+        clock,
+        f"bench: {status}; wrote {report.path}"
+        + (f" and {report.data['plot'].get('png')}" if "png" in report.data["plot"] else ""),
+    )
     return 1 if report.failed else 0
 
 

@@ -26,20 +26,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import (SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray, Hz, mV, ms, second, volt)
-from scipy.special import erfcx
+from brian2 import Hz, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray, ms, mV, second, volt
 from scipy.integrate import quad
+from scipy.special import erfcx
 
+from dgnsim.analysis.gating_linear import linearise
 from dgnsim.brian.backend import Simulation
+from dgnsim.brian.network import connect, make_group
 from dgnsim.core.expressions import compile_expression, model_origin
 from dgnsim.core.models import ModelError, NeuronModel, load_model
-from dgnsim.brian.network import connect, make_group
 from dgnsim.core.units import require_quantity
-from dgnsim.analysis.gating_linear import linearise
 
-__all__ = ["GateSpec", "gate_spec", "FROZEN_TAU", "StepResult", "TauResult", "FreqResult",
-           "GateResult", "FIResult", "SNRResult", "step_response", "time_constants",
-           "frequency_response", "gate_dynamics", "fi_curve", "snr_transfer", "siegert_rate"]
+__all__ = [
+    "FROZEN_TAU",
+    "FIResult",
+    "FreqResult",
+    "GateResult",
+    "GateSpec",
+    "SNRResult",
+    "StepResult",
+    "TauResult",
+    "fi_curve",
+    "frequency_response",
+    "gate_dynamics",
+    "gate_spec",
+    "siegert_rate",
+    "snr_transfer",
+    "step_response",
+    "time_constants",
+]
 
 #: Time constant that holds a trace constant over any run here (relative drift < 1e-5).
 FROZEN_TAU = 1e5 * second
@@ -70,15 +85,22 @@ def gate_spec(model: NeuronModel) -> GateSpec:
     :class:`GateSpec`), else an ungated neuron driven through ``I_ext``."""
     where = model_origin(model)
     if not model.gating and "I_ext" not in model.parameters:
-        raise ModelError(f"{where}: no [gating] table and no I_ext to drive the neuron: add a [gating] table "
-                         f"(keys of dgnsim.analysis.gating.GateSpec: gate, gate_tau, drive, ...)")
+        raise ModelError(
+            f"{where}: no [gating] table and no I_ext to drive the neuron: add a [gating] table "
+            f"(keys of dgnsim.analysis.gating.GateSpec: gate, gate_tau, drive, ...)"
+        )
     fields = set(GateSpec.__dataclass_fields__)
     unknown = set(model.gating) - fields
     if unknown:
         raise ModelError(f"{where}: [gating] has unknown key(s) {sorted(unknown)}; known: {sorted(fields)}")
     spec = GateSpec(**model.gating)
-    names = {"gate": model.state_variables, "gate_tau": model.parameters, "drive": [*model.parameters,
-             *model.state_variables], "drive_tau": model.parameters, "strength": model.synapse.parameters}
+    names = {
+        "gate": model.state_variables,
+        "gate_tau": model.parameters,
+        "drive": [*model.parameters, *model.state_variables],
+        "drive_tau": model.parameters,
+        "strength": model.synapse.parameters,
+    }
     for key, known in names.items():
         value = getattr(spec, key)
         if value is not None and value not in known:
@@ -104,8 +126,9 @@ def _levels(name, values, unit, display) -> np.ndarray:
     return arr
 
 
-def _point(model: NeuronModel, gate: float, drive: float, params: dict, *, dynamic_gate: bool = False,
-           spikes: bool = False):
+def _point(
+    model: NeuronModel, gate: float, drive: float, params: dict, *, dynamic_gate: bool = False, spikes: bool = False
+):
     """Parameters, held states and frozen taus of one operating point (SI floats)."""
     spec = gate_spec(model)
     p = dict(params)
@@ -113,10 +136,18 @@ def _point(model: NeuronModel, gate: float, drive: float, params: dict, *, dynam
         p["v_th"] = NO_SPIKE_THRESHOLD
     frozen = {s: 0.0 for s in model.update_order if s != "v"}
     if "theta" in frozen:  # an adaptive threshold starts (and is held) at its initial value
-        initial = compile_expression(model.initial["theta"], f"{model_origin(model)}: initial value of theta",
-                                     system="si")
-        frozen["theta"] = float(initial({n: np.asarray(p.get(n, q.default), dtype=float)
-                                         for n, q in model.parameters.items() if n in initial.names}))
+        initial = compile_expression(
+            model.initial["theta"], f"{model_origin(model)}: initial value of theta", system="si"
+        )
+        frozen["theta"] = float(
+            initial(
+                {
+                    n: np.asarray(p.get(n, q.default), dtype=float)
+                    for n, q in model.parameters.items()
+                    if n in initial.names
+                }
+            )
+        )
     if spec.gate:
         frozen[spec.gate] = gate
         p[spec.gate_tau] = FROZEN_TAU
@@ -150,14 +181,29 @@ def _group_params(model: NeuronModel, plist: list[dict]) -> dict:
     return out
 
 
-def _simulate(model, plist, init, duration, *, device, dt, method, seed, drive=None,
-              noise=None, variables=("v",), inputs=None, spikes=False):
+def _simulate(
+    model,
+    plist,
+    init,
+    duration,
+    *,
+    device,
+    dt,
+    method,
+    seed,
+    drive=None,
+    noise=None,
+    variables=("v",),
+    inputs=None,
+    spikes=False,
+):
     """Run one group (one neuron per point); returns times (s), traces (SI), spike trains."""
     n = len(plist)
     params = _group_params(model, plist)
     with Simulation(device, dt=dt, seed=seed) as sim:
-        group = make_group(model, n, params, per_neuron=("I_ext",), method=method,
-                           noise_table=noise, name="gating_group")
+        group = make_group(
+            model, n, params, per_neuron=("I_ext",), method=method, noise_table=noise, name="gating_group"
+        )
         for var, values in init.items():
             setattr(group, var, values)
         if drive is not None:
@@ -190,6 +236,7 @@ def _fit_tau(t: np.ndarray, r: np.ndarray) -> float:
 
 
 # --- step and impulse responses, time constants ---------------------------------------------
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -240,9 +287,18 @@ class TauResult:
     v_ss_sim_mV: np.ndarray
 
 
-def step_response(model, gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0), drive=10 * mV, *, kick=5 * mV,
-                  params: dict | None = None, device: str = "numpy", dt=0.1 * ms,
-                  method: str | None = None, seed: int = 0) -> StepResult:
+def step_response(
+    model,
+    gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0),
+    drive=10 * mV,
+    *,
+    kick=5 * mV,
+    params: dict | None = None,
+    device: str = "numpy",
+    dt=0.1 * ms,
+    method: str | None = None,
+    seed: int = 0,
+) -> StepResult:
     """Step and impulse responses at each gate level, in one build (2 neurons per level).
 
     ``gates``: gate levels (dimensionless, in units of the leak conductance);
@@ -272,9 +328,23 @@ def step_response(model, gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0), drive=10 * mV, *,
     x_ss = np.array([L.v_ss - v_rest for L in lins])
     step_an = x_ss[:, None] * (1 - np.exp(-t[None, :] / taus[:, None]))
     imp_an = kick * np.exp(-t[None, :] / taus[:, None])
-    return StepResult(model.name, method, device, float(dt / ms), gates, drive * 1e3, kick * 1e3,
-                      t * 1e3, _mv(x[:n]), _mv(step_an), _mv(x[n:] - x_ss[:, None]), _mv(imp_an),
-                      taus * 1e3, np.array([L.tau_discrete() for L in lins]) * 1e3, _mv(x_ss))
+    return StepResult(
+        model.name,
+        method,
+        device,
+        float(dt / ms),
+        gates,
+        drive * 1e3,
+        kick * 1e3,
+        t * 1e3,
+        _mv(x[:n]),
+        _mv(step_an),
+        _mv(x[n:] - x_ss[:, None]),
+        _mv(imp_an),
+        taus * 1e3,
+        np.array([L.tau_discrete() for L in lins]) * 1e3,
+        _mv(x_ss),
+    )
 
 
 def time_constants(model, gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0), drive=10 * mV, **kwargs) -> TauResult:
@@ -282,15 +352,30 @@ def time_constants(model, gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0), drive=10 * mV, *
     s = step_response(model, gates, drive, **kwargs)
     t = s.t_ms
     v_end = s.step_sim_mV[:, -1]
-    tau_step = np.array([_fit_tau(t, (v_end[k] - s.step_sim_mV[k]) / v_end[k]) if v_end[k] else np.nan
-                         for k in range(len(s.gate))])
-    tau_imp = np.array([_fit_tau(t, (s.impulse_sim_mV[k] - s.impulse_sim_mV[k, -1]) / s.kick_mV)
-                        for k in range(len(s.gate))])
-    return TauResult(s.model, s.method, s.device, s.dt_ms, s.gate, s.drive_mV, s.tau_ms,
-                     s.tau_discrete_ms, tau_step, tau_imp, s.v_ss_mV, v_end)
+    tau_step = np.array(
+        [_fit_tau(t, (v_end[k] - s.step_sim_mV[k]) / v_end[k]) if v_end[k] else np.nan for k in range(len(s.gate))]
+    )
+    tau_imp = np.array(
+        [_fit_tau(t, (s.impulse_sim_mV[k] - s.impulse_sim_mV[k, -1]) / s.kick_mV) for k in range(len(s.gate))]
+    )
+    return TauResult(
+        s.model,
+        s.method,
+        s.device,
+        s.dt_ms,
+        s.gate,
+        s.drive_mV,
+        s.tau_ms,
+        s.tau_discrete_ms,
+        tau_step,
+        tau_imp,
+        s.v_ss_mV,
+        v_end,
+    )
 
 
 # --- small-signal frequency response ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FreqResult:
@@ -327,9 +412,20 @@ def _sin_fit(t, x, f):
     return coef[1] + 1j * coef[0], x - M @ coef
 
 
-def frequency_response(model, freqs=(2, 5, 10, 20, 50, 100, 200) * Hz, gates=(0.0, 1.0, 4.0),
-                       drive=10 * mV, *, amplitude=0.5 * mV, window=1 * second, params=None,
-                       device="numpy", dt=0.1 * ms, method=None, seed=0) -> FreqResult:
+def frequency_response(
+    model,
+    freqs=(2, 5, 10, 20, 50, 100, 200) * Hz,
+    gates=(0.0, 1.0, 4.0),
+    drive=10 * mV,
+    *,
+    amplitude=0.5 * mV,
+    window=1 * second,
+    params=None,
+    device="numpy",
+    dt=0.1 * ms,
+    method=None,
+    seed=0,
+) -> FreqResult:
     """Small-signal response to ``I_ext = I0 + amplitude sin(2 pi f t)``, all points in one build.
 
     ``gates``: held gate levels; ``drive``: the operating point's constant input, one
@@ -372,22 +468,46 @@ def frequency_response(model, freqs=(2, 5, 10, 20, 50, 100, 200) * Hz, gates=(0.
                     init.setdefault(s, []).append(L.x0[k])
     init = {k: np.array(v) * (volt if k in ("I", "theta") else 1) for k, v in init.items()}
     init["v"] = np.array(init_v) * volt
-    t, traces, _ = _simulate(model, plist, init, duration * second, device=device, dt=dt,
-                             method=method, seed=seed, drive=np.array(columns).T)
+    t, traces, _ = _simulate(
+        model, plist, init, duration * second, device=device, dt=dt, method=method, seed=seed, drive=np.array(columns).T
+    )
     keep = t >= t[-1] - window
     nf = freqs.size
-    H_sim = np.array([[_sin_fit(t[keep], traces["v"][a * nf + b][keep], freqs[b])[0] / amp
-                       for b in range(nf)] for a in range(gates.size)])
+    H_sim = np.array(
+        [
+            [_sin_fit(t[keep], traces["v"][a * nf + b][keep], freqs[b])[0] / amp for b in range(nf)]
+            for a in range(gates.size)
+        ]
+    )
     H_an = np.array([L.transfer(freqs) for L in lins])
     H_d = np.array([L.transfer_discrete(freqs) for L in lins])
-    gate_ss = np.array([L.x0[L.states.index(spec.gate)] if spec.gate in L.states else g
-                        for L, g in zip(lins, gates)]) if spec.gate else np.zeros(gates.size)
+    gate_ss = (
+        np.array([L.x0[L.states.index(spec.gate)] if spec.gate in L.states else g for L, g in zip(lins, gates)])
+        if spec.gate
+        else np.zeros(gates.size)
+    )
     deg = lambda H: np.degrees(np.angle(H))  # noqa: E731
-    return FreqResult(model.name, method, device, float(dt / ms), gates, gate_ss, drives * 1e3, freqs,
-                      amp * 1e3, np.abs(H_an), deg(H_an), np.abs(H_d), deg(H_d), np.abs(H_sim), deg(H_sim))
+    return FreqResult(
+        model.name,
+        method,
+        device,
+        float(dt / ms),
+        gates,
+        gate_ss,
+        drives * 1e3,
+        freqs,
+        amp * 1e3,
+        np.abs(H_an),
+        deg(H_an),
+        np.abs(H_d),
+        deg(H_d),
+        np.abs(H_sim),
+        deg(H_sim),
+    )
 
 
 # --- gate dynamics under bursts ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -428,8 +548,19 @@ def _rise(t, g, t_end):
     return float(t[seg][np.argmax(g[seg] >= 0.9 * peak)] - t[seg][np.argmax(g[seg] >= 0.1 * peak)])
 
 
-def gate_dynamics(model, strengths=None, *, n_bursts=3, n_spikes=10, burst_rate=200 * Hz,
-                  period=150 * ms, params=None, device="numpy", dt=0.1 * ms, seed=0) -> GateResult:
+def gate_dynamics(
+    model,
+    strengths=None,
+    *,
+    n_bursts=3,
+    n_spikes=10,
+    burst_rate=200 * Hz,
+    period=150 * ms,
+    params=None,
+    device="numpy",
+    dt=0.1 * ms,
+    seed=0,
+) -> GateResult:
     """Bursts of ``n_spikes`` at ``burst_rate``, every ``period``, into neurons with per-neuron
     synaptic strength (``c`` for dgn/sdgn, ``w`` in mV for dgn_activity and the LIF family)."""
     model = _model(model)
@@ -455,8 +586,18 @@ def gate_dynamics(model, strengths=None, *, n_bursts=3, n_spikes=10, burst_rate=
         return [src, syn]
 
     variables = ("v", spec.gate) if spec.gate else ("v",)
-    t, tr, _ = _simulate(model, plist, {}, duration * second, device=device, dt=dt, method=model.method,
-                         seed=seed, variables=variables, inputs=inputs)
+    t, tr, _ = _simulate(
+        model,
+        plist,
+        {},
+        duration * second,
+        device=device,
+        dt=dt,
+        method=model.method,
+        seed=seed,
+        variables=variables,
+        inputs=inputs,
+    )
     v_rest = float(p.get("v_rest", model.parameters["v_rest"].default))
     burst_end = times[n_spikes - 1] + dtf
     after = t > times[-1] + 2 * dtf
@@ -472,18 +613,41 @@ def gate_dynamics(model, strengths=None, *, n_bursts=3, n_spikes=10, burst_rate=
         decay = np.array([_fit_tau(t[after] - t[after][0], g[k, after] / g[k, after][0]) for k in range(n)])
         if spec.gate_follows_v:  # the gate tracks v first; fit its late decay only
             late = t > times[-1] + 5 * tau_g * 0 + 0.05
-            decay = np.array([_fit_tau(t[late] - t[late][0], g[k, late] / g[k, late][0]) if g[k, late][0] > 0 else np.nan
-                              for k in range(n)])
+            decay = np.array(
+                [
+                    _fit_tau(t[late] - t[late][0], g[k, late] / g[k, late][0]) if g[k, late][0] > 0 else np.nan
+                    for k in range(n)
+                ]
+            )
         rise = np.array([_rise(t, g[k], burst_end) for k in range(n)])
-        rise_an = np.array([_rise(t, g_an[k], burst_end) for k in range(n)]) if not spec.gate_follows_v else np.full(n, np.nan)
+        rise_an = (
+            np.array([_rise(t, g_an[k], burst_end) for k in range(n)])
+            if not spec.gate_follows_v
+            else np.full(n, np.nan)
+        )
     else:
         g = g_an = np.full((n, t.size), np.nan)
         tau_g, decay, rise, rise_an = float("nan"), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    return GateResult(model.name, device, dtf * 1e3, s_arr, spec.strength, times * 1e3, t * 1e3, g, g_an,
-                      _mv(tr["v"] - v_rest), rise * 1e3, rise_an * 1e3, decay * 1e3, tau_g * 1e3)
+    return GateResult(
+        model.name,
+        device,
+        dtf * 1e3,
+        s_arr,
+        spec.strength,
+        times * 1e3,
+        t * 1e3,
+        g,
+        g_an,
+        _mv(tr["v"] - v_rest),
+        rise * 1e3,
+        rise_an * 1e3,
+        decay * 1e3,
+        tau_g * 1e3,
+    )
 
 
 # --- f-I curves --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FIResult:
@@ -524,8 +688,21 @@ def siegert_rate(tau, mu, sigma, x_th, x_reset, t_ref=0.0) -> float:
     return float(1.0 / (t_ref + tau * integral))
 
 
-def fi_curve(model, drives=np.linspace(0, 40, 21) * mV, gates=(0.0, 1.0, 4.0), *, noise_sigma=2 * mV,
-             duration=2 * second, params=None, device="numpy", dt=0.1 * ms, seed=0) -> FIResult:
+FI_DRIVES = np.linspace(0, 40, 21) * mV  # fi_curve's default drives: 0 to 40 mV in 2 mV steps
+
+
+def fi_curve(
+    model,
+    drives=FI_DRIVES,
+    gates=(0.0, 1.0, 4.0),
+    *,
+    noise_sigma=2 * mV,
+    duration=2 * second,
+    params=None,
+    device="numpy",
+    dt=0.1 * ms,
+    seed=0,
+) -> FIResult:
     """f-I curves at held gate levels, noise-free and with white noise, in one build.
 
     Noise (the model's term, std ``noise_sigma`` for a free LIF membrane) comes from a
@@ -558,7 +735,7 @@ def fi_curve(model, drives=np.linspace(0, 40, 21) * mV, gates=(0.0, 1.0, 4.0), *
                 an[a, b] = 1.0 / (t_ref + tau * np.log((xs - xr) / (xs - xt)))
                 lam = L.A[L.v_index, L.v_index]
                 k = np.arange(1, 200000)
-                xk = xs + (xr - xs) * lam ** k
+                xk = xs + (xr - xs) * lam**k
                 disc[a, b] = 1.0 / (t_ref + k[np.argmax(xk > xt)] * float(dt))
             else:
                 an[a, b] = disc[a, b] = 0.0
@@ -567,11 +744,13 @@ def fi_curve(model, drives=np.linspace(0, 40, 21) * mV, gates=(0.0, 1.0, 4.0), *
     init = {k: np.array(v * 2) * (volt if k in ("I", "theta") else 1) for k, v in init.items()}
     steps = int(np.ceil(dur / float(dt))) + 1
     scale = np.concatenate([np.zeros(n), np.ones(n)])
-    table = TimedArray(np.random.default_rng(seed).standard_normal((steps, 2 * n)) * scale[None, :],
-                       dt=dt, name="gating_noise")
+    table = TimedArray(
+        np.random.default_rng(seed).standard_normal((steps, 2 * n)) * scale[None, :], dt=dt, name="gating_noise"
+    )
     plist2 = [dict(p, noise_sigma=sigma * volt) for p in plist] * 2
-    _, _, trains = _simulate(model, plist2, init, duration, device=device, dt=dt, method=model.method,
-                             seed=seed, noise=table, spikes=True)
+    _, _, trains = _simulate(
+        model, plist2, init, duration, device=device, dt=dt, method=model.method, seed=seed, noise=table, spikes=True
+    )
 
     def rate(tr):
         if tr.size < 2:
@@ -579,11 +758,13 @@ def fi_curve(model, drives=np.linspace(0, 40, 21) * mV, gates=(0.0, 1.0, 4.0), *
         return (tr.size - 1) / (tr[-1] - tr[0])
 
     rates = np.array([rate(tr) for tr in trains]).reshape(2, gates.size, drives.size)
-    return FIResult(model.name, device, float(dt / ms), gates, drives * 1e3, sigma * 1e3,
-                    an, disc, rates[0], noisy_an, rates[1])
+    return FIResult(
+        model.name, device, float(dt / ms), gates, drives * 1e3, sigma * 1e3, an, disc, rates[0], noisy_an, rates[1]
+    )
 
 
 # --- noise suppression -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SNRResult:
@@ -594,8 +775,9 @@ class SNRResult:
     = (A^2/2)/sigma^2. Measured: the membrane ``v``; output SNR = power of the fitted
     sinusoid at f over the variance of the residual, pooled over ``replicas``
     neurons with independent noise (signal power from the replica-averaged
-    complex amplitude, so the noise's own share of it shrinks by ``replicas``). Analytic: ``|H(f)|^2 (A^2/2) / var(v)`` of the
-    linearised model, continuous and discrete (the scheme's AR(1) variance).
+    complex amplitude, so the noise's own share of it shrinks by ``replicas``).
+    Analytic: ``|H(f)|^2 (A^2/2) / var(v)`` of the linearised model, continuous and
+    discrete (the scheme's AR(1) variance).
     Arrays (gates, snr levels); SNRs in dB.
     """
 
@@ -611,9 +793,21 @@ class SNRResult:
     snr_out_sim_db: np.ndarray
 
 
-def snr_transfer(model, gates=(0.0, 1.0, 4.0), snr_in_db=(-10, 0, 10, 20), *, signal=10 * Hz,
-                 amplitude=2 * mV, drive=10 * mV, replicas=10, window=1 * second, params=None,
-                 device="numpy", dt=0.1 * ms, seed=0) -> SNRResult:
+def snr_transfer(
+    model,
+    gates=(0.0, 1.0, 4.0),
+    snr_in_db=(-10, 0, 10, 20),
+    *,
+    signal=10 * Hz,
+    amplitude=2 * mV,
+    drive=10 * mV,
+    replicas=10,
+    window=1 * second,
+    params=None,
+    device="numpy",
+    dt=0.1 * ms,
+    seed=0,
+) -> SNRResult:
     """Output against input signal-to-noise ratio, all points in one build (see :class:`SNRResult`)."""
     model = _model(model)
     gates = _levels("gates", gates, 1, "1")
@@ -644,10 +838,23 @@ def snr_transfer(model, gates=(0.0, 1.0, 4.0), snr_in_db=(-10, 0, 10, 20), *, si
                     init.setdefault(var, []).append(val)
                 init.setdefault("v", []).append(L.v_ss)
     init = {k: np.array(v) * (volt if k in ("I", "theta", "v") else 1) for k, v in init.items()}
-    table = TimedArray(np.random.default_rng(seed).standard_normal((steps, len(plist))) * np.array(scale)[None, :],
-                       dt=dt, name="gating_noise")
-    t, tr, _ = _simulate(model, plist, init, duration * second, device=device, dt=dt, method=model.method,
-                         seed=seed, drive=np.array(cols).T, noise=table)
+    table = TimedArray(
+        np.random.default_rng(seed).standard_normal((steps, len(plist))) * np.array(scale)[None, :],
+        dt=dt,
+        name="gating_noise",
+    )
+    t, tr, _ = _simulate(
+        model,
+        plist,
+        init,
+        duration * second,
+        device=device,
+        dt=dt,
+        method=model.method,
+        seed=seed,
+        drive=np.array(cols).T,
+        noise=table,
+    )
     keep = t >= t[-1] - window
     v = tr["v"].reshape(gates.size, snr_in.size, replicas, -1)
     sim = np.zeros((gates.size, snr_in.size))
@@ -660,9 +867,15 @@ def snr_transfer(model, gates=(0.0, 1.0, 4.0), snr_in_db=(-10, 0, 10, 20), *, si
                 pn.append(res.var())
             # coherent average over replicas: the noise's share of the fitted amplitude shrinks
             sim[a, b] = (abs(np.mean(cs)) ** 2 / 2) / np.mean(pn)
-    sig_pow = amp ** 2 / 2
-    an = np.array([[abs(L.transfer(f)[0]) ** 2 * sig_pow / (L.variance() * (s / 1e-3) ** 2) for s in sig_in] for L in lins])
-    di = np.array([[abs(L.transfer_discrete(f)[0]) ** 2 * sig_pow / (L.variance_discrete() * (s / 1e-3) ** 2) for s in sig_in]
-                   for L in lins])
+    sig_pow = amp**2 / 2
+    an = np.array(
+        [[abs(L.transfer(f)[0]) ** 2 * sig_pow / (L.variance() * (s / 1e-3) ** 2) for s in sig_in] for L in lins]
+    )
+    di = np.array(
+        [
+            [abs(L.transfer_discrete(f)[0]) ** 2 * sig_pow / (L.variance_discrete() * (s / 1e-3) ** 2) for s in sig_in]
+            for L in lins
+        ]
+    )
     db = lambda x: 10 * np.log10(x)  # noqa: E731
     return SNRResult(model.name, device, float(dt / ms), gates, f, amp * 1e3, snr_in, db(an), db(di), db(sim))

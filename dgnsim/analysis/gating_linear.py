@@ -26,9 +26,15 @@ import scipy.linalg
 import scipy.optimize
 from brian2 import Quantity, StateUpdateMethod, second, volt
 
-from dgnsim.core import integration  # noqa: F401  (registers 'sequential')
-from dgnsim.core.expressions import (STATEMENT_OPS, apply_statements, compile_expression, evaluate, model_origin,
-                                     parse_statements)
+from dgnsim.core import integration
+from dgnsim.core.expressions import (
+    STATEMENT_OPS,
+    apply_statements,
+    compile_expression,
+    evaluate,
+    model_origin,
+    parse_statements,
+)
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.units import require_quantity
 
@@ -104,7 +110,7 @@ class LinearModel:
 
 
 def _si(value) -> float | np.ndarray:
-    return np.asarray(value, dtype=float) if isinstance(value, Quantity) else np.asarray(value, dtype=float)
+    return np.asarray(value, dtype=float)  # a Quantity gives its SI value
 
 
 def _namespace(model: NeuronModel, params: dict) -> dict:
@@ -132,14 +138,22 @@ def step_map(model, method: str | None = None, noise: bool = False):
     model = model if isinstance(model, NeuronModel) else load_model(model)
     method = method or model.method
     where = model_origin(model)
-    code = parse_statements(_step_code(model, method, noise).replace("randn()", "_randn"),
-                            f"{where}: {method} step", STATEMENT_OPS)
+    code = parse_statements(
+        _step_code(model, method, noise).replace("randn()", "_randn"), f"{where}: {method} step", STATEMENT_OPS
+    )
     return lambda values: apply_statements(code, values, system="si", where=f"{where}: {method} step")
 
 
-def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
-              method: str | None = None, dt: Quantity = 0.1e-3 * second,
-              noise: bool = False, guess: dict | None = None) -> LinearModel:
+def linearise(
+    model,
+    params: dict | None = None,
+    frozen: dict | None = None,
+    *,
+    method: str | None = None,
+    dt: Quantity = 0.1e-3 * second,
+    noise: bool = False,
+    guess: dict | None = None,
+) -> LinearModel:
     """Linearise ``model`` around its fixed point.
 
     Parameters
@@ -176,8 +190,10 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
         raise ValueError("the membrane potential v cannot be frozen")
     eqs = model.equations(noise=noise)
     where = model_origin(model)
-    rhs = {name: compile_expression(expr.code, f"{where}: right-hand side of d{name}/dt", system="si")
-           for name, expr in eqs.get_substituted_expressions(None)}
+    rhs = {
+        name: compile_expression(expr.code, f"{where}: right-hand side of d{name}/dt", system="si")
+        for name, expr in eqs.get_substituted_expressions(None)
+    }
     one_step = step_map(model, method, noise)
 
     def env(x, u, xi):
@@ -200,7 +216,9 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
 
     scale = np.array([1e-3 if eqs[s].dim == volt.dim else 1.0 for s in states])
     x_init = np.array([_initial(model, s, ns, (guess or {}).get(s)) for s in states])
-    sol = scipy.optimize.root(lambda y: f(y * scale) / scale * 1e-2, x_init / scale, method="hybr", options={"xtol": 1e-13})
+    sol = scipy.optimize.root(
+        lambda y: f(y * scale) / scale * 1e-2, x_init / scale, method="hybr", options={"xtol": 1e-13}
+    )
     if not np.all(np.abs(f(sol.x * scale) / scale * 1e-2) < 1e-9):
         raise ValueError(f"{model.name}: no fixed point found at this operating point ({sol.message})")
     x0 = sol.x * scale
@@ -209,7 +227,8 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
         cols, in_col, noise_col = [], None, None
         for k in range(len(states)):
             h = 1e-6 * scale[k]
-            e = np.zeros(len(states)); e[k] = h
+            e = np.zeros(len(states))
+            e[k] = h
             cols.append((func(x0 + e) - func(x0 - e)) / (2 * h))
         h = 1e-6
         in_col = (func(x0, h) - func(x0, -h)) / (2 * h)
@@ -224,5 +243,6 @@ def linearise(model, params: dict | None = None, frozen: dict | None = None, *,
 def _initial(model: NeuronModel, state: str, ns: dict, given) -> float:
     if given is not None:
         return float(_si(given))
-    return float(evaluate(model.initial[state], ns, system="si",
-                          where=f"{model_origin(model)}: initial value of {state}"))
+    return float(
+        evaluate(model.initial[state], ns, system="si", where=f"{model_origin(model)}: initial value of {state}")
+    )

@@ -46,15 +46,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Hz, StateMonitor, TimedArray, mV, ms, second, volt
+from brian2 import Hz, StateMonitor, TimedArray, ms, mV, second, volt
 
 from dgnsim.brian.backend import Simulation
+from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.expressions import compile_expression, model_origin, synapse_jumps
 from dgnsim.core.models import NeuronModel, load_model
-from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.units import require_quantity
 
-__all__ = ["RATE_MODELS", "Membrane", "membrane", "shot_noise_theory", "RateResult", "rate_response"]
+__all__ = ["RATE_MODELS", "Membrane", "RateResult", "membrane", "rate_response", "shot_noise_theory"]
 
 #: Models with an input-driven gate (and lif, the reference without one).
 RATE_MODELS = ("lif", "dgn", "sdgn")
@@ -110,8 +110,10 @@ def membrane(model, params: dict | None = None) -> Membrane:
         require_quantity(name, value, p.unit, p.unit_text)
         ns[name] = float(np.asarray(value))
     eqs = model.equations()
-    rhs = {n: compile_expression(e.code, f"{where}: right-hand side of d{n}/dt", system="si")
-           for n, e in eqs.get_substituted_expressions(None)}
+    rhs = {
+        n: compile_expression(e.code, f"{where}: right-hand side of d{n}/dt", system="si")
+        for n, e in eqs.get_substituted_expressions(None)
+    }
     states = list(model.update_order)
     v_rest = ns["v_rest"]
 
@@ -155,8 +157,19 @@ def _levels(name, values, unit, display) -> np.ndarray:
     return arr
 
 
-def shot_noise_theory(model, rates, *, n_inputs: int = 10, c: float = 0.5, w=1 * mV, probe=1 * mV,
-                      params: dict | None = None, dt=0.1 * ms, t_max=None, t_step=None) -> dict:
+def shot_noise_theory(
+    model,
+    rates,
+    *,
+    n_inputs: int = 10,
+    c: float = 0.5,
+    w=1 * mV,
+    probe=1 * mV,
+    params: dict | None = None,
+    dt=0.1 * ms,
+    t_max=None,
+    t_step=None,
+) -> dict:
     """Mean-field and exact (shot-noise) predictions at each input rate (Hz per train).
 
     Returns a dict of arrays (one value per rate; potentials in volts relative to rest,
@@ -213,17 +226,37 @@ def shot_noise_theory(model, rates, *, n_inputs: int = 10, c: float = 0.5, w=1 *
 
     L = np.exp(-lam[:, None] * (tg * ein[None, :] + cum[None, :]))
     K = np.exp(-mem.a0 * T)[None, :] * L
-    drive = (mem.drive_g * lam[:, None] * cg * tg * phi_g[None, :]
-             + mem.b_I * lam[:, None] * wI * tg * phi_I[None, :] + mem.b_ext * i_ext)
+    drive = (
+        mem.drive_g * lam[:, None] * cg * tg * phi_g[None, :]
+        + mem.b_I * lam[:, None] * wI * tg * phi_I[None, :]
+        + mem.b_ext * i_ext
+    )
     v_exact = trapz(K * drive)
     gain_exact = mem.b_ext * trapz(K)
     tau_exact = trapz(K * T[None, :]) / trapz(K)
-    R = mem.b_ext * dI * np.concatenate([np.zeros((len(rates), 1)),
-                                          np.cumsum(0.5 * (K[:, 1:] + K[:, :-1]), axis=1) * t_step], axis=1)
-    return {"membrane": mem, "rates": rates, "lam": lam, "gate_mf": gate_mf, "gate_discrete": gate_disc,
-            "I_mf": I_mf, "tau_mf": tau_mf, "v_mf": v_mf, "gain_mf": gain_mf, "v_exact": v_exact,
-            "gain_exact": gain_exact, "tau_exact": tau_exact, "T": T, "R": R, "L": L,
-            "gL": L * lam[:, None] * cg * tg * phi_g[None, :]}
+    R = (
+        mem.b_ext
+        * dI
+        * np.concatenate([np.zeros((len(rates), 1)), np.cumsum(0.5 * (K[:, 1:] + K[:, :-1]), axis=1) * t_step], axis=1)
+    )
+    return {
+        "membrane": mem,
+        "rates": rates,
+        "lam": lam,
+        "gate_mf": gate_mf,
+        "gate_discrete": gate_disc,
+        "I_mf": I_mf,
+        "tau_mf": tau_mf,
+        "v_mf": v_mf,
+        "gain_mf": gain_mf,
+        "v_exact": v_exact,
+        "gain_exact": gain_exact,
+        "tau_exact": tau_exact,
+        "T": T,
+        "R": R,
+        "L": L,
+        "gL": L * lam[:, None] * cg * tg * phi_g[None, :],
+    }
 
 
 @dataclass(frozen=True)
@@ -273,8 +306,8 @@ class RateResult:
 
 def _fold(d: np.ndarray, start: int, half: int, cycles: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean on- and off-segments (last axis: samples) of a square-wave response."""
-    on = np.mean([d[..., start + 2 * k * half: start + (2 * k + 1) * half + 1] for k in range(cycles)], axis=0)
-    off = np.mean([d[..., start + (2 * k + 1) * half: start + (2 * k + 2) * half + 1] for k in range(cycles)], axis=0)
+    on = np.mean([d[..., start + 2 * k * half : start + (2 * k + 1) * half + 1] for k in range(cycles)], axis=0)
+    off = np.mean([d[..., start + (2 * k + 1) * half : start + (2 * k + 2) * half + 1] for k in range(cycles)], axis=0)
     return on, off
 
 
@@ -298,8 +331,9 @@ def _tau_gain(on: np.ndarray, off: np.ndarray, dt: float, probe: float, window: 
     return y, tau, Dp[..., 0] / probe
 
 
-def _square_wave_response(R: np.ndarray, T: np.ndarray, t: np.ndarray, start: float, period: float,
-                          cycles: int) -> np.ndarray:
+def _square_wave_response(
+    R: np.ndarray, T: np.ndarray, t: np.ndarray, start: float, period: float, cycles: int
+) -> np.ndarray:
     """Mean response on times ``t`` to the probe switched on at start + 2k period, off at +period."""
     out = np.zeros((R.shape[0], t.size))
     for k in range(2 * cycles):
@@ -310,10 +344,24 @@ def _square_wave_response(R: np.ndarray, T: np.ndarray, t: np.ndarray, start: fl
     return out
 
 
-def rate_response(model, rates=(0, 25, 50, 100, 200) * Hz, *, n_inputs: int = 10, c: float = 0.5,
-                  w=1 * mV, trials: int = 100, probe=1 * mV, period=200 * ms, cycles: int = 2,
-                  settle=200 * ms, params: dict | None = None, device: str = "numpy", dt=0.1 * ms,
-                  seed: int = 0, bootstrap: int = 300) -> RateResult:
+def rate_response(
+    model,
+    rates=(0, 25, 50, 100, 200) * Hz,
+    *,
+    n_inputs: int = 10,
+    c: float = 0.5,
+    w=1 * mV,
+    trials: int = 100,
+    probe=1 * mV,
+    period=200 * ms,
+    cycles: int = 2,
+    settle=200 * ms,
+    params: dict | None = None,
+    device: str = "numpy",
+    dt=0.1 * ms,
+    seed: int = 0,
+    bootstrap: int = 300,
+) -> RateResult:
     """Simulate the gate, mean ``v`` and effective time constant at each input rate (one build).
 
     ``rates``: rate of each of the ``n_inputs`` Poisson trains per neuron (Hz);
@@ -370,11 +418,13 @@ def rate_response(model, rates=(0, 25, 50, 100, 200) * Hz, *, n_inputs: int = 10
         group.run_regularly("I_ext = rate_probe(t, i)", when="before_groups", name="rate_probe_op")
         objs = [group]
         for k, r in enumerate(rates_hz):
-            src = poisson_input(n_inputs * n_pairs, r * Hz, duration * second, seed=seed * 7919 + k + 1,
-                                name=f"rate_input_{k}")
+            src = poisson_input(
+                n_inputs * n_pairs, r * Hz, duration * second, seed=seed * 7919 + k + 1, name=f"rate_input_{k}"
+            )
             i = np.tile(np.arange(n_inputs * n_pairs), 2)
-            j = k * 2 * n_pairs + np.concatenate([np.repeat(np.arange(n_pairs), n_inputs),
-                                                  n_pairs + np.repeat(np.arange(n_pairs), n_inputs)])
+            j = k * 2 * n_pairs + np.concatenate(
+                [np.repeat(np.arange(n_pairs), n_inputs), n_pairs + np.repeat(np.arange(n_pairs), n_inputs)]
+            )
             objs += [src, connect(src, group, i=i, j=j, name=f"rate_syn_{k}", **syn_w)]
         unprobed = (np.arange(n) // n_pairs) % 2 == 0
         mon = StateMonitor(group, "v", record=True, name="rate_v")
@@ -411,16 +461,39 @@ def rate_response(model, rates=(0, 25, 50, 100, 200) * Hz, *, n_inputs: int = 10
     tau_ci = 1.96 * np.std(boot_tau, axis=0, ddof=1)
     gain_ci = 1.96 * np.std(boot_gain, axis=0, ddof=1)
     # theory through the same protocol: exact and mean-field mean responses on the recorded times
-    R_mf = (mem.b_ext * dI * th["tau_mf"][:, None] * (1 - np.exp(-th["T"][None, :] / th["tau_mf"][:, None])))
+    R_mf = mem.b_ext * dI * th["tau_mf"][:, None] * (1 - np.exp(-th["T"][None, :] / th["tau_mf"][:, None]))
     curves = {}
     for name, R in (("exact", th["R"]), ("mf", R_mf)):
         resp = _square_wave_response(R, th["T"], t, S, P, cycles)
         curves[name] = _tau_gain(*_fold(resp, start, half, cycles), dt_s, dI, win)
     return RateResult(
-        model.name, device, dt_s * 1e3, int(n_inputs), float(c if mem.gate else 0.0),
-        float(require_quantity("w", w, volt, "mV")) * 1e3 if "I" in mem.jumps else 0.0, dI * 1e3, n_pairs,
-        rates_hz, th["gate_mf"], th["gate_discrete"] if mem.gate else np.zeros(K), gate_sim, gate_ci,
-        th["v_mf"] * 1e3, th["v_exact"] * 1e3, vm.mean(axis=1) * 1e3, ci(vm) * 1e3,
-        th["tau_mf"] * 1e3, curves["exact"][1] * 1e3, tau_sim * 1e3, tau_ci * 1e3,
-        th["gain_mf"], curves["exact"][2], gain_sim, gain_ci,
-        np.arange(half + 1) * dt_s * 1e3, curves["mf"][0], curves["exact"][0], y_sim)
+        model.name,
+        device,
+        dt_s * 1e3,
+        int(n_inputs),
+        float(c if mem.gate else 0.0),
+        float(require_quantity("w", w, volt, "mV")) * 1e3 if "I" in mem.jumps else 0.0,
+        dI * 1e3,
+        n_pairs,
+        rates_hz,
+        th["gate_mf"],
+        th["gate_discrete"] if mem.gate else np.zeros(K),
+        gate_sim,
+        gate_ci,
+        th["v_mf"] * 1e3,
+        th["v_exact"] * 1e3,
+        vm.mean(axis=1) * 1e3,
+        ci(vm) * 1e3,
+        th["tau_mf"] * 1e3,
+        curves["exact"][1] * 1e3,
+        tau_sim * 1e3,
+        tau_ci * 1e3,
+        th["gain_mf"],
+        curves["exact"][2],
+        gain_sim,
+        gain_ci,
+        np.arange(half + 1) * dt_s * 1e3,
+        curves["mf"][0],
+        curves["exact"][0],
+        y_sim,
+    )

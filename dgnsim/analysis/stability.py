@@ -28,26 +28,45 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Quantity, StateMonitor, SpikeMonitor, mV, ms, second, volt
+from brian2 import Quantity, SpikeMonitor, StateMonitor, ms, mV, second, volt
 from scipy import stats
 
 from dgnsim.brian.backend import Simulation
-from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.brian.network import connect, make_group, poisson_input
+from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.units import magnitude, require_quantity
 
 __all__ = [
-    "NOISE_CONVENTIONS", "LinearNoise", "linear_noise_dgn", "linear_noise_lif", "noise_compensation",
-    "variance_ratio", "seed_bound", "diffusion_parameters", "stack_parameters", "check_bound", "BoundRow", "discrete_variance_dgn_diffusion",
-    "discrete_variance_lif", "MonteCarlo", "monte_carlo", "trial_statistics", "TrialStatistics",
-    "autocorrelation_time", "REGIMES", "draw_parameter_sets", "CheckRow", "CheckReport", "check",
     "MAX_LEAK_STEP",
+    "NOISE_CONVENTIONS",
+    "REGIMES",
+    "BoundRow",
+    "CheckReport",
+    "CheckRow",
+    "LinearNoise",
+    "MonteCarlo",
+    "TrialStatistics",
+    "autocorrelation_time",
+    "check",
+    "check_bound",
+    "diffusion_parameters",
+    "discrete_variance_dgn_diffusion",
+    "discrete_variance_lif",
+    "draw_parameter_sets",
+    "linear_noise_dgn",
+    "linear_noise_lif",
+    "monte_carlo",
+    "noise_compensation",
+    "seed_bound",
+    "stack_parameters",
+    "trial_statistics",
+    "variance_ratio",
 ]
 
 NOISE_CONVENTIONS = ("shared", "independent")
 #: Largest effective-leak step G0*dt accepted (forward Euler needs << 1 for a small bias).
 MAX_LEAK_STEP = 0.1
-_SQRT_S = second ** 0.5
+_SQRT_S = second**0.5
 
 
 # --------------------------------------------------------------------------- analytic
@@ -94,8 +113,9 @@ def _inputs(mu, sigma, W, C, g_l):
     try:
         mu, s, w, c = (np.broadcast_to(x, (n,)).astype(float) for x in (mu, s, w, c))
     except ValueError:
-        raise ValueError(f"mu, sigma, W, C: one value per input, got lengths "
-                         f"{len(mu)}, {len(s)}, {len(w)}, {len(c)}") from None
+        raise ValueError(
+            f"mu, sigma, W, C: one value per input, got lengths {len(mu)}, {len(s)}, {len(w)}, {len(c)}"
+        ) from None
     if np.any(s < 0):
         raise ValueError(f"sigma: noise amplitudes must not be negative, got {sigma!r}")
     if gl <= 0:
@@ -123,19 +143,26 @@ def linear_noise_dgn(mu, sigma, W, C, g_l, noise: str = "shared") -> LinearNoise
     mu, s, w, c, gl = _inputs(mu, sigma, W, C, g_l)
     G0 = gl + float(np.sum(c * mu))
     if G0 <= 0:
-        raise ValueError(f"the effective leak G0 = g_l + sum C_i mu_i = {G0:g}/s is not positive: "
-                         "no stable steady state")
+        raise ValueError(
+            f"the effective leak G0 = g_l + sum C_i mu_i = {G0:g}/s is not positive: no stable steady state"
+        )
     v_ss = float(np.sum(w * mu)) / G0
     if noise == "shared":
         a2 = float(np.sum(s * (w - c * v_ss))) ** 2
         q2 = float(np.sum(s * c)) ** 2
     else:
-        a2 = float(np.sum(s ** 2 * (w - c * v_ss) ** 2))
-        q2 = float(np.sum(s ** 2 * c ** 2))
+        a2 = float(np.sum(s**2 * (w - c * v_ss) ** 2))
+        q2 = float(np.sum(s**2 * c**2))
     var = a2 / (2 * G0)
-    var_ito = a2 / (2 * G0 - q2) if 2 * G0 > q2 else np.inf
-    return LinearNoise(v_ss=v_ss * volt, G0=G0 / second, variance=var * volt ** 2,
-                       variance_ito=var_ito * volt ** 2, noise=noise, q2=q2 / second)
+    var_ito = a2 / (2 * G0 - q2) if q2 < 2 * G0 else np.inf
+    return LinearNoise(
+        v_ss=v_ss * volt,
+        G0=G0 / second,
+        variance=var * volt**2,
+        variance_ito=var_ito * volt**2,
+        noise=noise,
+        q2=q2 / second,
+    )
 
 
 def linear_noise_lif(mu, sigma, W, g_l, noise: str = "shared") -> LinearNoise:
@@ -196,7 +223,7 @@ def seed_bound(sigma, lambda0, gate) -> Quantity:
     lam_eff = lam + float(np.min(g))
     if lam_eff <= 0:
         raise ValueError(f"lambda_eff = lambda0 + min(gate) = {lam_eff:g}/s is not positive: no bound")
-    return s ** 2 / (2 * lam_eff) * volt ** 2
+    return s**2 / (2 * lam_eff) * volt**2
 
 
 def diffusion_parameters(mu, sigma, W, C, g_l, noise: str = "shared") -> dict:
@@ -218,8 +245,14 @@ def diffusion_parameters(mu, sigma, W, C, g_l, noise: str = "shared") -> dict:
         p = B / q if q > 0 else np.sqrt(A)
         r = np.sqrt(max(A - p**2, 0.0)) if q > 0 else 0.0
     k = np.sqrt(tau / 2)
-    return {"tau_mem": tau * second, "g_mean": tau * float(np.sum(c * mu)), "I_mean": tau * float(np.sum(w * mu)) * volt,
-            "noise_sigma": k * p * volt, "noise_gate": k * q, "noise_indep": k * r * volt}
+    return {
+        "tau_mem": tau * second,
+        "g_mean": tau * float(np.sum(c * mu)),
+        "I_mean": tau * float(np.sum(w * mu)) * volt,
+        "noise_sigma": k * p * volt,
+        "noise_gate": k * q,
+        "noise_indep": k * r * volt,
+    }
 
 
 def stack_parameters(sets: list[dict]) -> dict:
@@ -260,7 +293,8 @@ def discrete_variance_lif(noise_sigma, tau_mem, dt) -> Quantity:
     ``noise_sigma^2 (2/h) tanh(h/2)``, ``h = dt/tau_mem`` (continuous value: ``noise_sigma^2``)."""
     s = magnitude(require_quantity("noise_sigma", noise_sigma, volt, "mV"), volt)
     h = magnitude(require_quantity("dt", dt, second, "ms"), second) / magnitude(
-        require_quantity("tau_mem", tau_mem, second, "ms"), second)
+        require_quantity("tau_mem", tau_mem, second, "ms"), second
+    )
     return s**2 * (2 / h) * np.tanh(h / 2) * volt**2
 
 
@@ -295,7 +329,7 @@ def trial_statistics(v: np.ndarray, reference: np.ndarray | None = None, level: 
     v = np.asarray(v, dtype=float)
     if v.ndim != 3:
         raise ValueError(f"v: expected shape (sets, trials, times), got {v.shape}")
-    S, K, T = v.shape
+    _S, K, T = v.shape
     if K < 2:
         raise ValueError(f"trials: at least 2 independent trials are needed for an interval, got {K}")
     if not 0 < level < 1:
@@ -376,14 +410,29 @@ def _check_leak_step(model: NeuronModel, values: dict, dt: Quantity) -> None:
         raise ValueError("g_mean: the effective leak (1 + g_mean)/tau_mem must be positive")
     step = float(np.max((1 + g) / tau) * float(dt))
     if step > MAX_LEAK_STEP:
-        raise ValueError(f"dt={dt!r} is too coarse for the effective leak: G0*dt = {step:.3g} > "
-                         f"{MAX_LEAK_STEP} (use dt <= {MAX_LEAK_STEP / step * float(dt / ms):.3g} ms)")
+        raise ValueError(
+            f"dt={dt!r} is too coarse for the effective leak: G0*dt = {step:.3g} > "
+            f"{MAX_LEAK_STEP} (use dt <= {MAX_LEAK_STEP / step * float(dt / ms):.3g} ms)"
+        )
 
 
-def monte_carlo(model, params: dict, trials: int, *, burn_in: Quantity = 100 * ms, spacing: Quantity = 40 * ms,
-                samples: int = 4, dt: Quantity = 0.1 * ms, device: str = "numpy", seed: int = 0,
-                level: float = 0.99, initial_v=None, initial: dict | None = None, drive: dict | None = None,
-                gate_trials: int = 20) -> MonteCarlo:
+def monte_carlo(
+    model,
+    params: dict,
+    trials: int,
+    *,
+    burn_in: Quantity = 100 * ms,
+    spacing: Quantity = 40 * ms,
+    samples: int = 4,
+    dt: Quantity = 0.1 * ms,
+    device: str = "numpy",
+    seed: int = 0,
+    level: float = 0.99,
+    initial_v=None,
+    initial: dict | None = None,
+    drive: dict | None = None,
+    gate_trials: int = 20,
+) -> MonteCarlo:
     """Estimate the stationary mean, variance and E|v - v*|^2 of ``model`` under noise.
 
     ``params``: model parameters, each one value or one per parameter set (S values;
@@ -452,8 +501,10 @@ def monte_carlo(model, params: dict, trials: int, *, burn_in: Quantity = 100 * m
 
     varying = {n for n, v in checked.items() if np.ndim(v) == 1 or n in noise_names}
     shared_params = {n: v for n, v in checked.items() if n not in varying}
-    placeholders = {n: np.full(N, float(model.parameters[n].default / model.parameters[n].unit))
-                    * model.parameters[n].unit for n in varying}
+    placeholders = {
+        n: np.full(N, float(model.parameters[n].default / model.parameters[n].unit)) * model.parameters[n].unit
+        for n in varying
+    }
     run_values = {n: per_neuron(n, checked[n]) for n in varying}
     v_rest = float(checked.get("v_rest", model.parameters["v_rest"].default) / volt)
     if "noise_sigma" in varying and model.name != "dgn_diffusion" and np.any(np.asarray(checked["noise_sigma"]) < 0):
@@ -468,12 +519,12 @@ def monte_carlo(model, params: dict, trials: int, *, burn_in: Quantity = 100 * m
     timings = {}
     start = time.perf_counter()
     with Simulation(device, dt=dt, seed=seed) as sim:
-        group = make_group(model, N, {**shared_params, **placeholders}, per_neuron=tuple(varying),
-                           dt=dt, name="mc_group")
+        group = make_group(
+            model, N, {**shared_params, **placeholders}, per_neuron=tuple(varying), dt=dt, name="mc_group"
+        )
         sim.add(group)
         has_gate = "g" in model.state_variables
-        mon = sim.add(StateMonitor(group, ["v", "g"] if has_gate else "v", record=True, dt=spacing,
-                                   name="mc_samples"))
+        mon = sim.add(StateMonitor(group, ["v", "g"] if has_gate else "v", record=True, dt=spacing, name="mc_samples"))
         gate_idx = np.concatenate([np.arange(s * K1, s * K1 + min(K1, gate_trials + 1)) for s in range(S)])
         gmon = sim.add(StateMonitor(group, "g", record=gate_idx, name="mc_gate")) if has_gate else None
         spikes = sim.add(SpikeMonitor(group, name="mc_spikes"))
@@ -513,9 +564,19 @@ def monte_carlo(model, params: dict, trials: int, *, burn_in: Quantity = 100 * m
             np.add.at(spiking, uniq // K1, 1)
     timings["total_s"] = time.perf_counter() - start
     st = trial_statistics(v[:, 1:, :], reference=v[:, 0, :], level=level)
-    return MonteCarlo(model=model.name, device=device, dt=float(dt), stats=st, v_star=v[:, 0, :],
-                      samples=v[:, 1:, :], sample_times=t[keep], gate_min=gate_min, spiking_trials=spiking,
-                      neuron_steps=int(N * round(float(duration / dt))), timings=timings)
+    return MonteCarlo(
+        model=model.name,
+        device=device,
+        dt=float(dt),
+        stats=st,
+        v_star=v[:, 0, :],
+        samples=v[:, 1:, :],
+        sample_times=t[keep],
+        gate_min=gate_min,
+        spiking_trials=spiking,
+        neuron_steps=int(N * round(float(duration / dt))),
+        timings=timings,
+    )
 
 
 # ------------------------------------------------------------------- theorem check
@@ -558,7 +619,7 @@ def draw_parameter_sets(n: int, seed: int, regime: str = "weak", noise: str = "s
             c = c - (np.sum(c * mu) - target) / (m * mu)
         W, C = w / tau, c / tau  # mV/ms, 1/ms
         G0 = 1 / tau + np.sum(C * mu)
-        if G0 < (0.05 if regime == "weak_gate" else 0.5) / tau:
+        if (0.05 if regime == "weak_gate" else 0.5) / tau > G0:
             continue
         v_ss = np.sum(W * mu) / G0
         a2 = np.sum(sig * (W - C * v_ss)) ** 2 if noise == "shared" else np.sum(sig**2 * (W - C * v_ss) ** 2)
@@ -572,7 +633,7 @@ def draw_parameter_sets(n: int, seed: int, regime: str = "weak", noise: str = "s
                 continue
             mu = mu * goal / v_ss
             G0 = 1 / tau + np.sum(C * mu)
-            if G0 < 0.5 / tau:
+            if 0.5 / tau > G0:
                 continue
             v_ss = np.sum(W * mu) / G0
         elif abs(v_ss) + 6 * std > 15.0:
@@ -624,19 +685,40 @@ def _rows(model, lna, disc, mc, offset=0):
     for s, ln in enumerate(lna):
         a = float(ln.variance / mV**2)
         est, lo, hi = st.variance[s] * 1e6, st.variance_ci[s, 0] * 1e6, st.variance_ci[s, 1] * 1e6
-        rows.append(CheckRow(index=s + offset, model=model, v_ss_mv=float(ln.v_ss / mV), analytic_var=a,
-                             analytic_ito_var=float(ln.variance_ito / mV**2), discrete_var=float(disc[s]),
-                             estimate_var=est, ci_low=lo, ci_high=hi, passed=bool(lo <= a <= hi),
-                             rel_error=(est - a) / a, weak_noise=ln.weak_noise,
-                             estimate_mean_mv=st.mean[s] * 1e3,
-                             mean_ci=(st.mean_ci[s, 0] * 1e3, st.mean_ci[s, 1] * 1e3),
-                             spiking_trials=int(mc.spiking_trials[s])))
+        rows.append(
+            CheckRow(
+                index=s + offset,
+                model=model,
+                v_ss_mv=float(ln.v_ss / mV),
+                analytic_var=a,
+                analytic_ito_var=float(ln.variance_ito / mV**2),
+                discrete_var=float(disc[s]),
+                estimate_var=est,
+                ci_low=lo,
+                ci_high=hi,
+                passed=bool(lo <= a <= hi),
+                rel_error=(est - a) / a,
+                weak_noise=ln.weak_noise,
+                estimate_mean_mv=st.mean[s] * 1e3,
+                mean_ci=(st.mean_ci[s, 0] * 1e3, st.mean_ci[s, 1] * 1e3),
+                spiking_trials=int(mc.spiking_trials[s]),
+            )
+        )
     return rows
 
 
-def check(samples: int = 200, seed: int = 0, *, regime: str = "weak", noise: str = "shared", trials: int = 2000,
-          dt: Quantity = 0.05 * ms, device: str = "cpp_standalone", level: float = 0.99,
-          models=("lif", "dgn")) -> CheckReport:
+def check(
+    samples: int = 200,
+    seed: int = 0,
+    *,
+    regime: str = "weak",
+    noise: str = "shared",
+    trials: int = 2000,
+    dt: Quantity = 0.05 * ms,
+    device: str = "cpp_standalone",
+    level: float = 0.99,
+    models=("lif", "dgn"),
+) -> CheckReport:
     """Check paper A's stationary variances against Brian2 Monte-Carlo estimates.
 
     Draws ``samples`` parameter sets (:func:`draw_parameter_sets`), and for each model
@@ -646,9 +728,9 @@ def check(samples: int = 200, seed: int = 0, *, regime: str = "weak", noise: str
     with the same W_i, sigma_i (additive noise) and compares with :func:`linear_noise_lif`.
     A set passes when the analytic (continuous-time) variance lies in the ``level``
     interval of the estimate. ``dt`` is lowered (to a multiple of 0.01 ms) where a drawn
-    set's effective leak needs it (G0 dt <= 0.05); the report gives the dt used. The threshold is 15 mV above rest (the models' default)
-    for "near_threshold", else 1 V away. Rows also give the exact Ito value and the
-    exact variance of the discrete scheme (the dt bias).
+    set's effective leak needs it (G0 dt <= 0.05); the report gives the dt used. The threshold
+    is 15 mV above rest (the models' default) for "near_threshold", else 1 V away. Rows also
+    give the exact Ito value and the exact variance of the discrete scheme (the dt bias).
     """
     dt = require_quantity("dt", dt, second, "ms")
     sets = draw_parameter_sets(samples, seed, regime, noise)
@@ -669,12 +751,31 @@ def check(samples: int = 200, seed: int = 0, *, regime: str = "weak", noise: str
             dp = [diffusion_parameters(**s, noise=noise) for s in sets]
             params = stack_parameters(dp)
             params["v_th"] = th
-            disc = np.asarray(discrete_variance_dgn_diffusion(params["tau_mem"], params["g_mean"], params["I_mean"],
-                                                              params["noise_sigma"], params["noise_gate"],
-                                                              params["noise_indep"], dt) / mV**2)
+            disc = np.asarray(
+                discrete_variance_dgn_diffusion(
+                    params["tau_mem"],
+                    params["g_mean"],
+                    params["I_mean"],
+                    params["noise_sigma"],
+                    params["noise_gate"],
+                    params["noise_indep"],
+                    dt,
+                )
+                / mV**2
+            )
             v0 = Quantity([float(ln.v_ss) for ln in lna], dim=volt.dim)
-            mc = monte_carlo("dgn_diffusion", params, trials, burn_in=burn_in, spacing=spacing, dt=dt,
-                             device=device, seed=seed + 1, level=level, initial_v=v0)
+            mc = monte_carlo(
+                "dgn_diffusion",
+                params,
+                trials,
+                burn_in=burn_in,
+                spacing=spacing,
+                dt=dt,
+                device=device,
+                seed=seed + 1,
+                level=level,
+                initial_v=v0,
+            )
         elif name == "lif":
             lna = [linear_noise_lif(s["mu"], s["sigma"], s["W"], s["g_l"], noise=noise) for s in sets]
             tau = Quantity([float(1 / s["g_l"]) for s in sets], dim=second.dim)
@@ -682,23 +783,49 @@ def check(samples: int = 200, seed: int = 0, *, regime: str = "weak", noise: str
             v0 = Quantity([float(ln.v_ss) for ln in lna], dim=volt.dim)
             params = {"tau_mem": tau, "I_ext": v0, "noise_sigma": sig, "v_th": th * np.ones(len(sets))}
             disc = np.asarray(discrete_variance_lif(sig, tau, dt) / mV**2)
-            mc = monte_carlo("lif", params, trials, burn_in=burn_in, spacing=spacing, dt=dt,
-                             device=device, seed=seed + 2, level=level, initial_v=v0)
+            mc = monte_carlo(
+                "lif",
+                params,
+                trials,
+                burn_in=burn_in,
+                spacing=spacing,
+                dt=dt,
+                device=device,
+                seed=seed + 2,
+                level=level,
+                initial_v=v0,
+            )
         else:
             raise ValueError(f"models: 'lif' or 'dgn', not {name!r}")
         rows += _rows(name, lna, disc, mc)
-        timings[name] = {**mc.timings, "neuron_steps": mc.neuron_steps,
-                         "neuron_steps_per_s": mc.neuron_steps / mc.timings["run_s"]}
+        timings[name] = {
+            **mc.timings,
+            "neuron_steps": mc.neuron_steps,
+            "neuron_steps_per_s": mc.neuron_steps / mc.timings["run_s"],
+        }
     summary = {}
     for name in models:
         r = [x for x in rows if x.model == name]
-        summary[name] = {"sets": len(r), "passed": sum(x.passed for x in r),
-                         "fraction": sum(x.passed for x in r) / len(r),
-                         "median_abs_rel_error": float(np.median([abs(x.rel_error) for x in r])),
-                         "max_abs_rel_error": float(np.max([abs(x.rel_error) for x in r])),
-                         "sets_with_spikes": sum(x.spiking_trials > 0 for x in r)}
-    return CheckReport(regime=regime, noise=noise, seed=seed, trials=trials, level=level, dt_ms=float(dt / ms),
-                       device=device, rows=rows, summary=summary, timings=timings)
+        summary[name] = {
+            "sets": len(r),
+            "passed": sum(x.passed for x in r),
+            "fraction": sum(x.passed for x in r) / len(r),
+            "median_abs_rel_error": float(np.median([abs(x.rel_error) for x in r])),
+            "max_abs_rel_error": float(np.max([abs(x.rel_error) for x in r])),
+            "sets_with_spikes": sum(x.spiking_trials > 0 for x in r),
+        }
+    return CheckReport(
+        regime=regime,
+        noise=noise,
+        seed=seed,
+        trials=trials,
+        level=level,
+        dt_ms=float(dt / ms),
+        device=device,
+        rows=rows,
+        summary=summary,
+        timings=timings,
+    )
 
 
 # ----------------------------------------------------- the seed's bound, dgn_activity
@@ -732,8 +859,15 @@ def _activity_fixed_point(I0, alpha, beta, gamma):
     return v, alpha * np.clip(np.tanh(beta * v - gamma), 0, 1)
 
 
-def check_bound(samples: int = 200, seed: int = 0, *, trials: int = 2000, dt: Quantity = 0.1 * ms,
-                device: str = "cpp_standalone", level: float = 0.99) -> tuple[list, dict]:
+def check_bound(
+    samples: int = 200,
+    seed: int = 0,
+    *,
+    trials: int = 2000,
+    dt: Quantity = 0.1 * ms,
+    device: str = "cpp_standalone",
+    level: float = 0.99,
+) -> tuple[list, dict]:
     """The seed's bound E|v - v*|^2 <= sigma^2/(2 lambda_eff) for the activity-gated DGN.
 
     Draws ``samples`` sets of ``dgn_activity`` (tau_mem 10-30 ms, tau_g 50-150 ms,
@@ -751,23 +885,62 @@ def check_bound(samples: int = 200, seed: int = 0, *, trials: int = 2000, dt: Qu
     alpha, beta, gamma = rng.uniform(0.5, 2, n), rng.uniform(0.2, 1, n), rng.uniform(0, 1, n)
     I0, sig = rng.uniform(4, 12, n), rng.uniform(0.3, 1.5, n)
     v0, g0 = _activity_fixed_point(I0, alpha, beta, gamma)
-    params = {"tau_mem": tau_m * ms, "tau_g": tau_g * ms, "alpha": alpha, "beta": beta / mV, "gamma": gamma,
-              "noise_sigma": sig * mV, "tau_syn": 1e4 * second, "v_th": 1 * volt}
-    mc = monte_carlo("dgn_activity", params, trials, burn_in=400 * ms, spacing=50 * ms, dt=dt, device=device,
-                     seed=seed + 3, level=level, initial_v=v0 * mV, initial={"I": I0 * mV, "g": g0})
+    params = {
+        "tau_mem": tau_m * ms,
+        "tau_g": tau_g * ms,
+        "alpha": alpha,
+        "beta": beta / mV,
+        "gamma": gamma,
+        "noise_sigma": sig * mV,
+        "tau_syn": 1e4 * second,
+        "v_th": 1 * volt,
+    }
+    mc = monte_carlo(
+        "dgn_activity",
+        params,
+        trials,
+        burn_in=400 * ms,
+        spacing=50 * ms,
+        dt=dt,
+        device=device,
+        seed=seed + 3,
+        level=level,
+        initial_v=v0 * mV,
+        initial={"I": I0 * mV, "g": g0},
+    )
     st = mc.stats
     rows = []
     for s in range(n):
         msd, lo, hi = st.msd[s] * 1e6, st.msd_ci[s, 0] * 1e6, st.msd_ci[s, 1] * 1e6
         b_seed = sig[s] ** 2 / (1 + mc.gate_min[s])
         b_leak = sig[s] ** 2
-        rows.append(BoundRow(index=s, msd=msd, ci_low=lo, ci_high=hi, gate_min=float(mc.gate_min[s]),
-                             bound_seed=b_seed, bound_leak=b_leak, margin_seed=b_seed / msd - 1,
-                             margin_leak=b_leak / msd - 1, holds_seed=bool(lo <= b_seed),
-                             holds_leak=bool(lo <= b_leak), v_star_mv=float(mc.v_star[s].mean() * 1e3)))
-    summary = {"sets": n, "holds_seed": sum(r.holds_seed for r in rows), "holds_leak": sum(r.holds_leak for r in rows),
-               "min_margin_seed": min(r.margin_seed for r in rows), "min_margin_leak": min(r.margin_leak for r in rows),
-               "median_margin_leak": float(np.median([r.margin_leak for r in rows])),
-               "timings": {**mc.timings, "neuron_steps": mc.neuron_steps,
-                           "neuron_steps_per_s": mc.neuron_steps / mc.timings["run_s"]}}
+        rows.append(
+            BoundRow(
+                index=s,
+                msd=msd,
+                ci_low=lo,
+                ci_high=hi,
+                gate_min=float(mc.gate_min[s]),
+                bound_seed=b_seed,
+                bound_leak=b_leak,
+                margin_seed=b_seed / msd - 1,
+                margin_leak=b_leak / msd - 1,
+                holds_seed=bool(lo <= b_seed),
+                holds_leak=bool(lo <= b_leak),
+                v_star_mv=float(mc.v_star[s].mean() * 1e3),
+            )
+        )
+    summary = {
+        "sets": n,
+        "holds_seed": sum(r.holds_seed for r in rows),
+        "holds_leak": sum(r.holds_leak for r in rows),
+        "min_margin_seed": min(r.margin_seed for r in rows),
+        "min_margin_leak": min(r.margin_leak for r in rows),
+        "median_margin_leak": float(np.median([r.margin_leak for r in rows])),
+        "timings": {
+            **mc.timings,
+            "neuron_steps": mc.neuron_steps,
+            "neuron_steps_per_s": mc.neuron_steps / mc.timings["run_s"],
+        },
+    }
     return rows, summary

@@ -23,7 +23,19 @@ import weakref
 from pathlib import Path
 
 import brian2
-from brian2 import Network, Quantity, defaultclock, get_device, prefs, second, set_device, seed as brian_seed, start_scope
+from brian2 import (
+    Network,
+    Quantity,
+    defaultclock,
+    get_device,
+    prefs,
+    second,
+    set_device,
+    start_scope,
+)
+from brian2 import (
+    seed as brian_seed,
+)
 from brian2.codegen import translation
 from brian2.core.base import BrianObject
 from brian2.core.namespace import get_local_namespace
@@ -108,7 +120,9 @@ def gpu_available() -> bool:
 
 def _hash_tree(directory: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file() and "results" not in p.relative_to(directory).parts):
+    for path in sorted(
+        p for p in directory.rglob("*") if p.is_file() and "results" not in p.relative_to(directory).parts
+    ):
         digest.update(str(path.relative_to(directory)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
@@ -134,8 +148,8 @@ def _caller_namespace(level: int) -> dict:
     """
     frame = inspect.currentframe()
     for _ in range(level + 1):
-        frame = frame.f_back
-    if frame.f_globals.get("__name__", "").startswith("dgnsim."):
+        frame = frame.f_back if frame is not None else None
+    if frame is not None and frame.f_globals.get("__name__", "").startswith("dgnsim."):
         return {}
     return get_local_namespace(level + 1)
 
@@ -176,8 +190,16 @@ class Simulation:
     default code generation, ``numpy`` and ``cython`` pick one).
     """
 
-    def __init__(self, device: str = "numpy", *, dt: Quantity = 0.1 * brian2.ms, seed: int = 0,
-                 compile_only: bool = False, progress: bool = False, namespace: dict | None = None):
+    def __init__(
+        self,
+        device: str = "numpy",
+        *,
+        dt: Quantity = 0.1 * brian2.ms,
+        seed: int = 0,
+        compile_only: bool = False,
+        progress: bool = False,
+        namespace: dict | None = None,
+    ):
         if device not in DEVICES:
             raise ValueError(f"device: one of {', '.join(DEVICES)}, not {device!r}")
         if namespace is not None and not isinstance(namespace, dict):
@@ -238,11 +260,18 @@ class Simulation:
         name for it, or :meth:`add` it.
         """
         created = [ref() for ref in BrianObject.__instances__()]
-        created = [obj for obj in created if obj is not None and obj.add_to_magic_network
-                   and getattr(obj, "_scope_key", None) == self._scope and not _orphaned(obj)]
+        created = [
+            obj
+            for obj in created
+            if obj is not None
+            and obj.add_to_magic_network
+            and getattr(obj, "_scope_key", None) == self._scope
+            and not _orphaned(obj)
+        ]
         contained = {id(sub) for obj in created for sub in _contained(obj)}
         present = {id(obj) for obj in self.network.objects} | {
-            id(sub) for obj in self.network.objects for sub in _contained(obj)}
+            id(sub) for obj in self.network.objects for sub in _contained(obj)
+        }
         for obj in created:
             if id(obj) not in present and id(obj) not in contained:
                 self.network.add(obj)
@@ -307,8 +336,12 @@ class Simulation:
             self._drop_results()
             self._results = f"results/{uuid.uuid4().hex}"
             dev = get_device()
-            dev.run(directory=str(self.directory), results_directory=self._results,
-                    with_output=self.progress, run_args=run_args)
+            dev.run(
+                directory=str(self.directory),
+                results_directory=self._results,
+                with_output=self.progress,
+                run_args=run_args,
+            )
             self.timings["network_s"] = float(dev._last_run_time)  # the binary's own clock
         self.timings["run_s"] = time.perf_counter() - start
 

@@ -8,18 +8,18 @@ the standalone targets simulate the same network and give the same spikes.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 import numpy as np
-from brian2 import (NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray,
-                    defaultclock, second, Hz)
+from brian2 import Hz, NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray, defaultclock, second
 
 from dgnsim.core import integration  # noqa: F401  (registers the 'sequential' method)
 from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT, NeuronModel, load_model
 from dgnsim.core.units import require_quantity
 
-__all__ = ["make_group", "connect", "poisson_input", "frozen_noise", "model_of", "check_time_step"]
+__all__ = ["check_time_step", "connect", "frozen_noise", "make_group", "model_of", "poisson_input"]
 
-_MODEL_OF: "weakref.WeakKeyDictionary[NeuronGroup, NeuronModel]" = weakref.WeakKeyDictionary()
+_MODEL_OF: weakref.WeakKeyDictionary[NeuronGroup, NeuronModel] = weakref.WeakKeyDictionary()
 #: Largest frozen-noise table (values); beyond it use the backend's own noise.
 MAX_FROZEN_NOISE_VALUES = 50_000_000
 #: Largest (steps x sources) table drawn densely for Poisson input; beyond it, per source.
@@ -44,7 +44,8 @@ class ModelGroup(NeuronGroup):
             raise AttributeError(
                 f"group {self.name!r} was made without noise, so noise_sigma would change nothing: "
                 "give noise_sigma= (e.g. noise_sigma=0*mV) to make_group to include the noise term, "
-                "then set or vary it (also as a run argument)")
+                "then set or vary it (also as a run argument)"
+            )
         super().__setattr__(key, value, level=level + 1)
 
 
@@ -74,8 +75,7 @@ def _check_values(model: NeuronModel, n: int, params: dict) -> dict:
     unknown = set(params) - set(model.parameters)
     if unknown:
         raise ValueError(
-            f"model {model.name!r} has no parameter(s) {sorted(unknown)}; "
-            f"its parameters: {', '.join(model.parameters)}"
+            f"model {model.name!r} has no parameter(s) {sorted(unknown)}; its parameters: {', '.join(model.parameters)}"
         )
     values = {}
     for name, p in model.parameters.items():
@@ -93,9 +93,19 @@ def _check_values(model: NeuronModel, n: int, params: dict) -> dict:
     return values
 
 
-def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), reset: str | None = None,
-               method: str | None = None, noise_table: TimedArray | None = None,
-               dt: Quantity | None = None, name: str | None = None, events: dict | None = None) -> NeuronGroup:
+def make_group(
+    model,
+    n: int,
+    params: dict | None = None,
+    *,
+    per_neuron=(),
+    reset: str | None = None,
+    method: str | Callable | None = None,
+    noise_table: TimedArray | None = None,
+    dt: Quantity | None = None,
+    name: str | None = None,
+    events: dict | None = None,
+) -> NeuronGroup:
     """A group of ``n`` neurons of ``model`` (a name or a :class:`NeuronModel`).
 
     ``params`` overrides defaults with Brian2 quantities; a parameter given as ``n``
@@ -104,8 +114,9 @@ def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), rese
     source is the backend's random generator (Brian2 ``xi``), or ``noise_table``
     (from :func:`frozen_noise`), which makes the noise identical on every backend.
     ``reset`` picks a reset variant of the model file (e.g. ``"soft"``); ``method``
-    overrides the model's integration method (e.g. ``"exponential_euler"``). ``events``: custom
-    events besides the spike, ``{name: condition}`` as Brian2's ``NeuronGroup(events=...)``.
+    overrides the model's integration method (a name such as ``"exponential_euler"``, or a
+    Brian2 state updater). ``events``: custom events besides the spike, ``{name: condition}``
+    as Brian2's ``NeuronGroup(events=...)``.
     """
     model = _as_model(model)
     if not isinstance(n, (int, np.integer)) or n < 1:
@@ -128,9 +139,16 @@ def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), rese
     method = method or model.method
     options = {"order": list(model.update_order)} if method == "sequential" else None
     group = ModelGroup(
-        int(n), eqs, threshold=model.threshold, reset=model.reset_code(reset),
-        refractory=model.refractory, method=method, method_options=options,
-        namespace=namespace, dt=None if dt == defaultclock.dt else dt, name=name or f"{model.name}*",
+        int(n),
+        eqs,
+        threshold=model.threshold,
+        reset=model.reset_code(reset),
+        refractory=model.refractory,
+        method=method,
+        method_options=options,
+        namespace=namespace,
+        dt=None if dt == defaultclock.dt else dt,
+        name=name or f"{model.name}*",
         events=dict(events or {}),
     )
     for pname, value in values.items():
@@ -146,15 +164,17 @@ def make_group(model, n: int, params: dict | None = None, *, per_neuron=(), rese
 
 def _freeze(eqs, table_name: str):
     """Equations with white noise ``xi`` read from a frozen table (same on every backend)."""
-    from brian2.equations.equations import Equations, Expression, SingleEquation
     import re
+
+    from brian2.equations.equations import Equations, Expression, SingleEquation
 
     new = []
     for eq in eqs.values():
         if eq.expr is not None and "xi" in eq.expr.identifiers:
             code = re.sub(r"\bxi\b", f"({table_name}(t, i)/sqrt(dt))", eq.expr.code)
-            eq = SingleEquation(eq.type, eq.varname, eq.dim, var_type=eq.var_type,
-                                expr=Expression(code), flags=eq.flags)
+            eq = SingleEquation(
+                eq.type, eq.varname, eq.dim, var_type=eq.var_type, expr=Expression(code), flags=eq.flags
+            )
         new.append(eq)
     return Equations(new)
 
@@ -173,8 +193,9 @@ def frozen_noise(n: int, duration: Quantity, dt: Quantity, seed: int, name: str 
     return TimedArray(values, dt=dt, name=name)
 
 
-def poisson_input(n: int, rate: Quantity, duration: Quantity, seed: int,
-                  dt: Quantity | None = None, name: str = "poisson_input*") -> SpikeGeneratorGroup:
+def poisson_input(
+    n: int, rate: Quantity, duration: Quantity, seed: int, dt: Quantity | None = None, name: str = "poisson_input*"
+) -> SpikeGeneratorGroup:
     """``n`` independent Poisson trains at ``rate``, drawn in numpy (same on every backend).
 
     At most one spike per source and step (probability ``rate*dt``).
@@ -189,7 +210,9 @@ def poisson_input(n: int, rate: Quantity, duration: Quantity, seed: int,
         raise ValueError(f"rate {rate!r} gives more than one spike per step at dt={dt!r}")
     steps = int(round(float(duration / dt)))
     rng = np.random.default_rng(seed)
-    step_idx, src = np.nonzero(rng.random((steps, n)) < p) if steps * n <= MAX_DENSE_POISSON else _sparse(rng, steps, n, p)
+    step_idx, src = (
+        np.nonzero(rng.random((steps, n)) < p) if steps * n <= MAX_DENSE_POISSON else _sparse(rng, steps, n, p)
+    )
     return SpikeGeneratorGroup(n, src, step_idx * dt, dt=None if dt == defaultclock.dt else dt, name=name)
 
 
@@ -197,14 +220,25 @@ def _sparse(rng, steps, n, p):
     """Bernoulli spikes without a dense (steps x n) table, for long or wide inputs."""
     counts = rng.binomial(steps, p, size=n)
     src = np.repeat(np.arange(n), counts)
-    step_idx = np.concatenate([np.sort(rng.choice(steps, c, replace=False)) for c in counts]) if n else np.array([], int)
+    step_idx = (
+        np.concatenate([np.sort(rng.choice(steps, c, replace=False)) for c in counts]) if n else np.array([], int)
+    )
     order = np.lexsort((src, step_idx))
     return step_idx[order], src[order]
 
 
-def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=None,
-            seed: int | None = None, delay: Quantity | None = None, name: str | None = None,
-            **weights) -> Synapses:
+def connect(
+    source,
+    target: NeuronGroup,
+    *,
+    p: float | None = None,
+    i=None,
+    j=None,
+    seed: int | None = None,
+    delay: Quantity | None = None,
+    name: str | None = None,
+    **weights,
+) -> Synapses:
     """Synapses from ``source`` to ``target`` with the target model's synapse.
 
     Connectivity: explicit ``i``/``j`` index arrays, or each pair with probability
@@ -217,8 +251,9 @@ def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=No
     syn = model.synapse
     unknown = set(weights) - set(syn.parameters)
     if unknown:
-        raise ValueError(f"the {model.name} synapse has no parameter(s) {sorted(unknown)}; "
-                         f"it has {sorted(syn.parameters)}")
+        raise ValueError(
+            f"the {model.name} synapse has no parameter(s) {sorted(unknown)}; it has {sorted(syn.parameters)}"
+        )
     if (p is None) == (i is None):
         raise ValueError("give either p (connection probability) or i and j (index arrays)")
     if p is not None:
@@ -241,9 +276,14 @@ def connect(source, target: NeuronGroup, *, p: float | None = None, i=None, j=No
             raise ValueError(f"delay: must be finite and not negative, got {delay!r}")
         if np.ndim(delay) == 1 and len(delay) != len(i):
             raise ValueError(f"delay: {len(delay)} values for {len(i)} synapses")
-    synapses = Synapses(source, target, model=syn.model, on_pre=syn.on_pre,
-                        name=name or f"{model.name}_synapses*",
-                        **({"delay": delay} if delay is not None and np.ndim(delay) == 0 else {}))
+    synapses = Synapses(
+        source,
+        target,
+        model=syn.model,
+        on_pre=syn.on_pre,
+        name=name or f"{model.name}_synapses*",
+        **({"delay": delay} if delay is not None and np.ndim(delay) == 0 else {}),
+    )
     synapses.connect(i=i, j=j)
     if delay is not None and np.ndim(delay) == 1:  # one per synapse: set once the synapses exist
         synapses.delay = delay

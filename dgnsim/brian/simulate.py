@@ -15,8 +15,8 @@ import numpy as np
 from brian2 import Hz, Quantity, SpikeMonitor, StateMonitor, ms, second
 
 from dgnsim.brian.backend import Simulation
-from dgnsim.core.models import dimension_text, load_model
 from dgnsim.brian.network import connect, frozen_noise, make_group, poisson_input
+from dgnsim.core.models import dimension_text, load_model
 from dgnsim.core.units import require_quantity
 
 POOL_FACTOR = 4
@@ -45,10 +45,22 @@ class SimulationResult:
         return len(self.spike_i) / (self.n_neurons * self.duration_s)
 
 
-def simulate(model, n_neurons: int, duration: Quantity, input_rate: Quantity, *,
-             device: str = "numpy", seed: int = 0, dt: Quantity = 0.1 * ms,
-             inputs_per_neuron: int = 100, synapse: dict | None = None, params: dict | None = None,
-             n_record: int = 3, frozen: bool = True, progress: bool = False) -> SimulationResult:
+def simulate(
+    model,
+    n_neurons: int,
+    duration: Quantity,
+    input_rate: Quantity,
+    *,
+    device: str = "numpy",
+    seed: int = 0,
+    dt: Quantity = 0.1 * ms,
+    inputs_per_neuron: int = 100,
+    synapse: dict | None = None,
+    params: dict | None = None,
+    n_record: int = 3,
+    frozen: bool = True,
+    progress: bool = False,
+) -> SimulationResult:
     """Simulate ``n_neurons`` of ``model`` (a name, a path or a record) for ``duration`` under Poisson input.
 
     ``synapse``: values of the model's synapse parameters (e.g. ``{"w": 2*mV}``);
@@ -72,21 +84,26 @@ def simulate(model, n_neurons: int, duration: Quantity, input_rate: Quantity, *,
             table = frozen_noise(n_neurons, duration, dt, seed=int(seeds[2]))
         group = sim.add(make_group(spec, n_neurons, params, noise_table=table, dt=dt, name="neurons"))
         source = sim.add(poisson_input(n_sources, input_rate, duration, seed=int(seeds[0]), dt=dt, name="input"))
-        sim.add(connect(source, group, p=1 / POOL_FACTOR, seed=int(seeds[1]), name="input_synapses",
-                        **(synapse or {})))
+        sim.add(connect(source, group, p=1 / POOL_FACTOR, seed=int(seeds[1]), name="input_synapses", **(synapse or {})))
         record = np.arange(min(n_record, n_neurons))
         spikes = sim.add(SpikeMonitor(group, name="spikes"))
         states = sim.add(StateMonitor(group, list(spec.update_order), record=record, name="states"))
         sim.build(duration)
         sim.run()
         result = SimulationResult(
-            model=spec.name, device=device, seed=seed, n_neurons=n_neurons,
-            duration_s=float(duration), dt_s=float(dt),
-            spike_i=np.array(spikes.i[:], dtype=np.int32), spike_t_s=np.array(spikes.t[:] / second),
+            model=spec.name,
+            device=device,
+            seed=seed,
+            n_neurons=n_neurons,
+            duration_s=float(duration),
+            dt_s=float(dt),
+            spike_i=np.array(spikes.i[:], dtype=np.int32),
+            spike_t_s=np.array(spikes.t[:] / second),
             trace_t_s=np.array(states.t[:] / second),
             traces={v: np.array(getattr(states, v)[:]) for v in spec.update_order},
             trace_units={v: _si_unit(group, v) for v in spec.update_order},
-            recorded=record, timings=dict(sim.timings),
+            recorded=record,
+            timings=dict(sim.timings),
         )
     return result
 

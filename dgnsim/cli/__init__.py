@@ -26,8 +26,16 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 #: Exceptions that report bad input or an environment that cannot do what was asked
 #: (BackendError: e.g. no GPU; FloatingPointError: training diverged, lower --lr).
-EXPECTED_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError,
-                   PermissionError, BackendError, FloatingPointError)
+EXPECTED_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    FileExistsError,
+    PermissionError,
+    BackendError,
+    FloatingPointError,
+)
 
 
 def _command_modules():
@@ -75,15 +83,16 @@ def main(argv=None) -> int:
         with _ctrl_c_interrupts():
             return int(args.handler(args) or 0)
     except KeyboardInterrupt as exc:  # a message, where there is one, says what is saved and how to resume
-        print(f"{name}: {str(exc) or 'interrupted; finished outputs are kept, nothing half-written'}",
-              file=sys.stderr)
+        print(f"{name}: {str(exc) or 'interrupted; finished outputs are kept, nothing half-written'}", file=sys.stderr)
         return 130
     except EXPECTED_ERRORS as exc:
         print(f"{name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except Exception:
-        print(f"{name}: internal error, a bug in dgnsim (not in your input); please report it with this "
-              "traceback:", file=sys.stderr)
+        print(
+            f"{name}: internal error, a bug in dgnsim (not in your input); please report it with this traceback:",
+            file=sys.stderr,
+        )
         traceback.print_exc()
         return 1
 

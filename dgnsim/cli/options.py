@@ -6,9 +6,9 @@ exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
-
 
 from dgnsim.core.quantities import parse_quantity as quantity  # noqa: F401 - the options' quantity reader
 
@@ -55,12 +55,9 @@ def check_writable(path, option: str = "--out") -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".dgnsim-write-check."):
             pass
     except OSError as exc:
-        raise UsageError(f"{option}: cannot create or write the folder {path}: "
-                         f"{exc.strerror or exc}") from None
+        raise UsageError(f"{option}: cannot create or write the folder {path}: {exc.strerror or exc}") from None
     finally:
         for p in missing:  # deepest first
-            try:
+            with contextlib.suppress(OSError):
                 p.rmdir()
-            except OSError:
-                pass
     return path

@@ -20,13 +20,15 @@ is then loaded already), or when ``backend="torch"`` is asked for.
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -34,9 +36,26 @@ from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
 from dgnsim.core.units import UNIT_NAMESPACE, mv_ms_value
 
-__all__ = ["BACKENDS", "SYSTEMS", "FUNCTIONS", "CONSTANTS", "STATEMENT_OPS", "Expression", "Threshold",
-           "Statement", "unit_namespace", "unit_values", "namespace", "compile_expression", "evaluate",
-           "parse_threshold", "parse_statements", "apply_statements", "synapse_jumps", "model_origin"]
+__all__ = [
+    "BACKENDS",
+    "CONSTANTS",
+    "FUNCTIONS",
+    "STATEMENT_OPS",
+    "SYSTEMS",
+    "Expression",
+    "Statement",
+    "Threshold",
+    "apply_statements",
+    "compile_expression",
+    "evaluate",
+    "model_origin",
+    "namespace",
+    "parse_statements",
+    "parse_threshold",
+    "synapse_jumps",
+    "unit_namespace",
+    "unit_values",
+]
 
 #: How functions pick their implementation: by their arguments (None), or always one library.
 BACKENDS = (None, "numpy", "torch")
@@ -50,6 +69,7 @@ STATEMENT_OPS = ("=", "+=", "-=", "*=", "/=")
 
 # --- units ------------------------------------------------------------------------------------
 
+
 def unit_namespace() -> dict:
     """Brian2's units by the names a model file may write (``mV``, ``ms``, ``Hz``, and ``s``).
 
@@ -59,16 +79,14 @@ def unit_namespace() -> dict:
     return dict(UNIT_NAMESPACE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unit_values(system: str) -> tuple[tuple[str, float], ...]:
     if system == "si":
         return tuple((name, float(np.asarray(unit))) for name, unit in UNIT_NAMESPACE.items())
     values = []
     for name, unit in UNIT_NAMESPACE.items():
-        try:
+        with contextlib.suppress(ValueError):  # amperes, metres, ...: no mV-ms number
             values.append((name, float(mv_ms_value(unit))))
-        except ValueError:
-            pass  # amperes, metres, ...: not a product of volts and seconds, so no mV-ms number
     return tuple(values)
 
 
@@ -81,6 +99,7 @@ def unit_values(system: str = "mv_ms") -> dict[str, float]:
 
 
 # --- functions, dispatched to numpy or torch -----------------------------------------------------
+
 
 def _tensor_type():
     """torch.Tensor if torch has been imported (by whoever made a tensor), else None."""
@@ -115,17 +134,40 @@ def _torch_clip(x, lo, hi):
     torch = _torch()
     bounds = [b for b in (x, lo, hi) if isinstance(b, torch.Tensor)]
     like = bounds[0]
-    x, lo, hi = (b if isinstance(b, torch.Tensor) else torch.as_tensor(b, dtype=like.dtype, device=like.device)
-                 for b in (x, lo, hi))
+    x, lo, hi = (
+        b if isinstance(b, torch.Tensor) else torch.as_tensor(b, dtype=like.dtype, device=like.device)
+        for b in (x, lo, hi)
+    )
     return torch.clamp(x, lo, hi)
 
 
 #: Brian2's deterministic functions: name -> (numpy implementation, torch implementation as
 #: the name of a torch function or a callable taking tensors).
 _IMPLEMENTATIONS: dict[str, tuple[Callable, Any]] = {
-    **{name: (getattr(np, name), name) for name in (
-        "exp", "log", "log10", "expm1", "log1p", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
-        "arcsin", "arccos", "arctan", "abs", "sign", "ceil", "floor")},
+    **{
+        name: (getattr(np, name), name)
+        for name in (
+            "exp",
+            "log",
+            "log10",
+            "expm1",
+            "log1p",
+            "sqrt",
+            "sin",
+            "cos",
+            "tan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "abs",
+            "sign",
+            "ceil",
+            "floor",
+        )
+    },
     "clip": (np.clip, _torch_clip),
     "int": (_np_int, lambda x: x.to(_torch().int64)),
     "exprel": (_np_exprel, _torch_exprel),
@@ -160,15 +202,14 @@ def _forced_torch(name: str) -> Callable:
     def function(*args):
         torch = _torch()
         if name != "clip" or not any(isinstance(a, torch.Tensor) for a in args):
-            args = tuple(a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=torch.float64)
-                         for a in args)
+            args = tuple(a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=torch.float64) for a in args)
         return _torch_impl(name)(*args)
 
     function.__name__ = function.__qualname__ = name
     return function
 
 
-@lru_cache(maxsize=None)
+@cache
 def _functions(backend: str | None) -> tuple[tuple[str, Callable], ...]:
     if backend is None:
         return tuple((n, _dispatching(n)) for n in _IMPLEMENTATIONS)
@@ -177,12 +218,12 @@ def _functions(backend: str | None) -> tuple[tuple[str, Callable], ...]:
     return tuple((n, _forced_torch(n)) for n in _IMPLEMENTATIONS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shared_namespace(backend: str | None, system: str) -> dict:
     """One namespace per (backend, system), shared by the compiled expressions (never mutated)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
-    ns = {"__builtins__": {}}
+    ns: dict[str, object] = {"__builtins__": {}}
     ns.update(unit_values(system))
     ns.update(CONSTANTS)
     ns.update(_functions(backend))
@@ -200,6 +241,7 @@ def namespace(backend: str | None = None, system: str = "mv_ms") -> dict:
 
 
 # --- expressions -------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=4096)
 def _code(text: str):
@@ -226,13 +268,14 @@ class Expression:
 
     def __call__(self, values: Mapping):
         try:
-            return eval(self.compiled, self.scope, values)  # noqa: S307 - model-file expression
+            return eval(self.compiled, self.scope, values)
         except NameError as exc:
             raise NameError(f"{self.where}: {self.text!r}: {exc}") from None
 
 
-def compile_expression(text: str, where: str = "expression", *, backend: str | None = None,
-                       system: str = "mv_ms") -> Expression:
+def compile_expression(
+    text: str, where: str = "expression", *, backend: str | None = None, system: str = "mv_ms"
+) -> Expression:
     """Compile ``text`` once for repeated evaluation (see :func:`evaluate`).
 
     Raises ValueError naming ``where`` (e.g. ``"dgn.toml: initial value of v"``) if
@@ -245,8 +288,14 @@ def compile_expression(text: str, where: str = "expression", *, backend: str | N
     return Expression(text.strip(), where, backend, system, names, code, _shared_namespace(backend, system))
 
 
-def evaluate(text: str, values: Mapping | None = None, *, backend: str | None = None,
-             system: str = "mv_ms", where: str = "expression"):
+def evaluate(
+    text: str,
+    values: Mapping | None = None,
+    *,
+    backend: str | None = None,
+    system: str = "mv_ms",
+    where: str = "expression",
+):
     """The value of the model expression ``text`` for ``values`` (name -> number, array or tensor).
 
     Unit names are numbers of ``system`` (``"0*mV"`` is 0.0, ``"ms"`` 1.0 in mV-ms); the
@@ -257,6 +306,7 @@ def evaluate(text: str, values: Mapping | None = None, *, backend: str | None = 
 
 
 # --- thresholds ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -288,19 +338,27 @@ def parse_threshold(text: str, where: str = "threshold") -> Threshold:
     if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and isinstance(tree.ops[0], (ast.Gt, ast.GtE))):
         raise ValueError(f"{where}: the threshold {text!r} is not a single comparison 'a > b' or 'a >= b'")
     source = text.strip()
-    lhs = ast.get_source_segment(source, tree.left)
-    rhs = ast.get_source_segment(source, tree.comparators[0])
+    lhs = ast.get_source_segment(source, tree.left) or ""  # never None: segments of the text just parsed
+    rhs = ast.get_source_segment(source, tree.comparators[0]) or ""
     try:
         distance = str_to_sympy(f"({lhs}) - ({rhs})")
     except Exception as exc:  # a name sympy cannot take, an unknown function
         raise ValueError(f"{where}: cannot read the threshold {text!r} ({exc})") from None
-    first = min((n for n in ast.walk(tree.left) if isinstance(n, ast.Name)),
-                key=lambda n: n.col_offset, default=None)
-    return Threshold(source, lhs, rhs, isinstance(tree.ops[0], ast.GtE), distance, sympy_to_str(distance),
-                     frozenset(s.name for s in distance.free_symbols), first.id if first else None)
+    first = min((n for n in ast.walk(tree.left) if isinstance(n, ast.Name)), key=lambda n: n.col_offset, default=None)
+    return Threshold(
+        source,
+        lhs,
+        rhs,
+        isinstance(tree.ops[0], ast.GtE),
+        distance,
+        sympy_to_str(distance),
+        frozenset(s.name for s in distance.free_symbols),
+        first.id if first else None,
+    )
 
 
 # --- statements ---------------------------------------------------------------------------------
+
 
 class Statement(NamedTuple):
     """One statement ``target op expression`` (``v = v_reset``: target ``v``, op ``=``)."""
@@ -313,8 +371,9 @@ class Statement(NamedTuple):
 _STATEMENT = re.compile(r"([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.*)")
 
 
-def parse_statements(code: str, where: str = "statements",
-                     ops: tuple[str, ...] = ("=", "+=", "-=")) -> tuple[Statement, ...]:
+def parse_statements(
+    code: str, where: str = "statements", ops: tuple[str, ...] = ("=", "+=", "-=")
+) -> tuple[Statement, ...]:
     """Read ``code``, one statement per line (blank lines skipped), into :class:`Statement` s.
 
     ``ops``: the operators allowed (a subset of :data:`STATEMENT_OPS`). Raises ValueError
@@ -324,8 +383,10 @@ def parse_statements(code: str, where: str = "statements",
     for line in filter(None, (ln.strip() for ln in code.splitlines())):
         m = _STATEMENT.fullmatch(line)
         if not m:
-            raise ValueError(f"{where}: cannot read the statement {line!r}; write 'x = e', "
-                             f"one per line, with an operator of {list(ops)}")
+            raise ValueError(
+                f"{where}: cannot read the statement {line!r}; write 'x = e', "
+                f"one per line, with an operator of {list(ops)}"
+            )
         target, op, expr = m.groups()
         if op not in ops:
             raise ValueError(f"{where}: {line!r}: the operator {op!r} is not supported here; use one of {list(ops)}")
@@ -337,8 +398,9 @@ def parse_statements(code: str, where: str = "statements",
     return tuple(out)
 
 
-def apply_statements(statements, values: Mapping, *, backend: str | None = None, system: str = "mv_ms",
-                     where: str = "statements") -> dict:
+def apply_statements(
+    statements, values: Mapping, *, backend: str | None = None, system: str = "mv_ms", where: str = "statements"
+) -> dict:
     """Run ``statements`` (text or parsed) in order on a copy of ``values``; return the new values.
 
     Each statement sees the values left by the ones before it, as in Brian2's abstract code.
@@ -354,8 +416,9 @@ def apply_statements(statements, values: Mapping, *, backend: str | None = None,
         if target not in out:
             raise NameError(f"{where}: {target} {op} {expr}: {target!r} has no value to update")
         old = out[target]
-        out[target] = old + value if op == "+=" else old - value if op == "-=" else \
-            old * value if op == "*=" else old / value
+        out[target] = (
+            old + value if op == "+=" else old - value if op == "-=" else old * value if op == "*=" else old / value
+        )
     return out
 
 
@@ -368,8 +431,10 @@ def synapse_jumps(on_pre: str, where: str = "synapse on_pre") -> dict[str, str]:
     jumps = {}
     for target, op, expr in parse_statements(on_pre, where, STATEMENT_OPS):
         if op != "+=" or not target.endswith("_post") or not re.fullmatch(r"[A-Za-z_]\w*", expr):
-            raise ValueError(f"{where}: {target} {op} {expr!r}: only jumps 'X_post += p' of a postsynaptic "
-                             "variable by a synapse parameter are supported")
+            raise ValueError(
+                f"{where}: {target} {op} {expr!r}: only jumps 'X_post += p' of a postsynaptic "
+                "variable by a synapse parameter are supported"
+            )
         jumps[target[: -len("_post")]] = expr
     return jumps
 

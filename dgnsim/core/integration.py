@@ -27,15 +27,14 @@ from brian2 import StateUpdateMethod
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.stateupdaters.base import UnsupportedEquationsException, extract_method_options
 
-__all__ = ["step_code", "step_statements", "SequentialStateUpdater"]
+__all__ = ["SequentialStateUpdater", "step_code", "step_statements"]
 
 NOT_REFRACTORY = "not_refractory"
 
 
 def _strip_refractory(expr: sp.Expr) -> sp.Expr:
     """Remove Brian2's ``int(not_refractory)*(...)`` factor (we handle it per variable)."""
-    factors = [a for a in expr.atoms(sp.Function)
-               if any(s.name == NOT_REFRACTORY for s in a.free_symbols)]
+    factors = [a for a in expr.atoms(sp.Function) if any(s.name == NOT_REFRACTORY for s in a.free_symbols)]
     return expr.xreplace({f: sp.Integer(1) for f in factors}) if factors else expr
 
 
@@ -44,8 +43,7 @@ def step_code(equations, variables=None, order=None, refractory: bool = True) ->
 
     ``refractory=False`` leaves out the refractory clamp (the surrogate has none).
     """
-    return "\n".join(line for _, lines in step_statements(equations, variables, order, refractory)
-                     for line in lines)
+    return "\n".join(line for _, lines in step_statements(equations, variables, order, refractory) for line in lines)
 
 
 def step_statements(equations, variables=None, order=None, refractory: bool = True):

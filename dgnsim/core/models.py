@@ -14,15 +14,15 @@ import hashlib
 import os
 import re
 import tomllib
-from importlib import resources
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from brian2 import Equations, Quantity, get_dimensions, second
 from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.core.variables import Constant
-from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION, SingleEquation, Expression
+from brian2.equations.equations import DIFFERENTIAL_EQUATION, SUBEXPRESSION, Expression, SingleEquation
 from brian2.parsing.expressions import parse_expression_dimensions
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
@@ -95,16 +95,19 @@ def find_model(name: str) -> Path:
     paths = _model_files().get(name)
     if not paths:
         where = ", ".join(str(f) for f in model_path())
-        raise ModelError(f"unknown model {name!r}; available: {', '.join(list_models())} "
-                         f"(searched {where}; add folders with ${MODEL_PATH_ENV} or dgnsim.add_model_path)")
+        raise ModelError(
+            f"unknown model {name!r}; available: {', '.join(list_models())} "
+            f"(searched {where}; add folders with ${MODEL_PATH_ENV} or dgnsim.add_model_path)"
+        )
     if len(paths) > 1:
         raise ModelError(f"model {name!r} is defined twice: {paths[0]} and {paths[1]}; rename one of them")
     return paths[0]
 
 
 def _is_path(model) -> bool:
-    return isinstance(model, os.PathLike) or (isinstance(model, str) and (
-        model.endswith(".toml") or os.sep in model or (os.altsep or os.sep) in model))
+    return isinstance(model, os.PathLike) or (
+        isinstance(model, str) and (model.endswith(".toml") or os.sep in model or (os.altsep or os.sep) in model)
+    )
 
 
 def load_model(model) -> NeuronModel:
@@ -122,8 +125,10 @@ def load_model(model) -> NeuronModel:
             raise ModelError(f"model file {path} does not exist")
         builtin = builtin_dir() / path.name
         if builtin.is_file() and builtin.resolve() != path:
-            raise ModelError(f"model file {path} has the name of the built-in model {path.stem!r} "
-                             f"({builtin}); rename the file and its 'name'")
+            raise ModelError(
+                f"model file {path} has the name of the built-in model {path.stem!r} "
+                f"({builtin}); rename the file and its 'name'"
+            )
         return _load(path, path.read_bytes())
     if not isinstance(model, str):
         raise ModelError(f"a model is a name or a path to a .toml file, not {type(model).__name__}")
@@ -220,9 +225,7 @@ class NeuronModel:
         eqs = Equations(self.equations_text)
         if noise:
             eqs = _add_term(eqs, self.noise_variable, self.noise_term)
-        declarations = "\n".join(
-            p.declaration(p.name in per_neuron) for p in self.parameters.values()
-        )
+        declarations = "\n".join(p.declaration(p.name in per_neuron) for p in self.parameters.values())
         return eqs + Equations(declarations)
 
     def reset_code(self, variant: str | None = None) -> str:
@@ -233,8 +236,7 @@ class NeuronModel:
             return self.resets[variant]
         except KeyError:
             raise ValueError(
-                f"model {self.name!r} has no reset {variant!r}; "
-                f"choose from {['default', *self.resets]}"
+                f"model {self.name!r} has no reset {variant!r}; choose from {['default', *self.resets]}"
             ) from None
 
 
@@ -245,12 +247,13 @@ def dimension_text(unit: Quantity) -> str:
         return "1"
     # Our models use volts and seconds; write those (Brian2 wants base units here).
     a = dims.get_dimension("kg")
-    if dims.get_dimension("m") == 2 * a and dims.get_dimension("A") == -a and not any(
-        dims.get_dimension(d) for d in ("K", "mol", "cd")
+    if (
+        dims.get_dimension("m") == 2 * a
+        and dims.get_dimension("A") == -a
+        and not any(dims.get_dimension(d) for d in ("K", "mol", "cd"))
     ):
         b = dims.get_dimension("s") + 3 * a
-        parts = [f"{base}**{float(k):g}" if k != 1 else base
-                 for base, k in (("volt", a), ("second", b)) if k != 0]
+        parts = [f"{base}**{float(k):g}" if k != 1 else base for base, k in (("volt", a), ("second", b)) if k != 0]
         return "*".join(parts)
     return dims._str_representation(python_code=True)
 
@@ -260,13 +263,14 @@ def _add_term(eqs: Equations, variable: str, term: str) -> Equations:
     new = []
     for eq in eqs.values():
         if eq.varname == variable and eq.type == DIFFERENTIAL_EQUATION:
-            eq = SingleEquation(DIFFERENTIAL_EQUATION, eq.varname, eq.dim,
-                                expr=Expression(f"{eq.expr.code} + {term}"), flags=eq.flags)
+            eq = SingleEquation(
+                DIFFERENTIAL_EQUATION, eq.varname, eq.dim, expr=Expression(f"{eq.expr.code} + {term}"), flags=eq.flags
+            )
         new.append(eq)
     return Equations(new)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path, raw: bytes) -> NeuronModel:
     where = str(path) if not str(path).startswith(str(builtin_dir())) else path.name
     try:
@@ -284,18 +288,28 @@ def _load(path: Path, raw: bytes) -> NeuronModel:
     synapse = SynapseModel(
         model=need("model", syn, "synapse."),
         on_pre=need("on_pre", syn, "synapse."),
-        parameters={n: _parameter(where, n, p, synapse=True)
-                    for n, p in need("parameters", syn, "synapse.").items()},
+        parameters={n: _parameter(where, n, p, synapse=True) for n, p in need("parameters", syn, "synapse.").items()},
     )
     noise = need("noise")
     model = NeuronModel(
-        name=need("name"), title=need("title"), reference=spec.get("reference", ""),
-        source=path, sha256=hashlib.sha256(raw).hexdigest(), text=raw.decode(),
-        equations_text=need("equations"), update_order=tuple(need("update_order")),
-        method=need("method"), threshold=need("threshold"), reset=need("reset"),
-        resets=dict(spec.get("resets", {})), refractory=spec.get("refractory", "0*ms"),
-        noise_variable=need("variable", noise, "noise."), noise_term=need("term", noise, "noise."),
-        initial=dict(need("initial")), parameters=parameters, synapse=synapse,
+        name=need("name"),
+        title=need("title"),
+        reference=spec.get("reference", ""),
+        source=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        text=raw.decode(),
+        equations_text=need("equations"),
+        update_order=tuple(need("update_order")),
+        method=need("method"),
+        threshold=need("threshold"),
+        reset=need("reset"),
+        resets=dict(spec.get("resets", {})),
+        refractory=spec.get("refractory", "0*ms"),
+        noise_variable=need("variable", noise, "noise."),
+        noise_term=need("term", noise, "noise."),
+        initial=dict(need("initial")),
+        parameters=parameters,
+        synapse=synapse,
         gating=dict(spec.get("gating", {})),
     )
     if model.name != path.stem:
@@ -322,12 +336,19 @@ def _parameter(where: str, name: str, p: dict, synapse: bool = False) -> Paramet
     scope = p.get("scope", "neuron")
     if scope not in SCOPES:
         raise ModelError(f"{ctx}: scope must be one of {SCOPES}, not {scope!r}")
-    param = Parameter(name=name, default=float(p["value"]) * unit, unit=unit, unit_text=p["unit"],
-                      doc=p["doc"], scope=scope, positive=bool(p.get("positive", False)),
-                      nonnegative=bool(p.get("nonnegative", False)),
-                      nonpositive=bool(p.get("nonpositive", False)),
-                      learnable=bool(p.get("learnable", False)),
-                      learn_scale=float(p["learn_scale"]) if "learn_scale" in p else None)
+    param = Parameter(
+        name=name,
+        default=float(p["value"]) * unit,
+        unit=unit,
+        unit_text=p["unit"],
+        doc=p["doc"],
+        scope=scope,
+        positive=bool(p.get("positive", False)),
+        nonnegative=bool(p.get("nonnegative", False)),
+        nonpositive=bool(p.get("nonpositive", False)),
+        learnable=bool(p.get("learnable", False)),
+        learn_scale=float(p["learn_scale"]) if "learn_scale" in p else None,
+    )
     if param.positive and not p["value"] > 0:
         raise ModelError(f"{ctx}: default must be positive")
     return param
@@ -343,6 +364,7 @@ def _check(model: NeuronModel, eqs: Equations, where: str) -> None:
     clash = set(model.parameters) & set(eqs.names)
     if clash:
         raise ModelError(f"{where}: {sorted(clash)} declared both as parameter and variable")
+
     def const(name, value):
         value = Quantity(value)
         return Constant(name, float(value), dimensions=get_dimensions(value))
@@ -355,7 +377,7 @@ def _check(model: NeuronModel, eqs: Equations, where: str) -> None:
     known["t"] = const("t", 1.0 * second)
     known["dt"] = const("dt", 1.0 * second)
     known["inf"] = const("inf", float("inf"))
-    known["xi"] = const("xi", Quantity(1.0, dim=second.dim ** -0.5))
+    known["xi"] = const("xi", Quantity(1.0, dim=second.dim**-0.5))
 
     def dims_of(expr, what):
         try:
@@ -395,8 +417,9 @@ def _check(model: NeuronModel, eqs: Equations, where: str) -> None:
     syn_known.update({f"{n}_post": c for n, c in known.items() if isinstance(c, Constant)})
     declared = Equations(model.synapse.model).names
     if set(declared) != set(model.synapse.parameters):
-        raise ModelError(f"{where}: synapse model declares {sorted(declared)} but documents "
-                         f"{sorted(model.synapse.parameters)}")
+        raise ModelError(
+            f"{where}: synapse model declares {sorted(declared)} but documents {sorted(model.synapse.parameters)}"
+        )
 
     def syn_dims(expr, what):
         try:
@@ -419,5 +442,9 @@ def _check_statements(code: str, known: dict, where: str, what: str, dims_of) ->
             raise ModelError(f"{where}: {what}: assigns to undefined name {st.target!r}")
         dim = dims_of(st.expression, f"{what} ({line})")
         target_dim = known[st.target].dim
-        if st.op in ("=", "+=", "-=") and dim != target_dim and not (dim is DIMENSIONLESS and target_dim is DIMENSIONLESS):
+        if (
+            st.op in ("=", "+=", "-=")
+            and dim != target_dim
+            and not (dim is DIMENSIONLESS and target_dim is DIMENSIONLESS)
+        ):
             raise ModelError(f"{where}: {what}: {line!r} assigns unit {dim or 1} to {st.target} ({target_dim or 1})")

@@ -9,7 +9,6 @@ from brian2.units.fundamentalunits import is_dimensionless
 
 from dgnsim.core.units import parse_unit, require_quantity
 
-
 SIGNS = (None, "positive", "non-negative")
 
 
@@ -38,8 +37,10 @@ def _parse(option: str, text: str, unit: Quantity, display: str) -> Quantity:
     number, unit_text = m.groups()
     if unit_text is None:
         if not is_dimensionless(unit):
-            raise ValueError(f"{option}: a bare number ({text.strip()}) where a quantity in {display} is needed; "
-                             f"write e.g. {number}{display}")
+            raise ValueError(
+                f"{option}: a bare number ({text.strip()}) where a quantity in {display} is needed; "
+                f"write e.g. {number}{display}"
+            )
         return require_quantity(option, float(number), unit, display)
     try:
         value = float(number) * parse_unit(unit_text)

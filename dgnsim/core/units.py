@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import brian2.units as _brian2_units
 import numpy as np
 from brian2 import Quantity, get_dimensions
-import brian2.units as _brian2_units
 from brian2.units.fundamentalunits import DIMENSIONLESS, Unit, fail_for_dimension_mismatch
 
 #: Brian2's units by name ("mV", "ms", ...), plus "s" for seconds: the names usable in unit texts.
@@ -15,7 +15,7 @@ UNIT_NAMESPACE["s"] = _brian2_units.second  # "1s" on the command line
 def parse_unit(text: str) -> Quantity:
     """Turn a unit written as text ("ms", "1/(mV**2*ms)", "1") into a Brian2 quantity."""
     try:
-        value = eval(text, {"__builtins__": {}}, UNIT_NAMESPACE)  # noqa: S307 - unit names only
+        value = eval(text, {"__builtins__": {}}, UNIT_NAMESPACE)
     except Exception as exc:  # a typo in a model file
         raise ValueError(f"unknown unit {text!r}") from exc
     return Quantity(value)
@@ -48,8 +48,7 @@ def require_quantity(name: str, value, unit: Quantity, display: str | None = Non
         fail_for_dimension_mismatch(value, unit)
     except Exception:
         raise ValueError(
-            f"{name}: expected a quantity in {display}, got {value!r} "
-            f"(dimensions {get_dimensions(value)})"
+            f"{name}: expected a quantity in {display}, got {value!r} (dimensions {get_dimensions(value)})"
         ) from None
     array = np.asarray(value)
     if not np.all(np.isfinite(array)):

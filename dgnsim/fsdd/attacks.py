@@ -40,8 +40,9 @@ def _flip_top(x, gain, k, frozen):
     return torch.where(mask, 1 - x, x), frozen | mask
 
 
-def attack(net, x: torch.Tensor, y: torch.Tensor, kind: str, eps: float, *, steps: int = 5,
-           seed: int = 0) -> torch.Tensor:
+def attack(
+    net, x: torch.Tensor, y: torch.Tensor, kind: str, eps: float, *, steps: int = 5, seed: int = 0
+) -> torch.Tensor:
     """Adversarial input spikes for ``x`` (B, T, C) of 0/1 with labels ``y``."""
     if kind not in ATTACKS:
         raise ValueError(f"attack: one of {ATTACKS}, not {kind!r}")

@@ -47,8 +47,7 @@ def parse_augment(text: str) -> dict[str, int]:
         if kind in spec:
             raise ValueError(f"augment {text!r}: {kind} given twice")
         if not sep or not size.strip().isdigit():
-            raise ValueError(f"augment {item!r}: write {kind}:N with N a non-negative integer "
-                             f"({UNITS[kind]})")
+            raise ValueError(f"augment {item!r}: write {kind}:N with N a non-negative integer ({UNITS[kind]})")
         if kind == "stretch" and int(size) >= 100:
             raise ValueError(f"augment {item!r}: a stretch of {size} % would reach a factor of 0")
         spec[kind] = int(size)

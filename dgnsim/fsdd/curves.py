@@ -73,7 +73,7 @@ class _Network:
 def attack_budgets() -> list[float]:
     """0, then :data:`ATTACK_START` doubling up to :data:`ATTACK_MAX`."""
     count = int(round(math.log(ATTACK_MAX / ATTACK_START, ATTACK_FACTOR))) + 1
-    return [0.0] + [ATTACK_START * ATTACK_FACTOR ** k for k in range(count)]
+    return [0.0] + [ATTACK_START * ATTACK_FACTOR**k for k in range(count)]
 
 
 def _row_curve(networks: list[_Network], kind: str, bar) -> tuple[list[float], np.ndarray]:
@@ -113,19 +113,28 @@ def robustness_curves(rows: dict, out, *, data=None, progress: bool = True) -> d
     writes ``robustness_curves.json``, ``.csv`` and ``.md`` to ``out`` and returns the report."""
     kinds = [*NOISE_GRIDS, *ATTACKS]
     networks = {name: [_Network(Path(d), seed, data) for d, seed in runs] for name, runs in rows.items()}
-    report = {"protocol": {"noise_grids": NOISE_GRIDS, "attack_budgets": "0, then %g doubling up to %g, until the "
-                           "mean accuracy is below %g" % (ATTACK_START, ATTACK_MAX, ATTACK_FLOOR),
-                           "half": HALF}, "rows": {}}
-    with progress_bar(desc="robustness curves", unit="curve", total=len(rows) * len(kinds),
-                      enabled=progress) as bar:
+    report = {
+        "protocol": {
+            "noise_grids": NOISE_GRIDS,
+            "attack_budgets": "0, then %g doubling up to %g, until the "
+            "mean accuracy is below %g" % (ATTACK_START, ATTACK_MAX, ATTACK_FLOOR),
+            "half": HALF,
+        },
+        "rows": {},
+    }
+    with progress_bar(desc="robustness curves", unit="curve", total=len(rows) * len(kinds), enabled=progress) as bar:
         for name, nets in networks.items():
             report["rows"][name] = row = {"seeds": len(nets), "curves": {}}
             for kind in kinds:
                 grid, acc = _row_curve(nets, kind, bar)
                 mean = acc.mean(axis=0)
-                row["curves"][kind] = {"strength": grid, "mean": mean.tolist(), "std": acc.std(axis=0).tolist(),
-                                       "per_seed": acc.tolist(),
-                                       "half_strength": crossing(grid, mean, log=kind in ATTACKS)}
+                row["curves"][kind] = {
+                    "strength": grid,
+                    "mean": mean.tolist(),
+                    "std": acc.std(axis=0).tolist(),
+                    "per_seed": acc.tolist(),
+                    "half_strength": crossing(grid, mean, log=kind in ATTACKS),
+                }
     out = Path(out)
     write_json(out / "robustness_curves.json", report)
     write_text(out / "robustness_curves.csv", curves_csv(report))
@@ -156,7 +165,9 @@ def curves_markdown(report: dict) -> str:
             half = curve["half_strength"]
             cells.append(f"{half:.3g}" if half is not None else f"> {curve['strength'][-1]:.3g}")
         lines.append(f"| {name} (n={row['seeds']}) | " + " | ".join(cells) + " |")
-    return ("Strength at which the mean test accuracy (FSDD, official split) falls to 50 %: probability per "
-            "channel and step for additive, subtractive and mixed noise; fraction of input entries flipped for "
-            "the attacks. Linear interpolation between grid points (log budget for attacks); '> x': still above "
-            "50 % at the largest strength x tried.\n\n" + "\n".join(lines) + "\n")
+    return (
+        "Strength at which the mean test accuracy (FSDD, official split) falls to 50 %: probability per "
+        "channel and step for additive, subtractive and mixed noise; fraction of input entries flipped for "
+        "the attacks. Linear interpolation between grid points (log budget for attacks); '> x': still above "
+        "50 % at the largest strength x tried.\n\n" + "\n".join(lines) + "\n"
+    )

@@ -142,7 +142,8 @@ def resolve_data_path(path=None) -> Path:
         raise FileNotFoundError(
             f"FSDD data not found: {root / 'recordings'} (from {origin}) is not a folder. "
             "Point to the folder that holds recordings/{digit}_{speaker}_{index}.wav with "
-            "path=..., the environment variable DGNSIM_FSDD, or --data on the command line.")
+            "path=..., the environment variable DGNSIM_FSDD, or --data on the command line."
+        )
     return root
 
 
@@ -198,18 +199,18 @@ def split_files(path=None, split: str = "official") -> tuple[list[str], list[str
         speaker = split.split(":", 1)[1]
         present = sorted({p[1] for p in parsed.values()})
         if speaker not in present:
-            raise ValueError(f"unknown speaker {speaker!r} in split {split!r}; speakers: "
-                             + ", ".join(present))
+            raise ValueError(f"unknown speaker {speaker!r} in split {split!r}; speakers: " + ", ".join(present))
         is_test = {n: p[1] == speaker for n, p in parsed.items()}
     else:
-        raise ValueError(f"unknown split {split!r}; use 'official', 'validation' or 'speaker:NAME' "
-                         f"(NAME one of {', '.join(SPEAKERS)})")
+        raise ValueError(
+            f"unknown split {split!r}; use 'official', 'validation' or 'speaker:NAME' "
+            f"(NAME one of {', '.join(SPEAKERS)})"
+        )
     train = [n for n in names if not is_test[n]]
     test = [n for n in names if is_test[n]]
     for side, files in (("training", train), ("test", test)):
         if not files:
-            raise ValueError(f"split {split!r} has an empty {side} set in "
-                             f"{resolve_data_path(path) / 'recordings'}")
+            raise ValueError(f"split {split!r} has an empty {side} set in {resolve_data_path(path) / 'recordings'}")
     return train, test
 
 
@@ -425,9 +426,16 @@ def load_fsdd(path=None, split: str = "official", cache_dir=None) -> FSDD:
 
     train_x, train_y = take(train_files)
     test_x, test_y = take(test_files)
-    return FSDD(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
-                train_files=tuple(train_files), test_files=tuple(test_files),
-                encoding=dict(ENCODING), encoding_key=key)
+    return FSDD(
+        train_x=train_x,
+        train_y=train_y,
+        test_x=test_x,
+        test_y=test_y,
+        train_files=tuple(train_files),
+        test_files=tuple(test_files),
+        encoding=dict(ENCODING),
+        encoding_key=key,
+    )
 
 
 # ----------------------------------------------------------------------------- perturbations
@@ -473,12 +481,12 @@ def perturb(x: np.ndarray, kind: str, p: float, rng: np.random.Generator) -> np.
 def parse_perturbation(text: str) -> tuple[str, float]:
     """Read ``"KIND:P"`` (e.g. ``"additive:0.01"``) into ``(kind, p)``; clear ValueError otherwise."""
     if not isinstance(text, str) or text.count(":") != 1:
-        raise ValueError(f"perturbation {text!r}: write KIND:P, e.g. additive:0.01 "
-                         f"(KIND one of {', '.join(PERTURBATIONS)})")
+        raise ValueError(
+            f"perturbation {text!r}: write KIND:P, e.g. additive:0.01 (KIND one of {', '.join(PERTURBATIONS)})"
+        )
     kind, p_text = (s.strip() for s in text.split(":"))
     if kind not in PERTURBATIONS:
-        raise ValueError(f"perturbation {text!r}: unknown kind {kind!r}; use one of "
-                         + ", ".join(PERTURBATIONS))
+        raise ValueError(f"perturbation {text!r}: unknown kind {kind!r}; use one of " + ", ".join(PERTURBATIONS))
     try:
         p = float(p_text)
     except ValueError:

@@ -28,7 +28,7 @@ def evaluate(net, x: np.ndarray, y: np.ndarray, perturbation: str | None = None,
     net.eval()
     correct = 0
     for k in range(0, len(x), BATCH):
-        xb, yb = x[k:k + BATCH], torch.as_tensor(y[k:k + BATCH])
+        xb, yb = x[k : k + BATCH], torch.as_tensor(y[k : k + BATCH])
         if kind in PERTURBATIONS:
             xb = perturb(xb, kind, strength, rng)
         xt = torch.as_tensor(xb, dtype=torch.float32)

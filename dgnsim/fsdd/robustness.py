@@ -17,18 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from dgnsim.fsdd.evaluate import evaluate_dir
-from dgnsim.io.files import write_json, write_text
 from dgnsim.fsdd.train import train
+from dgnsim.io.files import write_json, write_text
 
 #: Perturbation strengths of the table (stated in its header).
 PERTURBATIONS = {
     "clean": None,
-    "additive": "additive:0.02",      # a spike inserted with p = 0.02 per channel and step (~ +8 % spikes)
+    "additive": "additive:0.02",  # a spike inserted with p = 0.02 per channel and step (~ +8 % spikes)
     "subtractive": "subtractive:0.2",  # each input spike deleted with p = 0.2
-    "mixed": "mixed:0.02",            # both, p = 0.02 each
-    "FGSM": "fgsm:0.001",             # 0.1 % of the input entries flipped (32 of 100 x 320, ~0.5 % of the spikes)
-    "PGD": "pgd:0.001",               # same budget, random start + 5 steps
-    "BIM": "bim:0.001",               # same budget, 5 steps
+    "mixed": "mixed:0.02",  # both, p = 0.02 each
+    "FGSM": "fgsm:0.001",  # 0.1 % of the input entries flipped (32 of 100 x 320, ~0.5 % of the spikes)
+    "PGD": "pgd:0.001",  # same budget, random start + 5 steps
+    "BIM": "bim:0.001",  # same budget, 5 steps
 }
 
 
@@ -62,8 +62,18 @@ def evaluate_run(directory, seed: int, *, data=None, progress: bool = True) -> d
     return json.loads(evaluation.read_text())["accuracy"]
 
 
-def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads: int = 2,
-               progress: bool = True, delays=(0.0,), curves: bool = False) -> dict:
+def robustness(
+    configs,
+    seeds: int,
+    out,
+    *,
+    epochs: int = 30,
+    data=None,
+    threads: int = 2,
+    progress: bool = True,
+    delays=(0.0,),
+    curves: bool = False,
+) -> dict:
     """Train and evaluate every row of ``configs`` for ``seeds`` seeds.
 
     A row is ``(model, recurrent)``, trained with the input ``delays`` in ms
@@ -80,13 +90,24 @@ def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads
             if not _evaluated(directory / "eval.json"):
                 if progress:
                     print(f"== {name} seed {seed}: training (or reading back a finished run)", file=sys.stderr)
-                train(model, directory, recurrent=recurrent, epochs=epochs, seed=seed, data=data,
-                      threads=threads, progress=progress, delays=row_delays)
+                train(
+                    model,
+                    directory,
+                    recurrent=recurrent,
+                    epochs=epochs,
+                    seed=seed,
+                    data=data,
+                    threads=threads,
+                    progress=progress,
+                    delays=row_delays,
+                )
             acc = evaluate_run(directory, seed, data=data, progress=progress)
             results.setdefault(name, []).append([acc[p or "clean"] for p in PERTURBATIONS.values()])
             runs.setdefault(name, []).append((directory, seed))
-    table = {name: {"mean": (100 * np.mean(r, axis=0)).tolist(), "std": (100 * np.std(r, axis=0)).tolist(),
-                    "seeds": len(r)} for name, r in results.items()}
+    table = {
+        name: {"mean": (100 * np.mean(r, axis=0)).tolist(), "std": (100 * np.std(r, axis=0)).tolist(), "seeds": len(r)}
+        for name, r in results.items()
+    }
     report = {"columns": list(PERTURBATIONS), "strengths": PERTURBATIONS, "epochs": epochs, "table": table}
     write_json(out / "robustness.json", report)
     write_text(out / "robustness.csv", to_csv(report))
@@ -95,8 +116,9 @@ def robustness(configs, seeds: int, out, *, epochs: int = 30, data=None, threads
         from dgnsim.fsdd.curves import robustness_curves
 
         rows = robustness_curves(runs, out, data=data, progress=progress)["rows"]
-        report["half_strength"] = {name: {kind: c["half_strength"] for kind, c in row["curves"].items()}
-                                   for name, row in rows.items()}
+        report["half_strength"] = {
+            name: {kind: c["half_strength"] for kind, c in row["curves"].items()} for name, row in rows.items()
+        }
     return report
 
 
@@ -115,5 +137,7 @@ def to_markdown(report: dict) -> str:
     for name, row in report["table"].items():
         lines.append(f"| {name} | " + " | ".join(f"{m:.1f} ± {s:.1f}" for m, s in zip(row["mean"], row["std"])) + " |")
     strengths = "; ".join(f"{k}: {v}" for k, v in report["strengths"].items() if v)
-    return (f"Test accuracy (%) on FSDD (official split), mean ± std over seeds, {report['epochs']} epochs, "
-            f"trained on clean data only. Strengths: {strengths}.\n\n" + "\n".join(lines) + "\n")
+    return (
+        f"Test accuracy (%) on FSDD (official split), mean ± std over seeds, {report['epochs']} epochs, "
+        f"trained on clean data only. Strengths: {strengths}.\n\n" + "\n".join(lines) + "\n"
+    )

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dgnsim.io import checkpoint
 from dgnsim.core.models import load_model
 from dgnsim.fsdd.augment import augment_batch, format_augment, parse_augment
 from dgnsim.fsdd.data import ENCODING, load_fsdd
+from dgnsim.io import checkpoint
 from dgnsim.io.files import atomic_path
 from dgnsim.io.progress import progress_bar
 from dgnsim.surrogate import Classifier
@@ -39,11 +39,15 @@ class TrainingInterrupted(KeyboardInterrupt):
         if saved == 0:
             text = f"interrupted in epoch 1 of {epochs}, before any epoch was saved; the same command starts again"
         elif saved < epochs:
-            text = (f"interrupted in epoch {saved + 1} of {epochs}; epoch {saved} is saved in {checkpoint_file}: "
-                    "run the same command again to resume from it")
+            text = (
+                f"interrupted in epoch {saved + 1} of {epochs}; epoch {saved} is saved in {checkpoint_file}: "
+                "run the same command again to resume from it"
+            )
         else:
-            text = (f"interrupted while writing the trained network; all {epochs} epochs are saved in "
-                    f"{checkpoint_file}: run the same command again to finish")
+            text = (
+                f"interrupted while writing the trained network; all {epochs} epochs are saved in "
+                f"{checkpoint_file}: run the same command again to finish"
+            )
         super().__init__(text)
 
 
@@ -59,7 +63,7 @@ class TrainResult:
 
 def _batches(n, batch, rng):
     order = rng.permutation(n)
-    return [order[k:k + batch] for k in range(0, n, batch)]
+    return [order[k : k + batch] for k in range(0, n, batch)]
 
 
 def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
@@ -68,8 +72,8 @@ def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
     correct = 0
     with torch.no_grad():
         for k in range(0, len(x), batch):
-            xb = torch.as_tensor(x[k:k + batch], dtype=torch.float32)
-            correct += int((net(xb).argmax(1).numpy() == y[k:k + batch]).sum())
+            xb = torch.as_tensor(x[k : k + batch], dtype=torch.float32)
+            correct += int((net(xb).argmax(1).numpy() == y[k : k + batch]).sum())
     return correct / len(x)
 
 
@@ -93,11 +97,30 @@ def parse_delays(text: str) -> list[float]:
         raise ValueError(f"--delays: comma-separated numbers in ms, e.g. 0,10,20; got {text!r}") from None
 
 
-def train(model, out, *, hidden: int = 128, recurrent: bool = False, epochs: int = 20, batch: int = 64,
-          lr: float = 1e-2, seed: int = 0, data=None, split: str = "official", surrogate: str = "fast_sigmoid",
-          width: float = 4.0, threads: int = 2, progress: bool = True, limit: int | None = None,
-          pool: str = "mean", dropout: float = 0.2, augment: str = "", label_smoothing: float = 0.0,
-          reset: str | None = None, delays=(0.0,)) -> TrainResult:
+def train(
+    model,
+    out,
+    *,
+    hidden: int = 128,
+    recurrent: bool = False,
+    epochs: int = 20,
+    batch: int = 64,
+    lr: float = 1e-2,
+    seed: int = 0,
+    data=None,
+    split: str = "official",
+    surrogate: str = "fast_sigmoid",
+    width: float = 4.0,
+    threads: int = 2,
+    progress: bool = True,
+    limit: int | None = None,
+    pool: str = "mean",
+    dropout: float = 0.2,
+    augment: str = "",
+    label_smoothing: float = 0.0,
+    reset: str | None = None,
+    delays=(0.0,),
+) -> TrainResult:
     """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
 
     ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
@@ -126,13 +149,35 @@ def train(model, out, *, hidden: int = 128, recurrent: bool = False, epochs: int
     if limit is not None:  # a random subset (the files are sorted by digit)
         keep = np.sort(np.random.default_rng(seed).permutation(len(train_x))[:limit])
         train_x, train_y = train_x[keep], train_y[keep]
-    config = dict(model=spec, n_in=train_x.shape[2], n_hidden=hidden, n_out=10, recurrent=recurrent, dt=DT_MS,
-                  surrogate=surrogate, width=width, reset=reset, order="brian", seed=seed, weight_scale=1.0,
-                  bias=12.0, pool=pool, dropout=dropout)
+    config = dict(
+        model=spec,
+        n_in=train_x.shape[2],
+        n_hidden=hidden,
+        n_out=10,
+        recurrent=recurrent,
+        dt=DT_MS,
+        surrogate=surrogate,
+        width=width,
+        reset=reset,
+        order="brian",
+        seed=seed,
+        weight_scale=1.0,
+        bias=12.0,
+        pool=pool,
+        dropout=dropout,
+    )
     if delays_ms != (0.0,):  # recorded only when used, so runs without delays keep their configuration
         config["delays"] = list(delays_ms)
-    run_config = dict(config, model=spec.name, epochs=epochs, batch=batch, lr=lr, split=split, limit=limit,
-                      encoding_key=ds.encoding_key)
+    run_config = dict(
+        config,
+        model=spec.name,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        split=split,
+        limit=limit,
+        encoding_key=ds.encoding_key,
+    )
     if not spec.builtin:  # a user's model file: a run is of this file's text (built-ins: of the installed file)
         run_config["model_sha256"] = spec.sha256
     if augmentation:  # recorded only when used, so runs without it keep their configuration
@@ -165,27 +210,60 @@ def train(model, out, *, hidden: int = 128, recurrent: bool = False, epochs: int
     try:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
-            with progress_bar(total=len(train_x), desc=f"epoch {epoch + 1}/{epochs}", unit="sample",
-                              enabled=progress) as bar:
-                loss, train_acc = _train_epoch(net, opt, train_x, train_y, seed=seed, epoch=epoch, batch=batch,
-                                               augmentation=augmentation, label_smoothing=label_smoothing, bar=bar)
+            with progress_bar(
+                total=len(train_x), desc=f"epoch {epoch + 1}/{epochs}", unit="sample", enabled=progress
+            ) as bar:
+                loss, train_acc = _train_epoch(
+                    net,
+                    opt,
+                    train_x,
+                    train_y,
+                    seed=seed,
+                    epoch=epoch,
+                    batch=batch,
+                    augmentation=augmentation,
+                    label_smoothing=label_smoothing,
+                    bar=bar,
+                )
                 sched.step()
                 test_acc = accuracy(net, ds.test_x, ds.test_y)
                 bar.set_postfix_str(f"loss {loss:.3f} acc {train_acc:.3f} test {test_acc:.3f}", refresh=False)
-            history.append({"epoch": epoch + 1, "loss": loss, "train_accuracy": train_acc,
-                            "test_accuracy": test_acc, "seconds": time.perf_counter() - t0})
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "loss": loss,
+                    "train_accuracy": train_acc,
+                    "test_accuracy": test_acc,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
             out.mkdir(parents=True, exist_ok=True)
             with atomic_path(ckpt) as tmp:
-                torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                            "history": history, "epoch": epoch + 1, "run_config": run_config}, tmp)
+                torch.save(
+                    {
+                        "net": net.state_dict(),
+                        "opt": opt.state_dict(),
+                        "sched": sched.state_dict(),
+                        "history": history,
+                        "epoch": epoch + 1,
+                        "run_config": run_config,
+                    },
+                    tmp,
+                )
             saved = epoch + 1
         final = history[-1]
-        checkpoint.save(net, out, encoding=dict(ENCODING, key=ds.encoding_key), split=split,
-                        extra={"training": run_config, "history": history, "test_accuracy": final["test_accuracy"]})
+        checkpoint.save(
+            net,
+            out,
+            encoding=dict(ENCODING, key=ds.encoding_key),
+            split=split,
+            extra={"training": run_config, "history": history, "test_accuracy": final["test_accuracy"]},
+        )
     except KeyboardInterrupt:
         raise TrainingInterrupted(ckpt, saved, epochs) from None
-    return TrainResult(out, epochs, final["test_accuracy"], final["train_accuracy"], history,
-                       time.perf_counter() - started)
+    return TrainResult(
+        out, epochs, final["test_accuracy"], final["train_accuracy"], history, time.perf_counter() - started
+    )
 
 
 def _train_epoch(net, opt, train_x, train_y, *, seed, epoch, batch, augmentation, label_smoothing, bar):
@@ -204,16 +282,20 @@ def _train_epoch(net, opt, train_x, train_y, *, seed, epoch, batch, augmentation
         logits = net(xb)
         loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing) + REGULARIZER_WEIGHT * net.regularizer()
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: the loss is {float(loss)}; "
-                                     "lower --lr (the last finished epoch's checkpoint is kept)")
+            raise FloatingPointError(
+                f"epoch {epoch + 1}, batch {k + 1}: the loss is {float(loss)}; "
+                "lower --lr (the last finished epoch's checkpoint is kept)"
+            )
         opt.zero_grad()
         loss.backward()
         opt.step()
         net.project()
         bad = [n for n, p in net.named_parameters() if not torch.isfinite(p).all()]
         if bad:
-            raise FloatingPointError(f"epoch {epoch + 1}, batch {k + 1}: parameters {bad} became NaN or Inf; "
-                                     "lower --lr (the last finished epoch's checkpoint is kept)")
+            raise FloatingPointError(
+                f"epoch {epoch + 1}, batch {k + 1}: parameters {bad} became NaN or Inf; "
+                "lower --lr (the last finished epoch's checkpoint is kept)"
+            )
         total += float(loss.detach()) * len(idx)
         correct += int((logits.argmax(1) == yb).sum())
         seen += len(idx)

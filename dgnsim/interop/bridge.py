@@ -55,17 +55,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from brian2 import Quantity, get_dimensions, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, get_dimensions, ms, mV
 
 from dgnsim.brian.backend import Simulation
-from dgnsim.io.checkpoint import load as load_checkpoint
-from dgnsim.brian.network import make_group, connect, model_of
+from dgnsim.brian.network import connect, make_group, model_of
 from dgnsim.core.units import mv_ms_value
+from dgnsim.io.checkpoint import load as load_checkpoint
 
-__all__ = ["BridgeError", "load_surrogate", "brian2_values", "build", "run_brian2", "run_torch", "compare",
-           "SampleAgreement", "Agreement", "ForwardRecord", "to_surrogate", "from_surrogate_groups",
-           "READOUT_V_TH", "RECURRENT_SCHEDULE", "LAYOUTS", "Layout", "check_input", "dense_pairs",
-           "readout_logits", "readout_v_rest"]
+__all__ = [
+    "LAYOUTS",
+    "READOUT_V_TH",
+    "RECURRENT_SCHEDULE",
+    "Agreement",
+    "BridgeError",
+    "ForwardRecord",
+    "Layout",
+    "SampleAgreement",
+    "brian2_values",
+    "build",
+    "check_input",
+    "compare",
+    "dense_pairs",
+    "from_surrogate_groups",
+    "load_surrogate",
+    "readout_logits",
+    "readout_v_rest",
+    "run_brian2",
+    "run_torch",
+    "to_surrogate",
+]
 
 #: Threshold given to the readout in Brian2: it never spikes (the surrogate's readout has no spikes).
 READOUT_V_TH = 1e9 * mV
@@ -115,9 +133,28 @@ def load_surrogate(path, *, model: str | None = None, **config):
     except Exception as exc:  # truncated zip, not a torch file, pickle error
         raise BridgeError(f"{path}: not a readable PyTorch file ({type(exc).__name__}: {exc})") from None
     if isinstance(obj, dict) and "net" in obj and "run_config" in obj:
-        cfg = {k: v for k, v in obj["run_config"].items()
-               if k in ("model", "n_in", "n_hidden", "n_out", "recurrent", "dt", "surrogate", "width", "reset",
-                        "order", "seed", "weight_scale", "bias", "pool", "delays")}
+        cfg = {
+            k: v
+            for k, v in obj["run_config"].items()
+            if k
+            in (
+                "model",
+                "n_in",
+                "n_hidden",
+                "n_out",
+                "recurrent",
+                "dt",
+                "surrogate",
+                "width",
+                "reset",
+                "order",
+                "seed",
+                "weight_scale",
+                "bias",
+                "pool",
+                "delays",
+            )
+        }
         state = obj["net"]
     elif isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
         if model is None:
@@ -125,8 +162,13 @@ def load_surrogate(path, *, model: str | None = None, **config):
         state = obj
         try:
             w = state["hidden.W_w"] if "hidden.W_w" in state else state["hidden.W_c"]
-            cfg = dict(model=model, n_in=w.shape[0] // len(config.get("delays", (0,))), n_hidden=w.shape[1],
-                       n_out=state["readout.W_w"].shape[1], recurrent=any(k.startswith("hidden.R_") for k in state))
+            cfg = dict(
+                model=model,
+                n_in=w.shape[0] // len(config.get("delays", (0,))),
+                n_hidden=w.shape[1],
+                n_out=state["readout.W_w"].shape[1],
+                recurrent=any(k.startswith("hidden.R_") for k in state),
+            )
         except (KeyError, IndexError) as exc:
             raise BridgeError(f"{path}: not a Classifier state_dict (missing {exc})") from None
         cfg.update(config)
@@ -197,7 +239,7 @@ def brian2_values(net) -> dict:
             params[name] = q[0] if p.scope == "shared" or value.size == 1 else q
         out[prefix] = params
     for key, layer, kind in (("W", net.hidden, "W"), ("R", net.hidden, "R"), ("W_out", net.readout, "W")):
-        mats = {}
+        mats: dict[str, np.ndarray] = {}
         if kind == "R" and not layer.recurrent:
             out[key] = mats
             continue
@@ -231,7 +273,7 @@ class Layout:
     offset: int
 
     @classmethod
-    def make(cls, kind: str, samples: int, steps: int, gap: int = 0) -> "Layout":
+    def make(cls, kind: str, samples: int, steps: int, gap: int = 0) -> Layout:
         """The layout of ``samples`` samples of ``steps`` steps; ``gap``: the longest input delay (steps)."""
         if kind not in LAYOUTS:
             raise BridgeError(f"layout: one of {', '.join(LAYOUTS)}, not {kind!r}")
@@ -269,7 +311,7 @@ class Layout:
         values = np.asarray(values)
         if self.kind == "copies":
             return values.reshape(self.steps, self.copies, n).transpose(1, 0, 2)
-        return values.reshape(self.samples, self.period, n)[:, self.offset:self.offset + self.steps]
+        return values.reshape(self.samples, self.period, n)[:, self.offset : self.offset + self.steps]
 
 
 @dataclass
@@ -318,9 +360,8 @@ def dense_pairs(n_src: int, n_tgt: int, copies: int) -> tuple[np.ndarray, np.nda
     order, the order of a flattened (n_src, n_tgt) weight matrix, tiled over the copies.
     """
     i, j = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="ij")
-    i, j = i.ravel(), j.ravel()
     off = np.arange(copies)[:, None]
-    return (off * n_src + i).ravel(), (off * n_tgt + j).ravel()
+    return (off * n_src + i.ravel()).ravel(), (off * n_tgt + j.ravel()).ravel()
 
 
 def _input_synapses(net, weights: dict, copies: int):
@@ -333,8 +374,10 @@ def _input_synapses(net, weights: dict, copies: int):
     delays = net.hidden.delays
     i, j = dense_pairs(n_in, n_h, copies)
     blocks = {n: np.asarray(q).reshape(len(delays), n_in * n_h) for n, q in weights.items()}
-    w = {n: _like(np.concatenate([np.tile(b[k], copies) for k in range(len(delays))]), weights[n])
-         for n, b in blocks.items()}
+    w = {
+        n: _like(np.concatenate([np.tile(b[k], copies) for k in range(len(delays))]), weights[n])
+        for n, b in blocks.items()
+    }
     if delays == (0.0,):
         return i, j, None, w
     delay = np.repeat(np.asarray(delays), len(i)) * ms
@@ -368,8 +411,9 @@ class _StepPart:
 def _step_code(equations, variables, order, only) -> str:
     from dgnsim.core.integration import step_statements
 
-    return "\n".join(line for var, lines in step_statements(equations, variables, order) if var in only
-                     for line in lines)
+    return "\n".join(
+        line for var, lines in step_statements(equations, variables, order) if var in only for line in lines
+    )
 
 
 #: Custom event of the serial layout: the step before each sample, where the state is set to its initial values.
@@ -405,12 +449,15 @@ def _check_initial_below_threshold(net) -> None:
     with torch.no_grad():
         distance = p.program.distance(state.variables, p.params, p.invariants)
     if bool(torch.any(distance >= 0 if p.program.inclusive else distance > 0)):
-        raise BridgeError(f"{net.hidden.model_name}: the initial state is at or above threshold, so the serial "
-                          "layout's initialising step would spike; use layout='copies'")
+        raise BridgeError(
+            f"{net.hidden.model_name}: the initial state is at or above threshold, so the serial "
+            "layout's initialising step would spike; use layout='copies'"
+        )
 
 
-def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noise: bool = False,
-          layout: str = "copies") -> BrianNetwork:
+def build(
+    net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noise: bool = False, layout: str = "copies"
+) -> BrianNetwork:
     """Create and add to ``sim`` the Brian2 network of ``net`` for the inputs ``x`` (B, T, n_in).
 
     Parameters
@@ -445,8 +492,9 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noi
     dt = sim.dt
     b, t, c = np.nonzero(x)
     copy, step = lay.position(b, t)
-    gen = SpikeGeneratorGroup(copies * n_in, copy * n_in + c, step * dt, when="before_groups", order=0,
-                              name="bridge_input")
+    gen = SpikeGeneratorGroup(
+        copies * n_in, copy * n_in + c, step * dt, when="before_groups", order=0, name="bridge_input"
+    )
     hidden_params = {k: _tile(v, copies) for k, v in values["hidden"].items()}
     if noise:
         hidden_params["noise_sigma"] = 0 * mV
@@ -455,12 +503,17 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noi
         targets = set(net.hidden.program.input_targets.values())
         method = _StepPart(tuple(spec.update_order), tuple(v for v in spec.update_order if v not in targets))
     start = {SAMPLE_START: f"timestep(t, dt) % {lay.period} == 0"} if lay.kind == "serial" else None
-    hidden = make_group(spec, copies * n_h, hidden_params, reset=cfg.get("reset"), method=method,
-                        name="bridge_hidden", events=start)
+    hidden = make_group(
+        spec, copies * n_h, hidden_params, reset=cfg.get("reset"), method=method, name="bridge_hidden", events=start
+    )
     if order == "paper":
         traces = tuple(v for v in spec.update_order if v in targets)
-        hidden.run_regularly(_step_code(hidden.equations, hidden.variables, tuple(spec.update_order), traces),
-                             when="before_groups", order=-1, name="bridge_hidden_traces")
+        hidden.run_regularly(
+            _step_code(hidden.equations, hidden.variables, tuple(spec.update_order), traces),
+            when="before_groups",
+            order=-1,
+            name="bridge_hidden_traces",
+        )
         hidden.resetter["spike"].when = "after_groups"  # the spike space still holds the last step's spikes
     readout_params = {k: _tile(v, copies) for k, v in values["readout"].items()}
     readout_params["v_th"] = READOUT_V_TH
@@ -477,8 +530,15 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noi
     for k, d in enumerate(net.hidden.delays):
         part = slice(k * size, (k + 1) * size)
         key = "input" if k == 0 else f"input_{k}"
-        synapses[key] = connect(gen, hidden, i=i[part], j=j[part], delay=None if delay is None else d * ms,
-                                name=f"bridge_{key}_syn", **{n: q[part] for n, q in w.items()})
+        synapses[key] = connect(
+            gen,
+            hidden,
+            i=i[part],
+            j=j[part],
+            delay=None if delay is None else d * ms,
+            name=f"bridge_{key}_syn",
+            **{n: q[part] for n, q in w.items()},
+        )
         synapses[key].pre.when, synapses[key].pre.order = "before_groups", 1
     if net.hidden.recurrent:
         i, j = dense_pairs(n_h, n_h, copies)
@@ -493,9 +553,17 @@ def build(net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noi
     readout_v = StateMonitor(readout, "v", record=True, when="end", name="bridge_readout_v")
     hidden_state = None
     if record_state:
-        hidden_state = StateMonitor(hidden, _threshold_vars(net.hidden.spec), record=True, when="thresholds",
-                                    order=-1, name="bridge_hidden_state")
-    objs = [gen, hidden, readout, *synapses.values(), spikes, readout_v] + ([hidden_state] if hidden_state is not None else [])
+        hidden_state = StateMonitor(
+            hidden,
+            _threshold_vars(net.hidden.spec),
+            record=True,
+            when="thresholds",
+            order=-1,
+            name="bridge_hidden_state",
+        )
+    objs = [gen, hidden, readout, *synapses.values(), spikes, readout_v] + (
+        [hidden_state] if hidden_state is not None else []
+    )
     sim.add(*objs)
     return BrianNetwork(lay, gen, hidden, readout, synapses, spikes, readout_v, hidden_state)
 
@@ -542,8 +610,9 @@ def readout_logits(layout: Layout, v: np.ndarray, v_rest: np.ndarray, pool: str)
     return pool_logits(torch.as_tensor(trace.transpose(1, 0, 2)), pool).numpy()
 
 
-def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True,
-               layout: str = "copies") -> ForwardRecord:
+def run_brian2(
+    net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True, layout: str = "copies"
+) -> ForwardRecord:
     """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples).
 
     The logits pool the readout's recorded v - v_rest over the steps as the surrogate's
@@ -562,8 +631,10 @@ def run_brian2(net, x: np.ndarray, device: str = "cpp_standalone", *, record_sta
         v = np.array(mv_ms_value(bn.readout_v.v[:])).T  # (total steps, copies*n_out)
         state = None
         if bn.hidden_state is not None:
-            state = {var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])).T
-                     for var in bn.hidden_state.record_variables}
+            state = {
+                var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])).T
+                for var in bn.hidden_state.record_variables
+            }
         timings = dict(sim.timings)
     import torch
 
@@ -598,12 +669,17 @@ def run_torch(net, x: np.ndarray) -> ForwardRecord:
         spikes, dist = [], []
         for t in range(xt.shape[0]):
             z, state = step({target: d[t] for target, d in drive.items()}, state, p)
+            assert state.distance is not None  # step() always records it
             spikes.append(z)
             dist.append(state.distance)
         h = torch.stack(spikes)
         logits = net.readout(h)
-    return ForwardRecord(h.transpose(0, 1).numpy() > 0, logits.numpy(), torch.stack(dist).transpose(0, 1).numpy(),
-                         time.perf_counter() - start)
+    return ForwardRecord(
+        h.transpose(0, 1).numpy() > 0,
+        logits.numpy(),
+        torch.stack(dist).transpose(0, 1).numpy(),
+        time.perf_counter() - start,
+    )
 
 
 # ----------------------------------------------------------------------------- agreement
@@ -643,12 +719,17 @@ class Agreement:
     max_logit_difference_mv: float
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "spike_identical": self.spike_identical, "class_identical": self.class_identical,
-                "spike_identical_fraction": self.spike_identical / self.n,
-                "torch_accuracy": self.torch_accuracy, "brian2_accuracy": self.brian2_accuracy,
-                "max_distance_to_threshold_where_differ_mv": self.max_distance_mv,
-                "max_logit_difference_mv": self.max_logit_difference_mv,
-                "samples": [s.__dict__ for s in self.samples]}
+        return {
+            "n": self.n,
+            "spike_identical": self.spike_identical,
+            "class_identical": self.class_identical,
+            "spike_identical_fraction": self.spike_identical / self.n,
+            "torch_accuracy": self.torch_accuracy,
+            "brian2_accuracy": self.brian2_accuracy,
+            "max_distance_to_threshold_where_differ_mv": self.max_distance_mv,
+            "max_logit_difference_mv": self.max_logit_difference_mv,
+            "samples": [s.__dict__ for s in self.samples],
+        }
 
 
 def compare(reference: ForwardRecord, other: ForwardRecord, labels=None) -> Agreement:
@@ -673,8 +754,16 @@ def compare(reference: ForwardRecord, other: ForwardRecord, labels=None) -> Agre
         worst = max((d for d in (worst, dt_, dbr) if d is not None), default=None)
         out.append(SampleAgreement(k, False, step, neurons, dt_, dbr, int(tc[k]), int(bc[k]), label))
     acc = (lambda c: float(np.mean(c == np.asarray(labels)))) if labels is not None else (lambda c: None)
-    return Agreement(tuple(out), sum(s.identical for s in out), int(np.sum(tc == bc)), len(out), acc(tc), acc(bc),
-                     worst, float(np.max(np.abs(reference.logits - other.logits))))
+    return Agreement(
+        tuple(out),
+        sum(s.identical for s in out),
+        int(np.sum(tc == bc)),
+        len(out),
+        acc(tc),
+        acc(bc),
+        worst,
+        float(np.max(np.abs(reference.logits - other.logits))),
+    )
 
 
 # ----------------------------------------------------------------------------- reverse direction
@@ -689,24 +778,47 @@ def from_surrogate_groups(net, *, name: str = "bridged"):
     refused here (its weights are one block per delay); :func:`build` connects those.
     """
     if net.hidden.delays != (0.0,):
-        raise BridgeError(f"input delays {list(net.hidden.delays)} ms: from_surrogate_groups returns "
-                          "undelayed input weights; use build() for a network with input delays")
+        raise BridgeError(
+            f"input delays {list(net.hidden.delays)} ms: from_surrogate_groups returns "
+            "undelayed input weights; use build() for a network with input delays"
+        )
     values = brian2_values(net)
     cfg = net.config
-    hidden = make_group(net.hidden.spec, net.hidden.n_out, values["hidden"], reset=cfg.get("reset"),
-                        per_neuron=[n for n, p in net.hidden.spec.parameters.items() if p.scope == "neuron"],
-                        name=f"{name}_hidden")
-    readout = make_group("lif", net.readout.n_out, values["readout"],
-                         per_neuron=[n for n, p in net.readout.spec.parameters.items() if p.scope == "neuron"],
-                         name=f"{name}_readout")
+    hidden = make_group(
+        net.hidden.spec,
+        net.hidden.n_out,
+        values["hidden"],
+        reset=cfg.get("reset"),
+        per_neuron=[n for n, p in net.hidden.spec.parameters.items() if p.scope == "neuron"],
+        name=f"{name}_hidden",
+    )
+    readout = make_group(
+        "lif",
+        net.readout.n_out,
+        values["readout"],
+        per_neuron=[n for n, p in net.readout.spec.parameters.items() if p.scope == "neuron"],
+        name=f"{name}_readout",
+    )
     i, j = dense_pairs(net.hidden.n_out, net.readout.n_out, 1)
-    out = connect(hidden, readout, i=i, j=j, name=f"{name}_output_syn",
-                  **{n: _like(np.asarray(q).ravel(), q) for n, q in values["W_out"].items()})
+    out = connect(
+        hidden,
+        readout,
+        i=i,
+        j=j,
+        name=f"{name}_output_syn",
+        **{n: _like(np.asarray(q).ravel(), q) for n, q in values["W_out"].items()},
+    )
     rec = None
     if net.hidden.recurrent:
         i, j = dense_pairs(net.hidden.n_out, net.hidden.n_out, 1)
-        rec = connect(hidden, hidden, i=i, j=j, name=f"{name}_recurrent_syn",
-                      **{n: _like(np.asarray(q).ravel(), q) for n, q in values["R"].items()})
+        rec = connect(
+            hidden,
+            hidden,
+            i=i,
+            j=j,
+            name=f"{name}_recurrent_syn",
+            **{n: _like(np.asarray(q).ravel(), q) for n, q in values["R"].items()},
+        )
     return hidden, readout, out, rec, values["W"]
 
 
@@ -717,16 +829,27 @@ def _dense(syn, n_src: int, n_tgt: int, pname: str, delays_ms=(0.0,)) -> Quantit
     rows = k * n_src + i
     pairs = rows * n_tgt + j
     if len(np.unique(pairs)) != len(pairs):
-        raise BridgeError(f"{syn.name}: more than one synapse between a pair with one delay; "
-                          "the surrogate has one weight per pair and delay")
+        raise BridgeError(
+            f"{syn.name}: more than one synapse between a pair with one delay; "
+            "the surrogate has one weight per pair and delay"
+        )
     value = getattr(syn, pname)[:]
     dense = np.zeros((len(delays_ms) * n_src, n_tgt))
     dense[rows, j] = np.asarray(value)
     return _like(dense, value)
 
 
-def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_synapses=None, *, dt=None,
-                 reset: str | None = None, **options):
+def to_surrogate(
+    hidden,
+    readout,
+    input_synapses,
+    output_synapses,
+    recurrent_synapses=None,
+    *,
+    dt=None,
+    reset: str | None = None,
+    **options,
+):
     """A float64 Classifier holding the parameters and weights of a Brian2 network of this package.
 
     ``hidden``: a group of any model the surrogate takes (made by :func:`dgnsim.make_group`);
@@ -744,20 +867,37 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
     h_model, r_model = model_of(hidden), model_of(readout)
     if r_model.name != "lif":
         raise BridgeError(f"the readout must be a lif group, got {r_model.name}")
-    if input_synapses.target is not hidden or output_synapses.source is not hidden or output_synapses.target is not readout:
+    if (
+        input_synapses.target is not hidden
+        or output_synapses.source is not hidden
+        or output_synapses.target is not readout
+    ):
         raise BridgeError("synapses must run input -> hidden -> readout")
-    if recurrent_synapses is not None and (recurrent_synapses.source is not hidden or recurrent_synapses.target is not hidden):
+    if recurrent_synapses is not None and (
+        recurrent_synapses.source is not hidden or recurrent_synapses.target is not hidden
+    ):
         raise BridgeError("recurrent synapses must connect the hidden group to itself")
     for syn in filter(None, (output_synapses, recurrent_synapses)):
         if np.any(np.asarray(syn.delay[:]) != 0):
-            raise BridgeError(f"{syn.name}: synaptic delays have no counterpart in the surrogate "
-                              "(only the input synapses may have delays)")
+            raise BridgeError(
+                f"{syn.name}: synaptic delays have no counterpart in the surrogate "
+                "(only the input synapses may have delays)"
+            )
     dt_ms = float((dt if dt is not None else hidden.clock.dt) / ms)
     delays_ms = tuple(np.unique(np.asarray(input_synapses.delay[:] / ms))) or (0.0,)
     n_in, n_h, n_out = len(input_synapses.source), len(hidden), len(readout)
     try:
-        net = Classifier(h_model.name, n_in, n_h, n_out, recurrent=recurrent_synapses is not None, dt=dt_ms,
-                         reset=reset, delays=delays_ms, **options).double()
+        net = Classifier(
+            h_model.name,
+            n_in,
+            n_h,
+            n_out,
+            recurrent=recurrent_synapses is not None,
+            dt=dt_ms,
+            reset=reset,
+            delays=delays_ms,
+            **options,
+        ).double()
     except ValueError as exc:
         raise BridgeError(f"{input_synapses.name}: {exc}") from None
     memo = {}
@@ -771,8 +911,10 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
                     if np.all(value == value.flat[0]):
                         value = value.flat[0]
                     else:
-                        raise BridgeError(f"{group.name}.{name}: {value.size} values, the surrogate holds "
-                                          f"{raw.numel()} ({p.scope}); change its scope to 'neuron' to train it per neuron")
+                        raise BridgeError(
+                            f"{group.name}.{name}: {value.size} values, the surrogate holds "
+                            f"{raw.numel()} ({p.scope}); change its scope to 'neuron' to train it per neuron"
+                        )
                 t = torch.as_tensor(np.broadcast_to(value, raw.shape).copy(), dtype=torch.float64)
                 raw.copy_(layer.to_raw(name, t))
                 qa = np.asarray(q)
@@ -784,9 +926,10 @@ def to_surrogate(hidden, readout, input_synapses, output_synapses, recurrent_syn
                     exact = q
                 memo[f"{prefix}.p_{name}"] = (raw.detach().clone(), exact)
         for prefix, layer, kind, syn, shape, delays in (
-                ("hidden", net.hidden, "W", input_synapses, (n_in, n_h), net.hidden.delays),
-                ("hidden", net.hidden, "R", recurrent_synapses, (n_h, n_h), (0.0,)),
-                ("readout", net.readout, "W", output_synapses, (n_h, n_out), (0.0,))):
+            ("hidden", net.hidden, "W", input_synapses, (n_in, n_h), net.hidden.delays),
+            ("hidden", net.hidden, "R", recurrent_synapses, (n_h, n_h), (0.0,)),
+            ("readout", net.readout, "W", output_synapses, (n_h, n_out), (0.0,)),
+        ):
             if syn is None:
                 continue
             for pname, w in layer.weights(kind).items():
@@ -814,15 +957,24 @@ class BridgeRun:
 
     def report(self) -> dict:
         a = self.agreement
-        return {"device": self.device, "model": (self.manifest or {}).get("model"), "samples": a.n,
-                "brian2_accuracy": a.brian2_accuracy, "torch_accuracy": a.torch_accuracy,
-                "spike_identical": a.spike_identical, "class_identical": a.class_identical,
-                "torch_seconds": self.torch.seconds, "brian2_seconds": self.brian2.seconds,
-                "brian2_timings": self.brian2.timings, "agreement": a.as_dict()}
+        return {
+            "device": self.device,
+            "model": (self.manifest or {}).get("model"),
+            "samples": a.n,
+            "brian2_accuracy": a.brian2_accuracy,
+            "torch_accuracy": a.torch_accuracy,
+            "spike_identical": a.spike_identical,
+            "class_identical": a.class_identical,
+            "torch_seconds": self.torch.seconds,
+            "brian2_seconds": self.brian2.seconds,
+            "brian2_timings": self.brian2.timings,
+            "agreement": a.as_dict(),
+        }
 
 
-def run_test_split(path, device: str = "cpp_standalone", *, data=None, limit: int | None = None,
-                   model: str | None = None) -> BridgeRun:
+def run_test_split(
+    path, device: str = "cpp_standalone", *, data=None, limit: int | None = None, model: str | None = None
+) -> BridgeRun:
     """Load a trained network, run its test split (first ``limit`` samples) in PyTorch and Brian2."""
     from dgnsim.fsdd.data import load_fsdd
 

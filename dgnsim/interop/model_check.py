@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Hz, SpikeMonitor, StateMonitor, mV, ms
+from brian2 import Hz, SpikeMonitor, StateMonitor, ms, mV
 
 from dgnsim.brian.backend import Simulation
 from dgnsim.brian.network import connect, frozen_noise, make_group, poisson_input
@@ -64,11 +64,14 @@ def check_model(model, *, device: str = "cpp_standalone", seed: int = 0) -> list
 def _describe(spec: NeuronModel) -> str:
     params = ", ".join(f"{p.name} [{p.unit_text}]" for p in spec.parameters.values())
     on_pre = "; ".join(line.strip() for line in spec.synapse.on_pre.splitlines() if line.strip())
-    return (f"{spec.name}: state {', '.join(spec.update_order)}; threshold {spec.threshold!r}; "
-            f"parameters {params}; synapse {on_pre!r}")
+    return (
+        f"{spec.name}: state {', '.join(spec.update_order)}; threshold {spec.threshold!r}; "
+        f"parameters {params}; synapse {on_pre!r}"
+    )
 
 
 # ----------------------------------------------------------------------------- 2. backends
+
 
 def _drive(spec: NeuronModel, n: int) -> dict:
     """Neuron parameters that make a small network fire: noise and a spread of external drive."""
@@ -96,8 +99,11 @@ def _simulate(spec: NeuronModel, device: str, seed: int, n: int = 20, duration=3
         trace = sim.add(StateMonitor(group, spec.update_order[-1], record=[0, n - 1], name="trace"))
         sim.build(duration)
         sim.run()
-        return (np.array(spikes.i[:]), np.array(spikes.t[:] / ms),
-                np.array(getattr(trace, spec.update_order[-1])[:], dtype=float))
+        return (
+            np.array(spikes.i[:]),
+            np.array(spikes.t[:] / ms),
+            np.array(getattr(trace, spec.update_order[-1])[:], dtype=float),
+        )
 
 
 def check_backends(spec: NeuronModel, *, device: str = "cpp_standalone", seed: int = 0) -> tuple[bool, str]:
@@ -106,16 +112,22 @@ def check_backends(spec: NeuronModel, *, device: str = "cpp_standalone", seed: i
     i_sa, t_sa, v_sa = _simulate(spec, device, seed)
     if len(i_rt) < 10:
         return False, f"only {len(i_rt)} spikes in 300 ms of 20 neurons: too few to compare"
-    same = (np.array_equal(i_rt, i_sa) and np.allclose(t_rt, t_sa, rtol=0, atol=1e-9)
-            and np.allclose(v_rt, v_sa, rtol=1e-9, atol=1e-12))
+    same = (
+        np.array_equal(i_rt, i_sa)
+        and np.allclose(t_rt, t_sa, rtol=0, atol=1e-9)
+        and np.allclose(v_rt, v_sa, rtol=1e-9, atol=1e-12)
+    )
     if not same:
-        first = next((k for k in range(min(len(i_rt), len(i_sa))) if i_rt[k] != i_sa[k] or t_rt[k] != t_sa[k]),
-                     min(len(i_rt), len(i_sa)))
+        first = next(
+            (k for k in range(min(len(i_rt), len(i_sa))) if i_rt[k] != i_sa[k] or t_rt[k] != t_sa[k]),
+            min(len(i_rt), len(i_sa)),
+        )
         return False, f"numpy {len(i_rt)} spikes, {device} {len(i_sa)}; first difference at spike {first}"
     return True, f"numpy and {device}: {len(i_rt)} identical spikes, identical traces"
 
 
 # ----------------------------------------------------------------------------- 3. torch step
+
 
 def _varied_states(group, program, params, inv, rng) -> dict:
     """States (mV-ms numbers) around the group's initial state, as Brian2 evaluated it.
@@ -168,8 +180,10 @@ def check_torch_step(spec: NeuronModel, *, device: str = "cpp_standalone", seed:
     worst = max(float(np.max(np.abs(state[v].numpy() - brian[v]))) for v in spec.update_order)
     same_spikes = np.array_equal(z.numpy() > 0, fired)
     if worst > STEP_TOLERANCE or not same_spikes:
-        return False, (f"largest state difference {worst:.3g} (mV-ms units; tolerance {STEP_TOLERANCE:g}); "
-                       f"spikes {'identical' if same_spikes else 'differ'} ({int(fired.sum())} in Brian2)")
+        return False, (
+            f"largest state difference {worst:.3g} (mV-ms units; tolerance {STEP_TOLERANCE:g}); "
+            f"spikes {'identical' if same_spikes else 'differ'} ({int(fired.sum())} in Brian2)"
+        )
     return True, f"{n} neurons, one step of {dt} ms: states within {worst:.2g}, {int(fired.sum())} identical spikes"
 
 
@@ -181,6 +195,7 @@ def _unit_of(group, var: str):
 
 
 # ----------------------------------------------------------------------------- 4. bridge
+
 
 def check_bridge(spec: NeuronModel, *, device: str = "cpp_standalone", seed: int = 0) -> tuple[bool, str]:
     """A small surrogate network of the model (12-16-3), random inputs, bridged to Brian2: identical spikes."""
@@ -199,6 +214,8 @@ def check_bridge(spec: NeuronModel, *, device: str = "cpp_standalone", seed: int
     if n_spikes == 0:
         return False, "the network does not spike on random input: nothing to compare"
     if agreement.spike_identical != agreement.n:
-        return False, (f"{agreement.spike_identical}/{agreement.n} samples with identical spike trains "
-                       f"({n_spikes} spikes in PyTorch)")
+        return False, (
+            f"{agreement.spike_identical}/{agreement.n} samples with identical spike trains "
+            f"({n_spikes} spikes in PyTorch)"
+        )
     return True, f"{agreement.n}/{agreement.n} samples identical on {device} ({n_spikes} spikes)"

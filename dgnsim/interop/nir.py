@@ -84,13 +84,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, mV, ms, second
+from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, ms, mV, second
 
 from dgnsim.brian.backend import Simulation
-from dgnsim.interop.bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, check_input, dense_pairs
 from dgnsim.brian.network import connect, make_group
 from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT
 from dgnsim.core.units import require_quantity
+from dgnsim.interop.bridge import READOUT_V_TH, RECURRENT_SCHEDULE, BridgeError, check_input, dense_pairs
 
 DISCRETISATIONS = ("snntorch", "exact")
 #: Brian2 slot of recurrent synapses onto the first layer: :func:`dgnsim.interop.bridge.build`'s schedule
@@ -111,9 +111,9 @@ class NirLayer:
     """One imported layer: incoming weights (n_in, n) in mV per spike and our model's parameters."""
 
     weights_mv: np.ndarray
-    params: dict          # model parameters as Brian2 quantities (per-neuron arrays)
+    params: dict  # model parameters as Brian2 quantities (per-neuron arrays)
     spiking: bool
-    model: str = "lif"    # "lif" (CubaLIF, CubaLI: w jumps the current) or "lif_delta" (LIF, IF, LI: w jumps v)
+    model: str = "lif"  # "lif" (CubaLIF, CubaLI: w jumps the current) or "lif_delta" (LIF, IF, LI: w jumps v)
     recurrent_mv: np.ndarray | None = None  # (n, n) recurrent weights, mV per spike of the previous step
     initial: dict = field(default_factory=dict)  # initial state variables (Brian2 quantities), e.g. I of a bias
     name: str | None = None  # the NIR node's name
@@ -132,12 +132,16 @@ def _recurrent_loops(graph) -> dict:
         if len(ins) == 1 and ins == outs:
             target = ins[0]
             if not spiking_node(nodes[target]):
-                raise BridgeError(f"NIR graph: recurrent weights {k!r} around {target!r} "
-                                  f"({type(nodes[target]).__name__}); only a spiking node (CubaLIF, LIF, IF) "
-                                  "may feed its own spikes back")
+                raise BridgeError(
+                    f"NIR graph: recurrent weights {k!r} around {target!r} "
+                    f"({type(nodes[target]).__name__}); only a spiking node (CubaLIF, LIF, IF) "
+                    "may feed its own spikes back"
+                )
             if target in loops:
-                raise BridgeError(f"NIR graph: node {target!r} has two recurrent weight nodes "
-                                  f"({loops[target][0]!r}, {k!r}); one is supported")
+                raise BridgeError(
+                    f"NIR graph: node {target!r} has two recurrent weight nodes "
+                    f"({loops[target][0]!r}, {k!r}); one is supported"
+                )
             loops[target] = (k, node)
     return loops
 
@@ -150,10 +154,10 @@ def _find_cycle(edges):
     state, stack = {}, []
 
     def visit(k):
-        state[k], stack[len(stack):] = 1, [k]
+        state[k], stack[len(stack) :] = 1, [k]
         for b in succ.get(k, ()):
             if state.get(b) == 1:
-                return stack[stack.index(b):] + [b]
+                return stack[stack.index(b) :] + [b]
             if b not in state and (c := visit(b)):
                 return c
         state[k] = 2
@@ -176,9 +180,11 @@ def _chain(graph):
     edges = [tuple(e) for e in graph.edges if tuple(e) not in loop_edges]
     cycle = _find_cycle(edges)
     if cycle is not None:
-        raise BridgeError(f"NIR graph: a cycle {' -> '.join(map(str, cycle))} is not supported; the only "
-                          "supported cycle is a spiking node's own recurrent weights (neuron -> Linear/Affine "
-                          "-> the same neuron, the weight node having no other edge)")
+        raise BridgeError(
+            f"NIR graph: a cycle {' -> '.join(map(str, cycle))} is not supported; the only "
+            "supported cycle is a spiking node's own recurrent weights (neuron -> Linear/Affine "
+            "-> the same neuron, the weight node having no other edge)"
+        )
     out_of = {}
     for a, b in edges:
         if a in out_of:
@@ -200,8 +206,9 @@ def _recurrent_weights(name, w_name, w_node, n):
     """NIR recurrent weight node -> ((n, n) weights, ours (in, out) layout; (n,) bias)."""
     r = np.asarray(w_node.weight, dtype=float)
     if r.shape != (n, n) or not np.all(np.isfinite(r)):
-        raise BridgeError(f"NIR node {w_name!r}: recurrent weights of {name!r} must be a finite ({n}, {n}) "
-                          f"array, got shape {r.shape}")
+        raise BridgeError(
+            f"NIR node {w_name!r}: recurrent weights of {name!r} must be a finite ({n}, {n}) array, got shape {r.shape}"
+        )
     return r.T, _bias(w_name, w_node, n)
 
 
@@ -226,9 +233,11 @@ def _check_decay(name, label, decay):
     """
     low = np.exp(-1.0 / MIN_STEPS_PER_TIME_CONSTANT)
     if np.any(decay < low):
-        raise BridgeError(f"NIR node {name!r}: {label} = {np.min(decay):.4g} per step is below "
-                          f"exp(-1/{MIN_STEPS_PER_TIME_CONSTANT}) = {low:.4f}: its time constant would be under "
-                          f"{MIN_STEPS_PER_TIME_CONSTANT} time steps (at any dt), which dgnsim's models refuse")
+        raise BridgeError(
+            f"NIR node {name!r}: {label} = {np.min(decay):.4g} per step is below "
+            f"exp(-1/{MIN_STEPS_PER_TIME_CONSTANT}) = {low:.4f}: its time constant would be under "
+            f"{MIN_STEPS_PER_TIME_CONSTANT} time steps (at any dt), which dgnsim's models refuse"
+        )
 
 
 def _vec(value, n):
@@ -279,8 +288,10 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
     layers, pending, bias = [], None, None
     for name, node in zip(names, chain):
         if layers and not layers[-1].spiking and not isinstance(node, nir.Output):
-            raise BridgeError(f"NIR node {name!r}: follows a non-spiking node (LI/CubaLI), whose output is a "
-                              "voltage, not spikes; a non-spiking node must be the last neuron node")
+            raise BridgeError(
+                f"NIR node {name!r}: follows a non-spiking node (LI/CubaLI), whose output is a "
+                "voltage, not spikes; a non-spiking node must be the last neuron node"
+            )
         if isinstance(node, (nir.Linear, nir.Affine)):
             if pending is not None:
                 raise BridgeError(f"NIR node {name!r}: two weight nodes in a row")
@@ -325,8 +336,12 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             meta = getattr(node, "metadata", None) or {}
             v0 = meta.get("v_init", node.v_reset if spiking_node(node) and node.v_reset is not None else v_leak)
             v0 = float(np.asarray(v0, dtype=float).reshape(-1)[0])
-            params = {"tau_syn": tau_syn * second, "tau_mem": tau_mem * second, "v_rest": v0 * mV,
-                      "I_ext": (v_leak - v0 + drive) * mV}
+            params = {
+                "tau_syn": tau_syn * second,
+                "tau_mem": tau_mem * second,
+                "v_rest": v0 * mV,
+                "I_ext": (v_leak - v0 + drive) * mV,
+            }
             if spiking:
                 params["v_th"] = _vec(node.v_threshold, n) * mV
                 v_reset = node.v_reset if node.v_reset is not None else v_leak
@@ -334,8 +349,9 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             initial = {"I": -drive * mV} if np.any(drive != 0) else {}
             if not np.all(np.isfinite(w)) or not np.all(np.isfinite(drive)):
                 raise BridgeError(f"NIR node {name!r} ({type(node).__name__}): weights or bias overflow")
-            layers.append(NirLayer(w[:n_ff], params, spiking, "lif", w[n_ff:] if name in loops else None,
-                                   initial, name))
+            layers.append(
+                NirLayer(w[:n_ff], params, spiking, "lif", w[n_ff:] if name in loops else None, initial, name)
+            )
             pending = None
         elif isinstance(node, nir.Output):
             if pending is not None:
@@ -353,8 +369,10 @@ def import_nir(graph, dt=1 * ms, discretisation: str = "snntorch") -> list[NirLa
             layers.append(layer)
             pending = None
         else:
-            raise BridgeError(f"NIR node {name!r}: unsupported node type {type(node).__name__} "
-                              "(supported: Input, Linear, Affine, CubaLIF, CubaLI, LIF, IF, LI, Output)")
+            raise BridgeError(
+                f"NIR node {name!r}: unsupported node type {type(node).__name__} "
+                "(supported: Input, Linear, Affine, CubaLIF, CubaLI, LIF, IF, LI, Output)"
+            )
     if not layers:
         raise BridgeError("NIR graph: no neuron layer")
     return layers
@@ -370,8 +388,10 @@ def _delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s) -> Nir
     step = nir_dt if discretisation == "snntorch" else dt_s
     if isinstance(node, nir.IF):
         if np.any(bias != 0):
-            raise BridgeError(f"NIR node {name!r}: a nonzero Affine bias before an IF node (no leak to turn a "
-                              "constant input into a resting level) is not supported")
+            raise BridgeError(
+                f"NIR node {name!r}: a nonzero Affine bias before an IF node (no leak to turn a "
+                "constant input into a resting level) is not supported"
+            )
         w = pending * (step * r)[None, :]
         tau_mem = np.full(n, IF_TAU_STEPS * dt_s)
         v0 = _vec(node.v_reset, n)
@@ -446,16 +466,18 @@ def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 *
             for var, value in layer.initial.items():
                 setattr(grp, var, _tiled(value, copies))
             i, j = dense_pairs(n_prev, n, copies)
-            syn = sim.add(connect(src, grp, i=i, j=j, name=f"nir_syn{k}",
-                                  w=np.tile(layer.weights_mv.ravel(), copies) * mV))
+            syn = sim.add(
+                connect(src, grp, i=i, j=j, name=f"nir_syn{k}", w=np.tile(layer.weights_mv.ravel(), copies) * mV)
+            )
             if k == 0:
                 syn.pre.when, syn.pre.order = "before_groups", 1
             else:  # after the previous layer's threshold, before this layer's update
                 syn.pre.when, syn.pre.order = "thresholds", 10 * k - 8
             if layer.recurrent_mv is not None:  # the previous step's spikes, before this layer's update
                 i, j = dense_pairs(n, n, copies)
-                rec = sim.add(connect(grp, grp, i=i, j=j, name=f"nir_rec{k}",
-                                      w=np.tile(layer.recurrent_mv.ravel(), copies) * mV))
+                rec = sim.add(
+                    connect(grp, grp, i=i, j=j, name=f"nir_rec{k}", w=np.tile(layer.recurrent_mv.ravel(), copies) * mV)
+                )
                 rec.pre.when, rec.pre.order = RECURRENT_SCHEDULE if k == 0 else ("thresholds", 10 * k - 7)
             grp.state_updater.when, grp.state_updater.order = ("groups", 0) if k == 0 else ("thresholds", 10 * k)
             grp.thresholder["spike"].when, grp.thresholder["spike"].order = "thresholds", 10 * k + 1
@@ -500,14 +522,18 @@ def export_nir(net, path=None):
 
     model = net.hidden.model_name
     if model != "lif":
-        raise BridgeError(f"NIR has no node for the {model!r} model (e.g. the DGN's conductance gate); only lif "
-                          "networks can be exported")
+        raise BridgeError(
+            f"NIR has no node for the {model!r} model (e.g. the DGN's conductance gate); only lif "
+            "networks can be exported"
+        )
     if net.hidden.delays != (0.0,):
         raise BridgeError(f"input delays {list(net.hidden.delays)} ms: export_nir writes undelayed networks only")
     period = net.hidden.refractory_period()
     if period is not None and bool(torch.any(period != 0)):
-        raise BridgeError(f"tau_ref = {period.detach().numpy().ravel().tolist()} ms: NIR's CubaLIF has no "
-                          "refractory period; export_nir writes networks with tau_ref = 0 only")
+        raise BridgeError(
+            f"tau_ref = {period.detach().numpy().ravel().tolist()} ms: NIR's CubaLIF has no "
+            "refractory period; export_nir writes networks with tau_ref = 0 only"
+        )
     dt_s = net.hidden.dt / 1000.0
     nodes = {"input": nir.Input(input_type={"input": np.array([net.hidden.n_in])})}
     edges, prev = [], "input"
@@ -516,8 +542,14 @@ def export_nir(net, path=None):
         n = layer.n_out
         full = {name: np.broadcast_to(v, (n,)).copy() for name, v in p.items()}
         tau_s, tau_m = full["tau_syn"] / 1000.0, full["tau_mem"] / 1000.0
-        common = dict(tau_syn=tau_s, tau_mem=tau_m, r=np.ones(n), v_leak=full["v_rest"] + full["I_ext"],
-                      w_in=tau_s / dt_s, metadata={"v_init": float(full["v_rest"][0])})
+        common = dict(
+            tau_syn=tau_s,
+            tau_mem=tau_m,
+            r=np.ones(n),
+            v_leak=full["v_rest"] + full["I_ext"],
+            w_in=tau_s / dt_s,
+            metadata={"v_init": float(full["v_rest"][0])},
+        )
         nodes[f"linear{k}"] = nir.Linear(weight=layer.weights("W")["w"].detach().double().numpy().T.copy())
         if k == 0:
             nodes[f"lif{k}"] = nir.CubaLIF(v_threshold=full["v_th"], v_reset=full["v_reset"], **common)
@@ -530,8 +562,9 @@ def export_nir(net, path=None):
         prev = f"lif{k}"
     nodes["output"] = nir.Output(output_type={"output": np.array([net.readout.n_out])})
     edges.append((prev, "output"))
-    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt_s, "units": "v: mV, tau: s",
-                                                             "convention": "dgnsim exact"})
+    graph = nir.NIRGraph(
+        nodes=nodes, edges=edges, metadata={"dt": dt_s, "units": "v: mV, tau: s", "convention": "dgnsim exact"}
+    )
     if path is not None:
         from dgnsim.io.files import atomic_path
 

@@ -12,7 +12,8 @@ measured:
 - **prediction**: the linear-noise approximation of the model's own discrete step at that
   operating point, with the traces held (the step from
   :func:`dgnsim.analysis.gating_linear.step_map`; its stationary variance ``b^2/(1 - a^2)``,
-  the stability analysis's discrete formula applied to the trained parameters). For the DGN it is ``sigma^2 2h / (1 - (1 - h(1 + g0))^2)``,
+  the stability analysis's discrete formula applied to the trained parameters). For the DGN it
+  is ``sigma^2 2h / (1 - (1 - h(1 + g0))^2)``,
   ``h = dt/tau_mem``; for the LIF ``sigma^2 (2/h) tanh(h/2)``, whatever its input.
 - **measurement**: Brian2 with the model's noise term and the threshold lifted (no spikes,
   no resets), ``seeds`` noise seeds on the same samples; the noise-driven part of the
@@ -30,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Quantity, mV, ms, second
+from brian2 import Quantity, ms, mV, second
 from scipy import stats
 
 from dgnsim.analysis.gating import FROZEN_TAU
@@ -38,7 +39,7 @@ from dgnsim.analysis.gating_linear import step_map
 from dgnsim.core.units import require_quantity
 from dgnsim.interop.bridge import BridgeError, brian2_values, check_input
 
-__all__ = ["NoiseTheory", "input_traces", "operating_point", "predicted_variance", "resolved_variance", "noise_theory"]
+__all__ = ["NoiseTheory", "input_traces", "noise_theory", "operating_point", "predicted_variance", "resolved_variance"]
 
 
 def _trace_time_constants(spec, traces) -> list[str]:
@@ -50,8 +51,10 @@ def _trace_time_constants(spec, traces) -> list[str]:
     held = sorted({p for var in traces for p in names(var) & times})
     shared = set(held) & names(spec.noise_variable)
     if shared:
-        raise BridgeError(f"{spec.name}: {sorted(shared)} set the time constant of both the membrane and an "
-                          "input trace, so the traces cannot be held at the operating point")
+        raise BridgeError(
+            f"{spec.name}: {sorted(shared)} set the time constant of both the membrane and an "
+            "input trace, so the traces cannot be held at the operating point"
+        )
     return held
 
 
@@ -64,8 +67,10 @@ def input_traces(net, x: np.ndarray) -> dict[str, np.ndarray]:
     from dgnsim.surrogate import initial_state, step
 
     if net.hidden.recurrent:
-        raise BridgeError("noise theory: a recurrent hidden layer's traces depend on its own spikes; "
-                          "only feed-forward networks are analysed")
+        raise BridgeError(
+            "noise theory: a recurrent hidden layer's traces depend on its own spikes; "
+            "only feed-forward networks are analysed"
+        )
     x = check_input(x, net.hidden.n_in)
     layer = net.double().hidden
     targets = sorted(set(layer.program.input_targets.values()))
@@ -102,12 +107,15 @@ class _HeldStep:
         spec = net.hidden.spec
         others = set(spec.update_order) - {spec.noise_variable} - set(traces)
         if others:
-            raise BridgeError(f"{spec.name}: state variable(s) {sorted(others)} are neither the membrane nor an "
-                              "input trace; the noise theory holds only input traces")
+            raise BridgeError(
+                f"{spec.name}: state variable(s) {sorted(others)} are neither the membrane nor an "
+                "input trace; the noise theory holds only input traces"
+            )
         held = _trace_time_constants(spec, traces)
         params = {k: np.asarray(v, dtype=float) for k, v in brian2_values(net)["hidden"].items()}
-        params.update({p: float(FROZEN_TAU) for p in held}, noise_sigma=float(sigma), dt=net.hidden.dt * 1e-3,
-                      not_refractory=True)
+        params.update(
+            {p: float(FROZEN_TAU) for p in held}, noise_sigma=float(sigma), dt=net.hidden.dt * 1e-3, not_refractory=True
+        )
         self.params, self.var = params, spec.noise_variable
         self.scale = {t: _si_scale(spec, t) for t in traces}
         self.one_step = step_map(spec, noise=True)
@@ -139,7 +147,7 @@ def resolved_variance(net, traces: dict[str, np.ndarray], sigma: Quantity, windo
     first, end = window
     for k in range(end):
         a, b = step.slopes({t: x[:, k] for t, x in traces.items()})
-        var = a ** 2 * var + b ** 2
+        var = a**2 * var + b**2
         if k >= first:
             acc += var
     return acc.mean(axis=0) / (end - first) * 1e6  # V^2 -> mV^2
@@ -151,7 +159,7 @@ def predicted_variance(net, point: dict[str, np.ndarray], sigma: Quantity) -> np
     fixed point ``b^2 / (1 - a^2)`` of the step's variance recursion (:func:`resolved_variance`)."""
     sigma = require_quantity("sigma", sigma, mV, "mV")
     a, b = _HeldStep(net, sigma, point).slopes(point)
-    return b ** 2 / (1 - a ** 2) * 1e6  # V^2 -> mV^2
+    return b**2 / (1 - a**2) * 1e6  # V^2 -> mV^2
 
 
 @dataclass(frozen=True)
@@ -200,17 +208,24 @@ class NoiseTheory:
 
     def summary(self) -> dict:
         rel = self.measured / self.predicted - 1
-        return {"model": self.model, "sigma_mV": self.sigma_mV, "samples": self.samples, "seeds": self.seeds,
-                "window_steps": list(self.window_steps), "neurons": int(self.predicted.size),
-                "level": self.level, "fraction_inside": self.fraction_inside,
-                "resolved_fraction_inside": self.resolved_fraction_inside,
-                "resolved_relative_error_median": float(np.median(self.measured / self.resolved - 1)),
-                "predicted_mV2_median": float(np.median(self.predicted)),
-                "measured_mV2_median": float(np.median(self.measured)),
-                "relative_error_median": float(np.median(rel)),
-                "relative_error_p90": float(np.quantile(np.abs(rel), 0.9)),
-                "predicted_reduction_mean": float(np.mean(self.reduction)),
-                "measured_reduction_mean": float(np.mean(self.measured / self.free))}
+        return {
+            "model": self.model,
+            "sigma_mV": self.sigma_mV,
+            "samples": self.samples,
+            "seeds": self.seeds,
+            "window_steps": list(self.window_steps),
+            "neurons": int(self.predicted.size),
+            "level": self.level,
+            "fraction_inside": self.fraction_inside,
+            "resolved_fraction_inside": self.resolved_fraction_inside,
+            "resolved_relative_error_median": float(np.median(self.measured / self.resolved - 1)),
+            "predicted_mV2_median": float(np.median(self.predicted)),
+            "measured_mV2_median": float(np.median(self.measured)),
+            "relative_error_median": float(np.median(rel)),
+            "relative_error_p90": float(np.quantile(np.abs(rel), 0.9)),
+            "predicted_reduction_mean": float(np.mean(self.reduction)),
+            "measured_reduction_mean": float(np.mean(self.measured / self.free)),
+        }
 
 
 def _interval(trials: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -221,8 +236,17 @@ def _interval(trials: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]
     return mean, np.stack([mean - half, mean + half], axis=1)
 
 
-def noise_theory(net, x: np.ndarray, sigma: Quantity, *, seeds: int = 8, burn_in: Quantity = 40 * ms,
-                 level: float = 0.99, device: str = "cpp_standalone", model: str | None = None) -> NoiseTheory:
+def noise_theory(
+    net,
+    x: np.ndarray,
+    sigma: Quantity,
+    *,
+    seeds: int = 8,
+    burn_in: Quantity = 40 * ms,
+    level: float = 0.99,
+    device: str = "cpp_standalone",
+    model: str | None = None,
+) -> NoiseTheory:
     """Predict and measure the noise-induced membrane variance of every hidden neuron of ``net``
     on the samples ``x`` (B, T, n_in) under membrane noise ``sigma``; see the module docstring.
 
@@ -251,6 +275,18 @@ def noise_theory(net, x: np.ndarray, sigma: Quantity, *, seeds: int = 8, burn_in
     free = predicted_variance(net, {t: np.zeros_like(v) for t, v in point.items()}, sigma)
     v = membrane_runs(net, x, sigma, seeds, device=device)  # (seeds + 1, B, T, H) mV, run 0 noiseless
     u = v[1:, :, first:, :] - v[:1, :, first:, :]
-    measured, ci = _interval((u ** 2).mean(axis=(1, 2)), level)
-    return NoiseTheory(model or net.hidden.model_name, float(sigma / mV), window, x.shape[0], seeds, level,
-                       point, predicted, free, measured, ci, resolved)
+    measured, ci = _interval((u**2).mean(axis=(1, 2)), level)
+    return NoiseTheory(
+        model or net.hidden.model_name,
+        float(sigma / mV),
+        window,
+        x.shape[0],
+        seeds,
+        level,
+        point,
+        predicted,
+        free,
+        measured,
+        ci,
+        resolved,
+    )

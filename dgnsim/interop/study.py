@@ -34,18 +34,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, get_device, mV, ms, network_operation, prefs
+from brian2 import NeuronGroup, Quantity, get_device, ms, mV, network_operation, prefs
 from brian2 import seed as brian_seed
 from brian2.utils.stringtools import get_identifiers
 
 from dgnsim.brian.backend import STANDALONE, Simulation
 from dgnsim.brian.network import check_time_step
 from dgnsim.core.units import require_quantity
-from dgnsim.interop.bridge import (READOUT_V_TH, BridgeError, Layout, build, check_input, readout_logits,
-                                   readout_v_rest, run_torch)
+from dgnsim.interop.bridge import (
+    READOUT_V_TH,
+    BridgeError,
+    Layout,
+    build,
+    check_input,
+    readout_logits,
+    readout_v_rest,
+    run_torch,
+)
 
-__all__ = ["Level", "Study", "study", "study_test_split", "check_noise", "check_vary", "bootstrap_ci",
-           "membrane_runs", "SEED_GROUP"]
+__all__ = [
+    "SEED_GROUP",
+    "Level",
+    "Study",
+    "bootstrap_ci",
+    "check_noise",
+    "check_vary",
+    "membrane_runs",
+    "study",
+    "study_test_split",
+]
 
 #: Name of the group that holds the noise seed (run argument ``bridge_noise_seed.noise_seed=K``).
 SEED_GROUP = "bridge_noise_seed"
@@ -106,17 +123,22 @@ def check_vary(net, name: str, values, option: str | None = None) -> list[Quanti
     option = option or f"vary[{name}]"
     spec = net.hidden.spec
     if name not in spec.parameters:
-        raise ValueError(f"{option}: model {spec.name!r} has no parameter {name!r}; its parameters: "
-                         f"{', '.join(p for p in spec.parameters if p != 'noise_sigma')}")
+        raise ValueError(
+            f"{option}: model {spec.name!r} has no parameter {name!r}; its parameters: "
+            f"{', '.join(p for p in spec.parameters if p != 'noise_sigma')}"
+        )
     if name == "noise_sigma":
         raise ValueError(f"{option}: noise_sigma is the noise amplitude; give it as noise levels instead")
     initial = [var for var, expr in spec.initial.items() if name in get_identifiers(expr)]
     if initial:
-        raise ValueError(f"{option}: {name} sets the initial value of {', '.join(initial)} when the network is "
-                         "built, so it cannot be varied through run arguments")
+        raise ValueError(
+            f"{option}: {name} sets the initial value of {', '.join(initial)} when the network is "
+            "built, so it cannot be varied through run arguments"
+        )
     if name not in _read_while_running(spec):
-        raise ValueError(f"{option}: the running network does not read {name}, so it cannot be varied "
-                         "through run arguments")
+        raise ValueError(
+            f"{option}: the running network does not read {name}, so it cannot be varied through run arguments"
+        )
     p = spec.parameters[name]
     values = list(values)
     if not values:
@@ -125,8 +147,11 @@ def check_vary(net, name: str, values, option: str | None = None) -> list[Quanti
     for k, value in enumerate(values):
         where = f"{option}[{k}]"
         q = _one_value(where, require_quantity(where, value, p.unit, p.unit_text))
-        for flag, ok, text in (("positive", float(q) > 0, "positive"), ("nonnegative", float(q) >= 0, "not negative"),
-                               ("nonpositive", float(q) <= 0, "not positive")):
+        for flag, ok, text in (
+            ("positive", float(q) > 0, "positive"),
+            ("nonnegative", float(q) >= 0, "not negative"),
+            ("nonpositive", float(q) <= 0, "not positive"),
+        ):
             if getattr(p, flag) and not ok:
                 raise ValueError(f"{where}: {name} must be {text}, got {q!r}")
         try:
@@ -149,9 +174,13 @@ def _seed_holder(sim: Simulation, duration: Quantity) -> NeuronGroup:
         dev.apply_run_args()  # the run arguments are applied here, after every set-up statement ...
         threads = max(1, int(prefs.devices.cpp_standalone.openmp_threads))
         array = dev.get_array_name(holder.variables["noise_seed"])
-        dev.insert_code("main", f"for (int _i=0; _i<{threads}; _i++) "  # ... and the generators seeded from them
-                                f"brian::_random_generators[_i].seed((unsigned long) brian::{array}[0] + _i);")
+        dev.insert_code(
+            "main",
+            f"for (int _i=0; _i<{threads}; _i++) "  # ... and the generators seeded from them
+            f"brian::_random_generators[_i].seed((unsigned long) brian::{array}[0] + _i);",
+        )
     else:
+
         @network_operation(dt=duration, when="start", order=-100, name="bridge_noise_reseed")
         def reseed():  # once, at the first step (after Simulation.run restored the random state)
             brian_seed(int(holder.variables["noise_seed"].get_value()[0]))
@@ -180,8 +209,13 @@ class _Reduction:
         packed = np.packbits(spikes.reshape(spikes.shape[0], -1), axis=1)
         both = np.bitwise_count(packed & self.reference).sum(axis=1)
         either = np.bitwise_count(packed | self.reference).sum(axis=1)
-        return {"class": logits.argmax(1), "identical": np.all(packed == self.reference, axis=1),
-                "hidden_spikes": spikes.sum(axis=(1, 2)), "shared_spikes": both, "union_spikes": either}
+        return {
+            "class": logits.argmax(1),
+            "identical": np.all(packed == self.reference, axis=1),
+            "hidden_spikes": spikes.sum(axis=(1, 2)),
+            "shared_spikes": both,
+            "union_spikes": either,
+        }
 
 
 @dataclass(frozen=True)
@@ -214,23 +248,33 @@ class _Built:
         from dgnsim.sweep import reduce, run_arg, run_points, standalone_plan
 
         if self.sim.device in STANDALONE:
-            plan = standalone_plan(self.sim, {key: (obj.variables[var], columns)
-                                              for key, (obj, var, columns) in self.record.items()},
-                                   n_neurons=len(self.bn.hidden), reducer=self.reduction)
+            plan = standalone_plan(
+                self.sim,
+                {key: (obj.variables[var], columns) for key, (obj, var, columns) in self.record.items()},
+                n_neurons=len(self.bn.hidden),
+                reducer=self.reduction,
+            )
             args = [tuple(run_arg(owner, var, value) for (owner, var), value in point.items()) for point in points]
-            return run_points(plan, args, workers=workers, scheduler=scheduler, client=client, progress=progress,
-                              desc=desc)
+            return run_points(
+                plan, args, workers=workers, scheduler=scheduler, client=client, progress=progress, desc=desc
+            )
         if workers is not None or scheduler is not None or client is not None:
-            raise ValueError(f"workers: the {self.sim.device} device runs its points in this process; "
-                             "use device='cpp_standalone' to run them on Dask")
+            raise ValueError(
+                f"workers: the {self.sim.device} device runs its points in this process; "
+                "use device='cpp_standalone' to run them on Dask"
+            )
         from dgnsim.io.progress import progress_bar
 
         objects = {obj.name: obj for obj in self.sim.network.objects}
         records = []
         for k, point in enumerate(progress_bar(points, desc=desc, unit="point", enabled=progress)):
             start = time.perf_counter()
-            self.sim.run({getattr(objects[owner], var): _runtime_value(objects[owner], var, value)
-                          for (owner, var), value in point.items()})
+            self.sim.run(
+                {
+                    getattr(objects[owner], var): _runtime_value(objects[owner], var, value)
+                    for (owner, var), value in point.items()
+                }
+            )
             arrays = {key: np.asarray(getattr(obj, f"{var}_")[:]) for key, (obj, var, _) in self.record.items()}
             record = reduce({key: a.T if a.ndim == 2 else a for key, a in arrays.items()}, _PlanLike(self.reduction))
             records.append({**record, "index": k, "run_s": time.perf_counter() - start})
@@ -253,9 +297,17 @@ def _build(net, x, sim: Simulation, reference: np.ndarray | None, *, membrane: b
         var = net.hidden.spec.noise_variable
         if var not in bn.hidden_state.record_variables:
             raise BridgeError(f"{net.hidden.model_name}: the noise variable {var} is not recorded")
-        return _Built(sim, bn, {"hidden_v": (bn.hidden_state, var, len(bn.hidden))}, _Trace(bn.layout, net.hidden.n_out))
-    reduction = _Reduction(bn.layout, float(sim.dt), net.hidden.n_out, readout_v_rest(net), net.readout.pool,
-                           np.packbits(reference.reshape(reference.shape[0], -1), axis=1))
+        return _Built(
+            sim, bn, {"hidden_v": (bn.hidden_state, var, len(bn.hidden))}, _Trace(bn.layout, net.hidden.n_out)
+        )
+    reduction = _Reduction(
+        bn.layout,
+        float(sim.dt),
+        net.hidden.n_out,
+        readout_v_rest(net),
+        net.readout.pool,
+        np.packbits(reference.reshape(reference.shape[0], -1), axis=1),
+    )
     record = {"spike_i": (bn.spikes, "i", 1), "spike_t": (bn.spikes, "t", 1), "v": (bn.readout_v, "v", len(bn.readout))}
     return _Built(sim, bn, record, reduction)
 
@@ -301,13 +353,21 @@ class Level:
         ci = None if self.accuracy is None else list(bootstrap_ci(self.correct, seed=seed))
         out = {"sigma_mV": self.number} if self.study == "noise" else {"value": self.number, "unit": self.unit_text}
         ok = self.identical.size > 0
-        out.update(runs=int(self.identical.shape[0]), seeds=list(self.seeds), accuracy=self.accuracy, ci95=ci,
-                   rate_hz={"input": input_rate_hz,
-                            "hidden": float(self.hidden_spikes.mean()) * hidden_rate_per_spike if ok else None},
-                   agreement=float(self.identical.mean()) if ok else None,
-                   spike_identical=int(self.identical.sum()),
-                   spike_overlap=float(self.shared_spikes.sum() / max(1, self.union_spikes.sum())) if ok else None,
-                   class_agreement=float(self.same_class.mean()) if ok else None, failed=list(self.failed))
+        out.update(
+            runs=int(self.identical.shape[0]),
+            seeds=list(self.seeds),
+            accuracy=self.accuracy,
+            ci95=ci,
+            rate_hz={
+                "input": input_rate_hz,
+                "hidden": float(self.hidden_spikes.mean()) * hidden_rate_per_spike if ok else None,
+            },
+            agreement=float(self.identical.mean()) if ok else None,
+            spike_identical=int(self.identical.sum()),
+            spike_overlap=float(self.shared_spikes.sum() / max(1, self.union_spikes.sum())) if ok else None,
+            class_agreement=float(self.same_class.mean()) if ok else None,
+            failed=list(self.failed),
+        )
         return out
 
 
@@ -358,10 +418,20 @@ class Study:
     def report(self) -> dict:
         """The JSON report: how the study ran, and a list of level summaries per study."""
         per_spike = 1.0 / (self.n_hidden * self.steps * self.dt_ms * 1e-3)
-        out = {"model": self.model, "device": self.device, "samples": self.samples, "steps": self.steps,
-               "noise_seeds": self.noise_seeds, "seed": self.seed, "builds": self.builds, "compiled": self.compiled,
-               "runs": sum(int(lv.identical.shape[0]) + len(lv.failed) for lv in self.levels),
-               "wall_s": self.wall_s, "timings": self.timings, "torch_accuracy": self.torch_accuracy}
+        out = {
+            "model": self.model,
+            "device": self.device,
+            "samples": self.samples,
+            "steps": self.steps,
+            "noise_seeds": self.noise_seeds,
+            "seed": self.seed,
+            "builds": self.builds,
+            "compiled": self.compiled,
+            "runs": sum(int(lv.identical.shape[0]) + len(lv.failed) for lv in self.levels),
+            "wall_s": self.wall_s,
+            "timings": self.timings,
+            "torch_accuracy": self.torch_accuracy,
+        }
         for name, levels in self.by_study().items():
             out[name] = [lv.summary(per_spike, self.input_rate_hz, self.seed) for lv in levels]
         return out
@@ -371,19 +441,49 @@ class Study:
         report = report or self.report()
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["study", "value", "unit", "runs", "accuracy", "ci95_low", "ci95_high", "rate_input_hz",
-                         "rate_hidden_hz", "agreement", "spike_identical", "spike_overlap", "class_agreement", "failed"])
+        writer.writerow(
+            [
+                "study",
+                "value",
+                "unit",
+                "runs",
+                "accuracy",
+                "ci95_low",
+                "ci95_high",
+                "rate_input_hz",
+                "rate_hidden_hz",
+                "agreement",
+                "spike_identical",
+                "spike_overlap",
+                "class_agreement",
+                "failed",
+            ]
+        )
         for name in self.by_study():
             for row in report[name]:
                 ci = row["ci95"] or [None, None]
-                writer.writerow([name, row.get("sigma_mV", row.get("value")), row.get("unit", "mV"), row["runs"],
-                                 row["accuracy"], ci[0], ci[1], row["rate_hz"]["input"], row["rate_hz"]["hidden"],
-                                 row["agreement"], row["spike_identical"], row["spike_overlap"], row["class_agreement"],
-                                 len(row["failed"])])
+                writer.writerow(
+                    [
+                        name,
+                        row.get("sigma_mV", row.get("value")),
+                        row.get("unit", "mV"),
+                        row["runs"],
+                        row["accuracy"],
+                        ci[0],
+                        ci[1],
+                        row["rate_hz"]["input"],
+                        row["rate_hz"]["hidden"],
+                        row["agreement"],
+                        row["spike_identical"],
+                        row["spike_overlap"],
+                        row["class_agreement"],
+                        len(row["failed"]),
+                    ]
+                )
         return buf.getvalue()
 
     def write(self, out_dir) -> list[Path]:
-        """Write ``study.json``, ``study.csv`` and the figure ``study.pdf``/``.png`` into ``out_dir``, each atomically."""
+        """Write ``study.json``, ``study.csv`` and the figure ``study.pdf``/``.png`` into ``out_dir``, atomically."""
         from dgnsim.io.files import write_json, write_text
 
         out = Path(out_dir)
@@ -414,8 +514,12 @@ def plot_study(result: Study, stem, report: dict | None = None) -> list[Path]:
         ax.set_xlabel("membrane noise sigma (mV)" if name == "noise" else f"{name} ({levels[0].unit_text})")
         ax.set_ylabel("test accuracy (%)")
         ax.set_ylim(0, 100)
-        ax.set_title(f"{result.model}: {result.samples} samples, {result.noise_seeds} seeds" if name == "noise"
-                     else f"{result.model}: {name}", fontsize=9)
+        ax.set_title(
+            f"{result.model}: {result.samples} samples, {result.noise_seeds} seeds"
+            if name == "noise"
+            else f"{result.model}: {name}",
+            fontsize=9,
+        )
         ax.legend(fontsize=7, frameon=False, loc="lower left")
     fig.tight_layout()
     return save_figure(fig, stem)
@@ -439,10 +543,22 @@ def _points(noise, seeds, vary, spec, hidden: str) -> tuple[list, list]:
     return points, where
 
 
-def study(net, x: np.ndarray, labels: np.ndarray | None = None, *, noise=None, noise_seeds: int = 3,
-          vary: dict | None = None, device: str = "cpp_standalone", workers: int | None = None,
-          scheduler: str | None = None, client=None, seed: int = 0, progress: bool = True,
-          model: str | None = None) -> Study:
+def study(
+    net,
+    x: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    noise=None,
+    noise_seeds: int = 3,
+    vary: dict | None = None,
+    device: str = "cpp_standalone",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    seed: int = 0,
+    progress: bool = True,
+    model: str | None = None,
+) -> Study:
     """Noise and parameter study of the bridged ``net`` on the inputs ``x`` (B, T, n_in), on one build.
 
     Parameters
@@ -502,19 +618,41 @@ def study(net, x: np.ndarray, labels: np.ndarray | None = None, *, noise=None, n
     for name, value, unit, text, runs in groups.values():
         ok = [(s, r["values"]) for s, r in runs if r["status"] == "done"]
         classes = np.array([v["class"] for _, v in ok]).reshape(len(ok), x.shape[0])
-        levels.append(Level(name, value, unit, text, tuple(s for s, _ in ok),
-                            None if labels is None else classes == labels[None, :],
-                            np.array([v["identical"] for _, v in ok], dtype=bool).reshape(len(ok), -1),
-                            classes == torch_class[None, :],
-                            *(np.array([v[k] for _, v in ok]).reshape(len(ok), -1)
-                              for k in ("hidden_spikes", "shared_spikes", "union_spikes")),
-                            [f"seed {s}: {r['message']}" for s, r in runs if r["status"] != "done"]))
+        levels.append(
+            Level(
+                name,
+                value,
+                unit,
+                text,
+                tuple(s for s, _ in ok),
+                None if labels is None else classes == labels[None, :],
+                np.array([v["identical"] for _, v in ok], dtype=bool).reshape(len(ok), -1),
+                classes == torch_class[None, :],
+                *(
+                    np.array([v[k] for _, v in ok]).reshape(len(ok), -1)
+                    for k in ("hidden_spikes", "shared_spikes", "union_spikes")
+                ),
+                [f"seed {s}: {r['message']}" for s, r in runs if r["status"] != "done"],
+            )
+        )
     dt_s = net.hidden.dt * 1e-3
-    return Study(model or net.hidden.model_name, device, x.shape[0], x.shape[1], net.hidden.dt, net.hidden.n_out,
-                 int(noise_seeds), seed, levels,
-                 None if labels is None else float(np.mean(torch_class == labels)),
-                 float(x.sum() / (x.shape[0] * x.shape[1] * x.shape[2] * dt_s)), builds, compiled, timings,
-                 time.perf_counter() - started)
+    return Study(
+        model or net.hidden.model_name,
+        device,
+        x.shape[0],
+        x.shape[1],
+        net.hidden.dt,
+        net.hidden.n_out,
+        int(noise_seeds),
+        seed,
+        levels,
+        None if labels is None else float(np.mean(torch_class == labels)),
+        float(x.sum() / (x.shape[0] * x.shape[1] * x.shape[2] * dt_s)),
+        builds,
+        compiled,
+        timings,
+        time.perf_counter() - started,
+    )
 
 
 def study_test_split(path, *, data=None, limit: int | None = None, model: str | None = None, **options) -> Study:
@@ -551,9 +689,19 @@ def _threshold_parameter(spec) -> str:
     return volts[0]
 
 
-def membrane_runs(net, x: np.ndarray, sigma: Quantity, seeds: int, *, device: str = "cpp_standalone",
-                  seed: int = 0, workers: int | None = None, scheduler: str | None = None, client=None,
-                  progress: bool = False) -> np.ndarray:
+def membrane_runs(
+    net,
+    x: np.ndarray,
+    sigma: Quantity,
+    seeds: int,
+    *,
+    device: str = "cpp_standalone",
+    seed: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    progress: bool = False,
+) -> np.ndarray:
     """The hidden membrane under noise ``sigma`` with the threshold lifted (no spikes), on one build.
 
     Returns (seeds + 1, B, T, H) in mV: run 0 without noise, runs 1..``seeds`` with noise seeds
@@ -568,10 +716,13 @@ def membrane_runs(net, x: np.ndarray, sigma: Quantity, seeds: int, *, device: st
     with Simulation(device, dt=net.hidden.dt * ms, seed=seed) as sim:
         built = _build(net, x, sim, None, membrane=True)
         hidden = built.bn.hidden.name
-        points = [{(hidden, lift): float(READOUT_V_TH), (hidden, "noise_sigma"): float(s), (SEED_GROUP, "noise_seed"): k}
-                  for s, k in [(0 * mV, seed)] + [(sigma, seed + k) for k in range(seeds)]]
-        records = built.run(points, workers=workers, scheduler=scheduler, client=client, progress=progress,
-                            desc="membrane")
+        points = [
+            {(hidden, lift): float(READOUT_V_TH), (hidden, "noise_sigma"): float(s), (SEED_GROUP, "noise_seed"): k}
+            for s, k in [(0 * mV, seed)] + [(sigma, seed + k) for k in range(seeds)]
+        ]
+        records = built.run(
+            points, workers=workers, scheduler=scheduler, client=client, progress=progress, desc="membrane"
+        )
     failed = [r["message"] for r in records if r["status"] != "done"]
     if failed:
         raise BridgeError(f"membrane runs failed: {failed[0]}")

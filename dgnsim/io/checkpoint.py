@@ -16,8 +16,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from dgnsim.io.files import atomic_path, write_json
 from dgnsim.core.models import ModelError, load_model, model_from_text
+from dgnsim.io.files import atomic_path, write_json
 
 FORMAT = "dgnsim-surrogate"
 VERSION = 1
@@ -40,12 +40,16 @@ def _verify_tensors(manifest: dict, man_path: Path, ten_path: Path) -> None:
     """Refuse a tensor file whose bytes are not the ones the manifest recorded."""
     recorded = manifest.get("safetensors_sha256")
     if recorded is None:
-        raise CheckpointError(f"{man_path}: records no sha256 of model.safetensors (written before "
-                              f"dgnsim 0.2); its weights cannot be verified: save the network again")
+        raise CheckpointError(
+            f"{man_path}: records no sha256 of model.safetensors (written before "
+            f"dgnsim 0.2); its weights cannot be verified: save the network again"
+        )
     actual = file_sha256(ten_path)
     if actual != recorded:
-        raise CheckpointError(f"{ten_path}: its sha256 ({actual[:12]}...) differs from the one recorded in "
-                              f"manifest.json ({recorded[:12]}...): the file was changed or damaged after saving")
+        raise CheckpointError(
+            f"{ten_path}: its sha256 ({actual[:12]}...) differs from the one recorded in "
+            f"manifest.json ({recorded[:12]}...): the file was changed or damaged after saving"
+        )
 
 
 def _unit_of(layer, name: str) -> str:
@@ -69,18 +73,36 @@ def save(net, directory, *, encoding: dict, split: str, extra: dict | None = Non
             if name.startswith("p_"):
                 value = layer.from_raw(name[2:], value)
             tensors[key] = value.to(dtype=value.dtype)
-            params[key] = {"unit": _unit_of(layer, name), "shape": list(value.shape), "stored": stored,
-                           "learnable": bool(name.startswith(("W_", "R_")) or
-                                             (name.startswith("p_") and layer.spec.parameters[name[2:]].learnable))}
+            params[key] = {
+                "unit": _unit_of(layer, name),
+                "shape": list(value.shape),
+                "stored": stored,
+                "learnable": bool(
+                    name.startswith(("W_", "R_"))
+                    or (name.startswith("p_") and layer.spec.parameters[name[2:]].learnable)
+                ),
+            }
     manifest = {
-        "format": FORMAT, "version": VERSION, "model": net.hidden.model_name,
+        "format": FORMAT,
+        "version": VERSION,
+        "model": net.hidden.model_name,
         "equations_sha256": net.hidden.spec.sha256,
         **({} if net.hidden.spec.builtin else {"model_text": net.hidden.spec.text}),
-        "readout_model": "lif", "readout_equations_sha256": net.readout.spec.sha256,
-        "config": net.config, "dt_ms": net.hidden.dt, "unit_system": "mV, ms",
-        "layers": {"input": net.hidden.n_in, "hidden": net.hidden.n_out, "output": net.readout.n_out,
-                   "recurrent": net.hidden.recurrent},
-        "encoding": encoding, "split": split, "parameters": params, **(extra or {}),
+        "readout_model": "lif",
+        "readout_equations_sha256": net.readout.spec.sha256,
+        "config": net.config,
+        "dt_ms": net.hidden.dt,
+        "unit_system": "mV, ms",
+        "layers": {
+            "input": net.hidden.n_in,
+            "hidden": net.hidden.n_out,
+            "output": net.readout.n_out,
+            "recurrent": net.hidden.recurrent,
+        },
+        "encoding": encoding,
+        "split": split,
+        "parameters": params,
+        **(extra or {}),
     }
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / "model.safetensors") as tmp:
@@ -124,7 +146,8 @@ def load(directory, dtype=None):
     if spec.sha256 != manifest["equations_sha256"]:
         raise CheckpointError(
             f"{man_path}: trained with a different equations/{spec.name}.toml "
-            f"(sha256 {manifest['equations_sha256'][:12]}..., installed {spec.sha256[:12]}...)")
+            f"(sha256 {manifest['equations_sha256'][:12]}..., installed {spec.sha256[:12]}...)"
+        )
     if load_model("lif").sha256 != manifest["readout_equations_sha256"]:
         raise CheckpointError(f"{man_path}: the readout's equations (lif.toml) changed since training")
     try:
@@ -141,7 +164,9 @@ def load(directory, dtype=None):
                 raise CheckpointError(f"{ten_path}: tensor {key!r} missing")
             value = tensors[key]
             if tuple(value.shape) != tuple(current.shape):
-                raise CheckpointError(f"{ten_path}: {key} has shape {tuple(value.shape)}, expected {tuple(current.shape)}")
+                raise CheckpointError(
+                    f"{ten_path}: {key} has shape {tuple(value.shape)}, expected {tuple(current.shape)}"
+                )
             if not torch.isfinite(value).all():
                 raise CheckpointError(f"{ten_path}: {key} contains NaN or Inf")
             if name.startswith("p_"):
@@ -150,8 +175,9 @@ def load(directory, dtype=None):
                 value = layer.to_raw(name[2:], value)
             state[name] = value.to(current.dtype)
         layer.load_state_dict(state)
-    extra = set(tensors) - {f"{p}.{n}" for p, l in (("hidden", net.hidden), ("readout", net.readout))
-                            for n in l.state_dict()}
+    extra = set(tensors) - {
+        f"{p}.{n}" for p, l in (("hidden", net.hidden), ("readout", net.readout)) for n in l.state_dict()
+    }
     if extra:
         raise CheckpointError(f"{ten_path}: unexpected tensors {sorted(extra)}")
     if dtype is not None:

@@ -44,9 +44,8 @@ def write_text(path, text: str) -> None:
 
 def write_npz(path, **arrays) -> None:
     """Write numpy arrays to a compressed ``.npz``, atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def _jsonable(value):

@@ -32,8 +32,9 @@ class _Lines:
         self._stream.flush()
 
 
-def progress_bar(iterable=None, *, desc: str, unit: str, total: int | None = None, enabled: bool = True,
-                 file=None) -> tqdm:
+def progress_bar(
+    iterable=None, *, desc: str, unit: str, total: int | None = None, enabled: bool = True, file=None
+) -> tqdm:
     """A tqdm bar over ``iterable`` (or of ``total`` steps, advanced with ``update``).
 
     Parameters
@@ -54,5 +55,14 @@ def progress_bar(iterable=None, *, desc: str, unit: str, total: int | None = Non
     is_terminal = bool(getattr(file, "isatty", lambda: False)())
     if is_terminal:
         return tqdm(iterable, desc=desc, unit=unit, total=total, disable=not enabled, file=file)
-    return tqdm(iterable, desc=desc, unit=unit, total=total, disable=not enabled, file=_Lines(file),
-                mininterval=LOG_INTERVAL_S, maxinterval=LOG_INTERVAL_S, ascii=True)
+    return tqdm(
+        iterable,
+        desc=desc,
+        unit=unit,
+        total=total,
+        disable=not enabled,
+        file=_Lines(file),
+        mininterval=LOG_INTERVAL_S,
+        maxinterval=LOG_INTERVAL_S,
+        ascii=True,
+    )

@@ -10,14 +10,23 @@ time loop and the gradient bridge both call it.
 try:
     import torch  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised without torch only
-    raise ImportError(
-        "dgnsim.surrogate needs PyTorch: install the extra with  pip install -e '.[torch]'"
-    ) from exc
+    raise ImportError("dgnsim.surrogate needs PyTorch: install the extra with  pip install -e '.[torch]'") from exc
 
 from dgnsim.surrogate.functional import StepParameters, StepState, initial_state, step
 from dgnsim.surrogate.layers import Classifier, Readout, SpikingLayer
 from dgnsim.surrogate.program import StepProgram, compile_model
 from dgnsim.surrogate.spikes import SURROGATES, spike_fn
 
-__all__ = ["SURROGATES", "Classifier", "Readout", "SpikingLayer", "StepParameters", "StepProgram", "StepState",
-           "compile_model", "initial_state", "spike_fn", "step"]
+__all__ = [
+    "SURROGATES",
+    "Classifier",
+    "Readout",
+    "SpikingLayer",
+    "StepParameters",
+    "StepProgram",
+    "StepState",
+    "compile_model",
+    "initial_state",
+    "spike_fn",
+    "step",
+]

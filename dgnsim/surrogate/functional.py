@@ -88,8 +88,10 @@ def refractory_steps(tau_ref: torch.Tensor, dt: float) -> torch.Tensor | None:
 def initial_state(p: StepParameters, batch: int, n: int, dtype: torch.dtype) -> StepState:
     """The model's initial values for ``batch`` copies of ``n`` neurons, no spikes, none refractory."""
     device = next(iter(p.params.values())).device
-    variables = {var: torch.zeros(batch, n, dtype=dtype, device=device) + p.program.initial[var](p.params)
-                 for var in p.program.state_vars}
+    variables = {
+        var: torch.zeros(batch, n, dtype=dtype, device=device) + p.program.initial[var](p.params)
+        for var in p.program.state_vars
+    }
     refractory = None if p.refractory is None else torch.zeros(batch, n, dtype=torch.int64, device=device)
     return StepState(variables, torch.zeros(batch, n, dtype=dtype, device=device), refractory)
 
@@ -123,7 +125,7 @@ def step(jumps: dict, state: StepState, p: StepParameters) -> tuple[torch.Tensor
         _advance(variables, [v for v in program.state_vars if v not in targets], p, free)
         variables = program.reset(variables, z, params, differentiable=not p.detach_reset)
         z, distance = _threshold(variables, p, free)
-    if countdown is not None:
+    if countdown is not None and p.refractory is not None:
         countdown = torch.where(z > 0, p.refractory, countdown)
     return z, StepState(variables, z, countdown, distance)
 

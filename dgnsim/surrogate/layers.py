@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any, cast
 
 import torch
 from brian2 import ms
@@ -67,10 +68,24 @@ class SpikingLayer(nn.Module):
     A nonzero refractory period (``params={"tau_ref": ...}``) needs ``order="brian"``.
     """
 
-    def __init__(self, model: str, n_in: int, n_out: int, *, recurrent: bool = False, dt: float = 1.0,
-                 params: dict | None = None, reset: str | None = None, surrogate: str = "fast_sigmoid",
-                 width: float = 1.0, order: str = "brian", detach_reset: bool = True, spiking: bool = True,
-                 detach_recurrent: bool = True, delays=(0.0,)):
+    def __init__(
+        self,
+        model: str,
+        n_in: int,
+        n_out: int,
+        *,
+        recurrent: bool = False,
+        dt: float = 1.0,
+        params: dict | None = None,
+        reset: str | None = None,
+        surrogate: str = "fast_sigmoid",
+        width: float = 1.0,
+        order: str = "brian",
+        detach_reset: bool = True,
+        spiking: bool = True,
+        detach_recurrent: bool = True,
+        delays=(0.0,),
+    ):
         super().__init__()
         if order not in ORDERS:
             raise ValueError(f"order: one of {ORDERS}, not {order!r}")
@@ -88,7 +103,7 @@ class SpikingLayer(nn.Module):
         self._clamped = frozenset(self.spec.clamped)
         if order == "paper":
             targets = list(self.program.input_targets.values())
-            if list(self.spec.update_order[:len(targets)]) != sorted(targets, key=self.spec.update_order.index):
+            if list(self.spec.update_order[: len(targets)]) != sorted(targets, key=self.spec.update_order.index):
                 raise ValueError(f"{model}: order='paper' needs the input traces first in update_order")
         # neuron parameters (mV-ms numbers); positive ones learn their logarithm
         self._positive = {n for n, p in self.spec.parameters.items() if p.positive}
@@ -200,8 +215,10 @@ class SpikingLayer(nn.Module):
             value = parse_unit(entry)
             return torch.as_tensor(float(mv_ms_value(require_quantity("refractory", value, ms, "ms"))))
         except (TypeError, ValueError):
-            raise ValueError(f"{self.spec.name}: refractory = {entry!r}: the surrogate takes a refractory "
-                             "period (a parameter or a time), not a condition") from None
+            raise ValueError(
+                f"{self.spec.name}: refractory = {entry!r}: the surrogate takes a refractory "
+                "period (a parameter or a time), not a condition"
+            ) from None
 
     def step_parameters(self, dtype: torch.dtype | None = None) -> StepParameters:
         """The constant inputs of :func:`~dgnsim.surrogate.functional.step` for this layer.
@@ -214,15 +231,26 @@ class SpikingLayer(nn.Module):
         params = {k: v.to(dtype) for k, v in params.items()}
         period = self.refractory_period()
         refractory = None if period is None or not self.spiking else refractory_steps(period, self.dt)
-        if refractory is not None and self.order != "brian":
-            raise ValueError(f"{self.spec.refractory.strip()}: a refractory period of {float(period.max())} ms "
-                             "needs order='brian' "
-                             f"(paper A's discrete form has none), got order={self.order!r}")
+        if period is not None and refractory is not None and self.order != "brian":
+            raise ValueError(
+                f"{self.spec.refractory.strip()}: a refractory period of {float(period.max())} ms "
+                "needs order='brian' "
+                f"(paper A's discrete form has none), got order={self.order!r}"
+            )
         return StepParameters(
-            program=self.program, params=params, invariants=self.program.prepare(params, self._dt.to(dtype)),
-            recurrent=self.weights("R") if self.recurrent else {}, refractory=refractory,
-            clamped=self._clamped, order=self.order, spiking=self.spiking, surrogate=self.surrogate,
-            width=self.width, detach_reset=self.detach_reset, detach_recurrent=self.detach_recurrent)
+            program=self.program,
+            params=params,
+            invariants=self.program.prepare(params, self._dt.to(dtype)),
+            recurrent=self.weights("R") if self.recurrent else {},
+            refractory=refractory,
+            clamped=self._clamped,
+            order=self.order,
+            spiking=self.spiking,
+            surrogate=self.surrogate,
+            width=self.width,
+            detach_reset=self.detach_reset,
+            detach_recurrent=self.detach_recurrent,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Spikes (T, B, n_out) for input spikes ``x`` (T, B, n_in)."""
@@ -235,7 +263,8 @@ class SpikingLayer(nn.Module):
         p = self.step_parameters(x.dtype)
         drive = self.input_drive(x)
         state = initial_state(p, x.shape[1], self.n_out, x.dtype)
-        spikes, traces = [], {v: [] for v in state.variables} if record else None
+        spikes: list[torch.Tensor] = []
+        traces: dict[str, list[torch.Tensor]] = {v: [] for v in state.variables}
         for t in range(x.shape[0]):
             z, state = step({target: d[t] for target, d in drive.items()}, state, p)
             spikes.append(z)
@@ -251,8 +280,10 @@ class SpikingLayer(nn.Module):
         if self.delay_steps == (0,):
             return x
         steps = x.shape[0]
-        blocks = [x if d == 0 else torch.cat([x.new_zeros((min(d, steps),) + x.shape[1:]), x[:max(steps - d, 0)]])
-                  for d in self.delay_steps]
+        blocks = [
+            x if d == 0 else torch.cat([x.new_zeros((min(d, steps),) + x.shape[1:]), x[: max(steps - d, 0)]])
+            for d in self.delay_steps
+        ]
         return torch.cat(blocks, dim=2)
 
     def input_drive(self, x: torch.Tensor) -> dict:
@@ -270,6 +301,8 @@ class Readout(SpikingLayer):
 
     Logits: v - v_rest (mV) pooled over time, by its mean or its maximum.
     """
+
+    W_w: nn.Parameter  # registered by SpikingLayer: the readout's synapse parameter is w
 
     def __init__(self, n_in: int, n_out: int, *, dt: float = 1.0, params: dict | None = None, pool: str = "mean"):
         if pool not in POOLS:
@@ -315,8 +348,12 @@ class Readout(SpikingLayer):
                     return total
 
                 # batch k: a unit jump of I at step k; then no input and I_ext = 1
-                kernel = response(torch.zeros(n, dtype=dtype), steps,
-                                  lambda t: (torch.arange(steps) == t).to(dtype)[:, None]) / steps
+                kernel = (
+                    response(
+                        torch.zeros(n, dtype=dtype), steps, lambda t: (torch.arange(steps) == t).to(dtype)[:, None]
+                    )
+                    / steps
+                )
                 ext = response(torch.ones(n, dtype=dtype), 1, lambda t: torch.zeros(1, n, dtype=dtype))[0]
             self._kernel_cache = (key, kernel, ext / steps)
         return self._kernel_cache[1], self._kernel_cache[2]
@@ -334,20 +371,62 @@ class Classifier(nn.Module):
     (as :func:`~dgnsim.core.models.load_model` takes); ``config["model"]`` records its name.
     """
 
-    def __init__(self, model: str, n_in: int, n_hidden: int, n_out: int, *, recurrent: bool = False,
-                 dt: float = 1.0, surrogate: str = "fast_sigmoid", width: float = 1.0, reset: str | None = None,
-                 order: str = "brian", seed: int = 0, weight_scale: float = 1.0, bias: float = 12.0,
-                 pool: str = "mean", dropout: float = 0.0, delays=(0.0,)):
+    config: dict[str, Any]  # JSON: the constructor's arguments, the model by name
+
+    def __init__(
+        self,
+        model: str,
+        n_in: int,
+        n_hidden: int,
+        n_out: int,
+        *,
+        recurrent: bool = False,
+        dt: float = 1.0,
+        surrogate: str = "fast_sigmoid",
+        width: float = 1.0,
+        reset: str | None = None,
+        order: str = "brian",
+        seed: int = 0,
+        weight_scale: float = 1.0,
+        bias: float = 12.0,
+        pool: str = "mean",
+        dropout: float = 0.0,
+        delays=(0.0,),
+    ):
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.hidden = SpikingLayer(model, n_in, n_hidden, recurrent=recurrent, dt=dt, surrogate=surrogate,
-                                   width=width, reset=reset, order=order, delays=delays)
+        self.hidden = SpikingLayer(
+            model,
+            n_in,
+            n_hidden,
+            recurrent=recurrent,
+            dt=dt,
+            surrogate=surrogate,
+            width=width,
+            reset=reset,
+            order=order,
+            delays=delays,
+        )
         # the model's name, not the path or record given (that went to the layer): the config stays JSON
-        self.config = dict(model=self.hidden.spec.name, n_in=n_in, n_hidden=n_hidden, n_out=n_out, recurrent=recurrent, dt=dt,
-                           surrogate=surrogate, width=width, reset=reset, order=order, seed=seed,
-                           weight_scale=weight_scale, bias=bias, pool=pool, dropout=dropout,
-                           delays=list(self.hidden.delays))
+        self.config = dict(
+            model=self.hidden.spec.name,
+            n_in=n_in,
+            n_hidden=n_hidden,
+            n_out=n_out,
+            recurrent=recurrent,
+            dt=dt,
+            surrogate=surrogate,
+            width=width,
+            reset=reset,
+            order=order,
+            seed=seed,
+            weight_scale=weight_scale,
+            bias=bias,
+            pool=pool,
+            dropout=dropout,
+            delays=list(self.hidden.delays),
+        )
         self.readout = Readout(n_hidden, n_out, dt=dt, pool=pool)
         self.init_weights(seed, weight_scale)
 
@@ -357,7 +436,7 @@ class Classifier(nn.Module):
         ``bias`` mV)."""
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
-            self.hidden.p_I_ext.fill_(self.config["bias"])
+            cast(nn.Parameter, self.hidden.p_I_ext).fill_(self.config["bias"])  # registered by name
             for layer in (self.hidden, self.readout):
                 for name, w in layer.weights("W").items():
                     fan_in = w.shape[0]
@@ -368,7 +447,9 @@ class Classifier(nn.Module):
                         w.copy_(torch.randn(w.shape, generator=gen) * scale * 20.0 / math.sqrt(fan_in))
                 if layer.recurrent:
                     for name, w in layer.weights("R").items():
-                        w.copy_(torch.randn(w.shape, generator=gen) * (0.01 if name == "c" else 2.0 / math.sqrt(w.shape[0])))
+                        w.copy_(
+                            torch.randn(w.shape, generator=gen) * (0.01 if name == "c" else 2.0 / math.sqrt(w.shape[0]))
+                        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, n_out) for input spikes ``x`` (B, T, n_in).

@@ -12,15 +12,22 @@ values and the synapse are read, and evaluated, by :mod:`dgnsim.core.expressions
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sympy as sp
 import torch
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
-from dgnsim.core.expressions import (compile_expression, model_origin, namespace, parse_statements,
-                                     parse_threshold, synapse_jumps)
+from dgnsim.core.expressions import (
+    Expression,
+    compile_expression,
+    model_origin,
+    namespace,
+    parse_statements,
+    parse_threshold,
+    synapse_jumps,
+)
 from dgnsim.core.integration import step_statements
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.units import mv_ms_value
@@ -31,16 +38,16 @@ class StepProgram:
     """One model's time step as torch functions over dicts of tensors (mV, ms)."""
 
     model: NeuronModel
-    state_vars: tuple[str, ...]          # in update order
-    input_targets: dict[str, str]        # synapse parameter -> state variable it jumps (w -> I)
-    inclusive: bool                      # threshold is '>=' (else '>')
-    source: str                          # generated Python, for inspection
-    prepare: Callable                    # (params, dt) -> hoisted invariants
-    advance: dict[str, Callable]         # variable -> (state, params, inv) -> new value(s) of state
-    distance: Callable                   # (state, params, inv) -> distance to threshold (mV)
+    state_vars: tuple[str, ...]  # in update order
+    input_targets: dict[str, str]  # synapse parameter -> state variable it jumps (w -> I)
+    inclusive: bool  # threshold is '>=' (else '>')
+    source: str  # generated Python, for inspection
+    prepare: Callable  # (params, dt) -> hoisted invariants
+    advance: dict[str, Callable]  # variable -> (state, params, inv) -> new value(s) of state
+    distance: Callable  # (state, params, inv) -> distance to threshold (mV)
     reset_statements: tuple[tuple[str, str, Callable], ...]  # (target, op, expr(state, params))
-    initial: dict[str, Callable]         # variable -> (params) -> initial value
-    membrane: str = "v"                  # the variable on the left of the threshold
+    initial: dict[str, Expression]  # variable -> (params) -> initial value
+    membrane: str = "v"  # the variable on the left of the threshold
 
     def reset(self, state: dict, spikes: torch.Tensor, params: dict, differentiable: bool = False) -> dict:
         """Apply the reset where ``spikes`` is 1, exactly as Brian2's reset.
@@ -53,7 +60,7 @@ class StepProgram:
         (an adaptive threshold's ``a += 1``) keep their gradient either way.
         """
         state = dict(state)
-        fired = None if differentiable else spikes > 0
+        fired = spikes > 0
         for target, op, expr in self.reset_statements:
             value = expr(state, params)
             z = spikes.detach() if target == self.membrane and not differentiable else spikes
@@ -116,7 +123,7 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
     inv_lines = [(str(sym), sympy_to_str(expr)) for expr, sym in hoisted.items()]
     sources.insert(0, _prepare_function(inv_lines, params))
     source = "\n".join(sources)
-    exec(compile(source, f"<dgnsim step of {model.name}>", "exec"), scope)  # noqa: S102
+    exec(compile(source, f"<dgnsim step of {model.name}>", "exec"), scope)
     for var, _ in blocks:
         advance[var] = scope[f"_advance_{var}"]
     label = f"{where}: reset" if reset in (None, "default") else f"{where}: reset {reset!r}"
@@ -126,10 +133,19 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
             raise ValueError(f"{label}: {target} {op} {expr}: {target!r} is not a state variable of {model.name}")
         resets.append((target, op, _state_function(compile_expression(expr, f"{label}: {target} {op} {expr}"))))
     initial = {v: compile_expression(e, f"{where}: initial value of {v}") for v, e in model.initial.items()}
-    return StepProgram(model=model, state_vars=tuple(state), input_targets=_input_targets(model, where),
-                       inclusive=threshold.inclusive, source=source, prepare=scope["_prepare"], advance=advance,
-                       distance=scope["_distance"], reset_statements=tuple(resets), initial=initial,
-                       membrane=threshold.variable)
+    return StepProgram(
+        model=model,
+        state_vars=tuple(state),
+        input_targets=_input_targets(model, where),
+        inclusive=threshold.inclusive,
+        source=source,
+        prepare=scope["_prepare"],
+        advance=advance,
+        distance=scope["_distance"],
+        reset_statements=tuple(resets),
+        initial=initial,
+        membrane=threshold.variable or "v",
+    )
 
 
 def _state_function(expr):
@@ -143,7 +159,8 @@ def _input_targets(model, where) -> dict[str, str]:
         if var in model.clamped:
             raise ValueError(
                 f"{where}: its synapse jumps {var}, which is clamped while refractory; Brian2 "
-                "drops such input in the step after a spike, which the surrogate does not model")
+                "drops such input in the step after a spike, which the surrogate does not model"
+            )
         targets[param] = var
     return targets
 
@@ -170,4 +187,3 @@ def _prepare_function(inv_lines, params):
     lines += [f"    {t} = {e}" for t, e in inv_lines]
     lines.append("    return {'dt': dt, " + ", ".join(f"{t!r}: {t}" for t, _ in inv_lines) + "}")
     return "\n".join(lines) + "\n"
-

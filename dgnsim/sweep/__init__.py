@@ -15,12 +15,36 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra only
     raise ImportError(f"dgnsim.sweep needs the 'sweep' extra: pip install 'dgnsim[sweep]' ({exc})") from exc
 
-from dgnsim.sweep.engine import (SweepSummary, build_network, check_points, run_arg, run_points, run_sweep,
-                                 standalone_plan, unread_variables)
+from dgnsim.sweep.engine import (
+    SweepSummary,
+    build_network,
+    check_points,
+    run_arg,
+    run_points,
+    run_sweep,
+    standalone_plan,
+    unread_variables,
+)
 from dgnsim.sweep.spec import MEASURES, SweepSpec, load_spec, parse_spec
 from dgnsim.sweep.store import SweepStore, open_sweep
 from dgnsim.sweep.worker import RunPlan, reduce, run_point
 
-__all__ = ["MEASURES", "RunPlan", "SweepSpec", "SweepStore", "SweepSummary", "build_network", "check_points",
-           "load_spec", "open_sweep", "parse_spec", "reduce", "run_arg", "run_point", "run_points", "run_sweep",
-           "standalone_plan", "unread_variables"]
+__all__ = [
+    "MEASURES",
+    "RunPlan",
+    "SweepSpec",
+    "SweepStore",
+    "SweepSummary",
+    "build_network",
+    "check_points",
+    "load_spec",
+    "open_sweep",
+    "parse_spec",
+    "reduce",
+    "run_arg",
+    "run_point",
+    "run_points",
+    "run_sweep",
+    "standalone_plan",
+    "unread_variables",
+]

@@ -27,8 +27,16 @@ from dgnsim.sweep.spec import SweepSpec, load_spec
 from dgnsim.sweep.store import DONE, FAILED, PENDING, SweepStore
 from dgnsim.sweep.worker import REDUCTIONS, ArrayFile, RunPlan, reduce, run_point
 
-__all__ = ["SweepSummary", "run_sweep", "build_network", "check_points", "standalone_plan", "run_arg", "run_points",
-           "unread_variables"]
+__all__ = [
+    "SweepSummary",
+    "build_network",
+    "check_points",
+    "run_arg",
+    "run_points",
+    "run_sweep",
+    "standalone_plan",
+    "unread_variables",
+]
 
 #: Code objects that only set up the network (initial values, connections), not the run.
 _SET_UP = re.compile(r"group_variable_set|synapses_create|synapses_connect")
@@ -71,11 +79,14 @@ def build_network(spec: SweepSpec, point: dict) -> dict:
     neuron = {**spec.params, **{v.name: point[v.name] for v in spec.varied if v.owner == "neurons"}}
     synapse = {**spec.synapse, **{v.name: point[v.name] for v in spec.varied if v.owner == "synapses"}}
     group = make_group(spec.model, spec.neurons, neuron, dt=spec.dt, name="neurons")
-    source = poisson_input(spec.sources, spec.input_rate, spec.duration, seed=int(seeds[0]), dt=spec.dt,
-                           name="input")
+    source = poisson_input(spec.sources, spec.input_rate, spec.duration, seed=int(seeds[0]), dt=spec.dt, name="input")
     synapses = connect(source, group, p=spec.p, seed=int(seeds[1]), name="input_synapses", **synapse)
-    objects = {"neurons": group, "input": source, "input_synapses": synapses,
-               "spikes": SpikeMonitor(group, name="spikes")}
+    objects = {
+        "neurons": group,
+        "input": source,
+        "input_synapses": synapses,
+        "spikes": SpikeMonitor(group, name="spikes"),
+    }
     traced = [v for v in ("v", "g") if any(v in REDUCTIONS[m][1] for m in spec.measure)]
     if traced:
         objects["states"] = StateMonitor(group, traced, record=True, name="states")
@@ -84,8 +95,10 @@ def build_network(spec: SweepSpec, point: dict) -> dict:
 
 def _defaults(spec: SweepSpec) -> dict:
     model = spec.model
-    return {v.name: (model.parameters if v.owner == "neurons" else model.synapse.parameters)[v.name].default
-            for v in spec.varied}
+    return {
+        v.name: (model.parameters if v.owner == "neurons" else model.synapse.parameters)[v.name].default
+        for v in spec.varied
+    }
 
 
 def _views(spec: SweepSpec, objects: dict, point: dict) -> dict:
@@ -102,8 +115,10 @@ def standalone_plan(sim: Simulation, arrays: dict, **fields) -> RunPlan:
     """
     dev = get_device()
     directory = Path(sim.directory)
-    files = {key: ArrayFile(dev.get_array_filename(var), np.dtype(var.dtype).str, columns)
-             for key, (var, columns) in arrays.items()}
+    files = {
+        key: ArrayFile(dev.get_array_filename(var), np.dtype(var.dtype).str, columns)
+        for key, (var, columns) in arrays.items()
+    }
     env = {**prefs["devices.cpp_standalone.run_environment_variables"], **dev.run_environment_variables}
     run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
     binary = str(directory / (run_cmd if isinstance(run_cmd, str) else run_cmd[0]).lstrip("./"))
@@ -118,8 +133,11 @@ def unread_variables(sim: Simulation, variables: dict) -> list[str]:
     while it runs (only set-up code: initial values, connections), so a run argument would change nothing."""
     dev = get_device()
     code = [p.read_text() for p in (Path(sim.directory) / "code_objects").glob("*.cpp") if not _SET_UP.search(p.name)]
-    return [name for name, var in variables.items()
-            if not any(dev.get_array_filename(var).rsplit("_", 1)[0] in text for text in code)]
+    return [
+        name
+        for name, var in variables.items()
+        if not any(dev.get_array_filename(var).rsplit("_", 1)[0] in text for text in code)
+    ]
 
 
 def run_arg(owner: str, name: str, value) -> str:
@@ -134,22 +152,39 @@ def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) 
     owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
     unread = unread_variables(sim, {v.name: owners[v.owner].variables[v.name] for v in spec.varied})
     if unread:
-        raise ValueError(f"grid.{unread[0]}: the generated code does not read {unread[0]} while running, "
-                         "so it cannot be a run argument of the binary")
+        raise ValueError(
+            f"grid.{unread[0]}: the generated code does not read {unread[0]} while running, "
+            "so it cannot be a run argument of the binary"
+        )
     arrays = {"spike_i": (objects["spikes"].variables["i"], 1), "spike_t": (objects["spikes"].variables["t"], 1)}
     if "states" in objects:
-        arrays.update({name: (objects["states"].variables[name], spec.neurons)
-                       for name in objects["states"].record_variables})
-    plan = standalone_plan(sim, arrays, n_neurons=spec.neurons, duration_s=float(spec.duration),
-                           measure=spec.measure, scratch=scratch)
+        arrays.update(
+            {name: (objects["states"].variables[name], spec.neurons) for name in objects["states"].record_variables}
+        )
+    plan = standalone_plan(
+        sim, arrays, n_neurons=spec.neurons, duration_s=float(spec.duration), measure=spec.measure, scratch=scratch
+    )
     owner_names = {"neurons": "neurons", "synapses": "input_synapses"}
-    args = [tuple(run_arg(owner_names[v.owner], v.name, np.asarray(point[v.name] / v.unit) * float(v.unit))
-                  for v in spec.varied) for point in spec.points]
+    args = [
+        tuple(
+            run_arg(owner_names[v.owner], v.name, np.asarray(point[v.name] / v.unit) * float(v.unit))
+            for v in spec.varied
+        )
+        for point in spec.points
+    ]
     return plan, args
 
 
-def run_points(plan: RunPlan, args: list, *, workers: int | None = None, scheduler: str | None = None,
-               client=None, progress: bool = True, desc: str = "points") -> list[dict]:
+def run_points(
+    plan: RunPlan,
+    args: list,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    progress: bool = True,
+    desc: str = "points",
+) -> list[dict]:
     """Run a built binary once per point and reduce each run on its worker; the records in point order.
 
     Parameters
@@ -181,9 +216,19 @@ def run_points(plan: RunPlan, args: list, *, workers: int | None = None, schedul
     return records
 
 
-def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = None, client=None,
-              limit: int | None = None, retry_failed: bool = False, progress: bool = True,
-              on_result=None, scratch: str | None = None) -> SweepSummary:
+def run_sweep(
+    spec,
+    out,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    limit: int | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    on_result=None,
+    scratch: str | None = None,
+) -> SweepSummary:
     """Run the points of ``spec`` (a :class:`SweepSpec` or a TOML path) missing from the store ``out``.
 
     Parameters
@@ -236,23 +281,35 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
         finally:
             bar.close()
     final = store.status()
-    return SweepSummary(ran=len(todo), skipped=skipped, failed=failed, points=len(final),
-                        done_total=int(np.sum(final == DONE)), failed_total=int(np.sum(final == FAILED)),
-                        store=str(out), wall_s=time.perf_counter() - started)
+    return SweepSummary(
+        ran=len(todo),
+        skipped=skipped,
+        failed=failed,
+        points=len(final),
+        done_total=int(np.sum(final == DONE)),
+        failed_total=int(np.sum(final == FAILED)),
+        store=str(out),
+        wall_s=time.perf_counter() - started,
+    )
 
 
 def _serial(spec: SweepSpec, sim: Simulation, objects: dict, todo: list, record) -> None:
     """Run points one by one in this process (runtime devices), reduced as on a worker."""
-    plan = RunPlan(binary="", cwd="", arrays={}, n_neurons=spec.neurons, duration_s=float(spec.duration),
-                   measure=spec.measure)
+    plan = RunPlan(
+        binary="", cwd="", arrays={}, n_neurons=spec.neurons, duration_s=float(spec.duration), measure=spec.measure
+    )
     for index in todo:
         start = time.perf_counter()
         sim.run(_views(spec, objects, spec.points[index]))
         spikes = objects["spikes"]
         arrays = {"spike_i": np.asarray(spikes.i[:]), "spike_t": np.asarray(spikes.t_[:])}
         if "states" in objects:
-            arrays.update({name: np.asarray(getattr(objects["states"], f"{name}_")[:]).T
-                           for name in objects["states"].record_variables})
+            arrays.update(
+                {
+                    name: np.asarray(getattr(objects["states"], f"{name}_")[:]).T
+                    for name in objects["states"].record_variables
+                }
+            )
         result = reduce(arrays, plan)
         result.update(index=index, run_s=time.perf_counter() - start)
         record(index, result)
@@ -268,8 +325,12 @@ def _dispatch(plan: RunPlan, args: list, todo: list, record, *, workers, schedul
             if scheduler is not None:
                 client = Client(scheduler)
             else:
-                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+                cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
                 owned.append(cluster)
                 client = Client(cluster)
             owned.append(client)
@@ -287,7 +348,7 @@ def _dispatch(plan: RunPlan, args: list, todo: list, record, *, workers, schedul
                 index = futures.pop(future)
                 try:
                     result = future.result()
-                except Exception as exc:  # noqa: BLE001 - the task could not run, or its result was lost
+                except Exception as exc:
                     if future.status != "error" and tries[index] < 3:  # lost with its worker: run it again
                         again = submit(index)
                         futures[again] = index

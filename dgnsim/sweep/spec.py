@@ -19,7 +19,7 @@ from brian2 import Hz, Quantity, second
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.quantities import parse_quantity
 
-__all__ = ["SweepSpec", "Varied", "MEASURES", "load_spec", "parse_spec"]
+__all__ = ["MEASURES", "SweepSpec", "Varied", "load_spec", "parse_spec"]
 
 #: What a sweep can measure at each point: name -> (unit text, what it is).
 MEASURES = {
@@ -30,8 +30,20 @@ MEASURES = {
     "cv_isi": ("1", "coefficient of variation of the inter-spike intervals, mean over neurons with >= 3 spikes"),
 }
 DEVICES = ("cpp_standalone", "numpy", "cython", "runtime")
-_TOP = {"model", "neurons", "duration", "dt", "device", "seed", "input", "synapse", "params", "grid", "points",
-        "measure"}
+_TOP = {
+    "model",
+    "neurons",
+    "duration",
+    "dt",
+    "device",
+    "seed",
+    "input",
+    "synapse",
+    "params",
+    "grid",
+    "points",
+    "measure",
+}
 _INPUT = {"sources", "rate", "p"}
 _MEASURE = {"quantities"}
 
@@ -115,7 +127,7 @@ def _quantity(key: str, value, unit: Quantity, display: str, sign: str | None = 
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = repr(float(value))  # parse_quantity refuses a bare number where a unit is needed
     if not isinstance(value, str):
-        _fail(key, f"a quantity such as \"10 {display}\", got {value!r}")
+        _fail(key, f'a quantity such as "10 {display}", got {value!r}')
     return parse_quantity(key, value, unit, display, sign)
 
 
@@ -125,8 +137,11 @@ def _parameter(model: NeuronModel, key: str, name: str) -> Varied:
     if name == "noise_sigma":
         _fail(key, "noise is not supported in sweeps (the network is built without the noise term)")
     if neuron is None and synapse is None:
-        _fail(key, f"model {model.name!r} has no parameter {name!r}; neuron parameters: "
-                   f"{', '.join(model.parameters)}; synapse parameters: {', '.join(model.synapse.parameters)}")
+        _fail(
+            key,
+            f"model {model.name!r} has no parameter {name!r}; neuron parameters: "
+            f"{', '.join(model.parameters)}; synapse parameters: {', '.join(model.synapse.parameters)}",
+        )
     if neuron is not None and synapse is not None:
         _fail(key, f"{name!r} is both a neuron and a synapse parameter of {model.name!r}")
     p = neuron or synapse
@@ -182,8 +197,10 @@ def parse_spec(raw: dict, base: Path | None = None) -> SweepSpec:
         for name, value in table.items():
             v = _parameter(model, f"{where}.{name}", name)
             if (v.owner == "synapses") != (where == "synapse"):
-                _fail(f"{where}.{name}", f"a {v.owner[:-1]} parameter; give it in "
-                                         f"[{'synapse' if v.owner == 'synapses' else 'params'}]")
+                _fail(
+                    f"{where}.{name}",
+                    f"a {v.owner[:-1]} parameter; give it in [{'synapse' if v.owner == 'synapses' else 'params'}]",
+                )
             fixed[name] = (v, _checked(model, f"{where}.{name}", v, value))
     grid, points_raw = raw.get("grid"), raw.get("points")
     if (grid is None) == (points_raw is None):
@@ -233,12 +250,23 @@ def parse_spec(raw: dict, base: Path | None = None) -> SweepSpec:
         _fail("measure.quantities", f"g_mean: model {model.name!r} has no gate g")
     canonical = json.dumps({"spec": _canonical(raw), "model_sha256": model.sha256}, sort_keys=True)
     return SweepSpec(
-        model=model, neurons=neurons, duration=duration, dt=dt, device=device, seed=seed,
-        sources=sources, input_rate=input_rate, p=float(p),
+        model=model,
+        neurons=neurons,
+        duration=duration,
+        dt=dt,
+        device=device,
+        seed=seed,
+        sources=sources,
+        input_rate=input_rate,
+        p=float(p),
         synapse={n: q for n, (v, q) in fixed.items() if v.owner == "synapses"},
         params={n: q for n, (v, q) in fixed.items() if v.owner == "neurons"},
-        varied=varied, values=values, grid=grid is not None, points=points,
-        measure=tuple(dict.fromkeys(quantities)), canonical=canonical,
+        varied=varied,
+        values=values,
+        grid=grid is not None,
+        points=points,
+        measure=tuple(dict.fromkeys(quantities)),
+        canonical=canonical,
         digest=hashlib.sha256(canonical.encode()).hexdigest()[:16],
     )
 

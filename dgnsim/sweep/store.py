@@ -21,7 +21,7 @@ import numpy as np
 
 from dgnsim.sweep.spec import MEASURES, SweepSpec
 
-__all__ = ["SweepStore", "open_sweep", "PENDING", "DONE", "FAILED"]
+__all__ = ["DONE", "FAILED", "PENDING", "SweepStore", "open_sweep"]
 
 PENDING, DONE, FAILED = 0, 1, 2
 STATUS = {"done": DONE, "failed": FAILED}
@@ -38,14 +38,26 @@ def _dataset(spec: SweepSpec):
         coords[v.name] = ((v.name,) if spec.grid else ("point",), numbers, {"units": v.unit_text, "owner": v.owner})
     if not spec.grid:
         coords["point"] = ("point", np.arange(shape[0]))
-    data = {name: (dims, np.full(shape, np.nan), {"units": MEASURES[name][0], "long_name": MEASURES[name][1]})
-            for name in spec.measure}
-    data["status"] = (dims, np.zeros(shape, np.int8),
-                      {"flag_values": [PENDING, DONE, FAILED], "flag_meanings": "pending done failed"})
+    data = {
+        name: (dims, np.full(shape, np.nan), {"units": MEASURES[name][0], "long_name": MEASURES[name][1]})
+        for name in spec.measure
+    }
+    data["status"] = (
+        dims,
+        np.zeros(shape, np.int8),
+        {"flag_values": [PENDING, DONE, FAILED], "flag_meanings": "pending done failed"},
+    )
     data["message"] = (dims, np.full(shape, "", dtype=f"<U{MESSAGE_CHARS}"), {"long_name": "why the point failed"})
     data["run_s"] = (dims, np.full(shape, np.nan), {"units": "s", "long_name": "wall time of the point on its worker"})
-    attrs = {"dgnsim_sweep": 1, "spec": spec.canonical, "spec_digest": spec.digest, "model": spec.model.name,
-             "device": spec.device, "neurons": spec.neurons, "duration": str(spec.duration)}
+    attrs = {
+        "dgnsim_sweep": 1,
+        "spec": spec.canonical,
+        "spec_digest": spec.digest,
+        "model": spec.model.name,
+        "device": spec.device,
+        "neurons": spec.neurons,
+        "duration": str(spec.duration),
+    }
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
@@ -67,8 +79,10 @@ class SweepStore:
         if group.attrs.get("dgnsim_sweep") != 1:
             raise ValueError(f"--out: {self.path} exists and is not a dgnsim sweep store")
         if group.attrs.get("spec_digest") != spec.digest:
-            raise ValueError(f"--out: {self.path} was made by another spec (digest {group.attrs.get('spec_digest')}, "
-                             f"this spec {spec.digest}); give a new --out, or the spec it was made with")
+            raise ValueError(
+                f"--out: {self.path} was made by another spec (digest {group.attrs.get('spec_digest')}, "
+                f"this spec {spec.digest}); give a new --out, or the spec it was made with"
+            )
         self._group = group
 
     def _create(self) -> None:
@@ -76,8 +90,12 @@ class SweepStore:
         ds = _dataset(self.spec)
         chunks = (1,) * len(self.spec.shape)
         try:
-            ds.to_zarr(str(scratch), mode="w-", consolidated=False,
-                       encoding={name: {"chunks": chunks} for name in ds.data_vars})
+            ds.to_zarr(
+                str(scratch),
+                mode="w-",
+                consolidated=False,
+                encoding={name: {"chunks": chunks} for name in ds.data_vars},
+            )
             os.rename(scratch, self.path)  # atomic; fails if another process created it first
         except OSError:
             if not self.path.exists():

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RunPlan", "ArrayFile", "run_point", "reduce", "REDUCTIONS"]
+__all__ = ["REDUCTIONS", "ArrayFile", "RunPlan", "reduce", "run_point"]
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,11 @@ def reduce(arrays: dict, plan: RunPlan) -> dict:
 
 def _failed(message: str, plan: RunPlan, values: dict | None = None) -> dict:
     values = dict(values or {})
-    return {"status": "failed", "message": message,
-            "values": {name: values.get(name, float("nan")) for name in plan.measure}}
+    return {
+        "status": "failed",
+        "message": message,
+        "values": {name: values.get(name, float("nan")) for name in plan.measure},
+    }
 
 
 def _read(folder: str, spec: ArrayFile) -> np.ndarray:
@@ -130,9 +133,14 @@ def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
     folder = tempfile.mkdtemp(prefix=f"dgnsim-sweep-{index}-", dir=plan.scratch)
     try:
         try:
-            proc = subprocess.run([plan.binary, "--results_dir", folder + os.sep, *args], cwd=plan.cwd,
-                                  env={**os.environ, **plan.env}, capture_output=True, text=True,
-                                  timeout=plan.timeout_s)
+            proc = subprocess.run(
+                [plan.binary, "--results_dir", folder + os.sep, *args],
+                cwd=plan.cwd,
+                env={**os.environ, **plan.env},
+                capture_output=True,
+                text=True,
+                timeout=plan.timeout_s,
+            )
         except subprocess.TimeoutExpired:
             record = _failed(f"the binary ran longer than {plan.timeout_s} s", plan)
         except OSError as exc:
@@ -140,8 +148,9 @@ def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
         else:
             if proc.returncode != 0:
                 tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
-                record = _failed(f"the binary exited with status {proc.returncode}"
-                                 + (f": {' | '.join(tail)}" if tail else ""), plan)
+                record = _failed(
+                    f"the binary exited with status {proc.returncode}" + (f": {' | '.join(tail)}" if tail else ""), plan
+                )
             else:
                 record = reduce({k: _read(folder, f) for k, f in plan.arrays.items()}, plan)
     finally:

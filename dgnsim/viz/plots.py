@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from dgnsim.io.files import atomic_path  # noqa: E402
+from dgnsim.io.files import atomic_path
 
 STYLE = {
     "figure.dpi": 100,
@@ -36,11 +36,11 @@ def save_figure(fig, stem: str | Path) -> list[Path]:
     return paths
 
 
-def raster_and_trace(spike_t_ms, spike_i, trace_t_ms, traces_mv, *, n_neurons: int, title: str,
-                     threshold_mv: float | None = None):
+def raster_and_trace(
+    spike_t_ms, spike_i, trace_t_ms, traces_mv, *, n_neurons: int, title: str, threshold_mv: float | None = None
+):
     """A raster (top) and membrane traces (bottom) on a shared time axis in ms."""
-    fig, (ax_r, ax_v) = plt.subplots(2, 1, figsize=(6.5, 4.5), sharex=True,
-                                     gridspec_kw={"height_ratios": [1.3, 1]})
+    fig, (ax_r, ax_v) = plt.subplots(2, 1, figsize=(6.5, 4.5), sharex=True, gridspec_kw={"height_ratios": [1.3, 1]})
     ax_r.plot(spike_t_ms, spike_i, ".", ms=2, color="k")
     ax_r.set_ylabel("neuron index")
     ax_r.set_ylim(-0.5, n_neurons - 0.5)
@@ -63,8 +63,16 @@ def robustness_bars(ax, columns, strengths: dict, rows) -> None:
 
     x, width = np.arange(len(columns)), 0.8 / len(rows)
     for k, (label, mean, std, color) in enumerate(rows):
-        ax.bar(x + (k - (len(rows) - 1) / 2) * width, mean, width, yerr=std, color=color, label=label,
-               capsize=1.5, error_kw={"lw": 0.6})
+        ax.bar(
+            x + (k - (len(rows) - 1) / 2) * width,
+            mean,
+            width,
+            yerr=std,
+            color=color,
+            label=label,
+            capsize=1.5,
+            error_kw={"lw": 0.6},
+        )
     ax.set_xticks(x, [c if not strengths.get(c) else f"{c}\n{strengths[c].split(':')[1]}" for c in columns])
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 118)  # room for the legend above the bars

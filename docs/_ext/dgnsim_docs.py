@@ -17,9 +17,8 @@ import textwrap
 import tomllib
 from pathlib import Path
 
-from sphinx.util import logging
-
 import dgnsim_latex as latex
+from sphinx.util import logging
 
 LOG = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent
@@ -102,8 +101,10 @@ def _file_notes(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-_EQ_LINE = re.compile(r"^\s*(?:d(?P<d>\w+)/dt|(?P<s>\w+))\s*=\s*(?P<expr>.+?)\s*:\s*(?P<unit>[^()]+?)\s*"
-                      r"(?:\((?P<flags>[^)]*)\))?\s*$")
+_EQ_LINE = re.compile(
+    r"^\s*(?:d(?P<d>\w+)/dt|(?P<s>\w+))\s*=\s*(?P<expr>.+?)\s*:\s*(?P<unit>[^()]+?)\s*"
+    r"(?:\((?P<flags>[^)]*)\))?\s*$"
+)
 
 
 def _equation_lines(text: str) -> list[dict]:
@@ -114,16 +115,25 @@ def _equation_lines(text: str) -> list[dict]:
         m = _EQ_LINE.match(line)
         if not m:
             raise ValueError(f"cannot read the equation line {line!r}")
-        out.append({"var": m["d"] or m["s"], "diff": m["d"] is not None, "expr": m["expr"],
-                    "unit": m["unit"].strip(), "flags": (m["flags"] or "").strip()})
+        out.append(
+            {
+                "var": m["d"] or m["s"],
+                "diff": m["d"] is not None,
+                "expr": m["expr"],
+                "unit": m["unit"].strip(),
+                "flags": (m["flags"] or "").strip(),
+            }
+        )
     return out
 
 
 def _scheme(code_lines: list[str]) -> str:
     code = "\n".join(code_lines)
     if "_rho_" in code:
-        return ("forward Euler with the decay factor clipped at zero, "
-                r":math:`\rho = \max(0, 1 + A\,\Delta t)` (paper A's :math:`\phi`; no exponential per neuron)")
+        return (
+            "forward Euler with the decay factor clipped at zero, "
+            r":math:`\rho = \max(0, 1 + A\,\Delta t)` (paper A's :math:`\phi`; no exponential per neuron)"
+        )
     if "exp(" in code:
         return "exact exponential step (exponential Euler: exact for a linear equation with constant input)"
     return "forward Euler"
@@ -139,10 +149,15 @@ def model_page(name: str) -> str:
         rel = m.source.resolve().relative_to(ROOT)
     except ValueError:
         rel = m.source
-    out = [f".. _model-{m.name}:\n", f".. This page is generated from {rel} when the docs build; do not edit it.\n",
-           _title(f"{m.name}: {m.title}")]
-    out.append(f"Model file: ``{rel}`` (sha256 ``{m.sha256[:16]}…``). "
-               f"Use it by name: ``dgnsim.make_group(\"{m.name}\", n)``; ``dgnsim models {m.name}`` prints it.\n")
+    out = [
+        f".. _model-{m.name}:\n",
+        f".. This page is generated from {rel} when the docs build; do not edit it.\n",
+        _title(f"{m.name}: {m.title}"),
+    ]
+    out.append(
+        f"Model file: ``{rel}`` (sha256 ``{m.sha256[:16]}…``). "
+        f'Use it by name: ``dgnsim.make_group("{m.name}", n)``; ``dgnsim models {m.name}`` prints it.\n'
+    )
     if m.reference:
         out.append(f"**Reference.** {_rst_text(m.reference)}\n")
     notes = _file_notes(m.text)
@@ -159,24 +174,34 @@ def model_page(name: str) -> str:
         lines.append(_aligned(lhs, "=", latex.expression(e["expr"])))
     out.append(_math(lines))
     noise_var = m.noise_variable
-    out.append(f"With noise (``noise_sigma`` given to ``make_group``, even ``0*mV``), "
-               f"the white-noise term below is added to :math:`{latex.derivative(noise_var)}`; "
-               r":math:`\xi` is Brian2's ``xi``, Gaussian white noise in :math:`1/\sqrt{\mathrm{s}}`:" + "\n")
+    out.append(
+        f"With noise (``noise_sigma`` given to ``make_group``, even ``0*mV``), "
+        f"the white-noise term below is added to :math:`{latex.derivative(noise_var)}`; "
+        r":math:`\xi` is Brian2's ``xi``, Gaussian white noise in :math:`1/\sqrt{\mathrm{s}}`:" + "\n"
+    )
     out.append(_math([r"+\; " + latex.expression(m.noise_term)]))
     rows = []
     for e in eqs:
         kind = "state variable" if e["diff"] else "subexpression"
         init = latex.expression(m.initial[e["var"]]) if e["var"] in m.initial else ""
-        rows.append([f":math:`{latex.symbol(e['var'])}` (``{e['var']}``)", kind, _literal(e["unit"]),
-                     f":math:`{init}` (``{m.initial[e['var']]}``)" if init else "—",
-                     "held while refractory" if "unless refractory" in e["flags"] else ""])
+        rows.append(
+            [
+                f":math:`{latex.symbol(e['var'])}` (``{e['var']}``)",
+                kind,
+                _literal(e["unit"]),
+                f":math:`{init}` (``{m.initial[e['var']]}``)" if init else "—",
+                "held while refractory" if "unless refractory" in e["flags"] else "",
+            ]
+        )
     out.append(_table(["variable", "kind", "unit", "initial value", "flags"], rows, "22 16 10 30 22"))
 
     # ---- parameters
     out.append(_title("Parameters", "-"))
-    out.append("Scope ``neuron``: may differ per neuron (give ``n`` values, or name it in ``per_neuron``), "
-               "learnable per neuron; ``shared``: one value per group or layer. Learnable: trained by the "
-               "PyTorch surrogate (time constants learn their logarithm).\n")
+    out.append(
+        "Scope ``neuron``: may differ per neuron (give ``n`` values, or name it in ``per_neuron``), "
+        "learnable per neuron; ``shared``: one value per group or layer. Learnable: trained by the "
+        "PyTorch surrogate (time constants learn their logarithm).\n"
+    )
     rows = []
     for p in m.parameters.values():
         value = float(p.default / p.unit)
@@ -184,10 +209,25 @@ def model_page(name: str) -> str:
         learn = "yes" if p.learnable else "no"
         if p.learnable and p.learn_scale is not None:
             learn += f" (scale {p.learn_scale:g})"
-        rows.append([f"``{p.name}``", f":math:`{latex.symbol(p.name)}`", _literal(p.unit_text), f"{value:g}",
-                     p.scope, learn, constraint, _rst_text(p.doc)])
-    out.append(_table(["name", "symbol", "unit", "default", "scope", "learnable", "constraint", "meaning"],
-                      rows, "12 10 8 8 8 9 8 37"))
+        rows.append(
+            [
+                f"``{p.name}``",
+                f":math:`{latex.symbol(p.name)}`",
+                _literal(p.unit_text),
+                f"{value:g}",
+                p.scope,
+                learn,
+                constraint,
+                _rst_text(p.doc),
+            ]
+        )
+    out.append(
+        _table(
+            ["name", "symbol", "unit", "default", "scope", "learnable", "constraint", "meaning"],
+            rows,
+            "12 10 8 8 8 9 8 37",
+        )
+    )
 
     # ---- threshold, reset, refractoriness
     out.append(_title("Threshold, reset and refractoriness", "-"))
@@ -196,8 +236,10 @@ def model_page(name: str) -> str:
     out.append("Reset (default, ``reset=None``):\n")
     out.append(_math(_statement_lines(m.reset)))
     for variant, code in m.resets.items():
-        out.append(f"Reset variant ``{variant}`` (``make_group(..., reset=\"{variant}\")``, "
-                   f"``dgnsim train --reset {variant}``):\n")
+        out.append(
+            f'Reset variant ``{variant}`` (``make_group(..., reset="{variant}")``, '
+            f"``dgnsim train --reset {variant}``):\n"
+        )
         out.append(_math(_statement_lines(code)))
     clamped = ", ".join(f"``{v}``" for v in m.clamped) or "none"
     out.append(f"Refractory period: ``{m.refractory}``; variables held while refractory: {clamped}.\n")
@@ -206,10 +248,12 @@ def model_page(name: str) -> str:
     out.append(_title("Integration and its discrete form", "-"))
     order = ", ".join(f"``{v}``" for v in m.update_order)
     if m.method == "sequential":
-        out.append(f"Method ``sequential`` (:mod:`dgnsim.core.integration`): one Brian2 step advances the "
-                   f"state variables in the order {order}, each using the already-advanced values of those "
-                   r"before it. The step Brian2 runs (and the PyTorch surrogate executes), without noise, "
-                   r"with :math:`\Delta t` the time step:" + "\n")
+        out.append(
+            f"Method ``sequential`` (:mod:`dgnsim.core.integration`): one Brian2 step advances the "
+            f"state variables in the order {order}, each using the already-advanced values of those "
+            r"before it. The step Brian2 runs (and the PyTorch surrogate executes), without noise, "
+            r"with :math:`\Delta t` the time step:" + "\n"
+        )
         blocks = step_statements(m.equations(), None, list(m.update_order), refractory=False)
         lines, schemes = [], []
         for var, code in blocks:
@@ -217,9 +261,11 @@ def model_page(name: str) -> str:
             schemes.append(f"- ``{var}``: {_scheme(code)}")
         out.append(_math(lines))
         out.append("\n".join(schemes) + "\n")
-        out.append(r"With noise, :math:`\eta \leftarrow \mathcal{N}(0, 1)/\sqrt{\Delta t}` is drawn once per "
-                   r"neuron and step and stands for :math:`\xi` in the step (Euler–Maruyama). Variables held "
-                   "while refractory keep their value during the refractory period.\n")
+        out.append(
+            r"With noise, :math:`\eta \leftarrow \mathcal{N}(0, 1)/\sqrt{\Delta t}` is drawn once per "
+            r"neuron and step and stands for :math:`\xi` in the step (Euler–Maruyama). Variables held "
+            "while refractory keep their value during the refractory period.\n"
+        )
     else:
         out.append(f"Method ``{m.method}`` (Brian2's state updater of that name), update order {order}.\n")
 
@@ -228,7 +274,7 @@ def model_page(name: str) -> str:
         from dgnsim.surrogate import compile_model
 
         compile_model(m)
-        out.append("**PyTorch surrogate:** available (``dgnsim.surrogate.SpikingLayer(\"%s\", ...)``).\n" % m.name)
+        out.append('**PyTorch surrogate:** available (``dgnsim.surrogate.SpikingLayer("%s", ...)``).\n' % m.name)
     except ImportError:
         pass
     except Exception as exc:  # the message says why
@@ -241,8 +287,9 @@ def model_page(name: str) -> str:
     rows = []
     for p in m.synapse.parameters.values():
         constraint = ", ".join(text for key, text in CONSTRAINTS if getattr(p, key))
-        rows.append([f"``{p.name}``", _literal(p.unit_text), f"{float(p.default / p.unit):g}", constraint,
-                     _rst_text(p.doc)])
+        rows.append(
+            [f"``{p.name}``", _literal(p.unit_text), f"{float(p.default / p.unit):g}", constraint, _rst_text(p.doc)]
+        )
     out.append(_table(["name", "unit", "default", "constraint", "meaning"], rows, "12 10 10 10 58"))
     out.append("On a presynaptic spike (``on_pre``; ``_post``: the target neuron's variable):\n")
     out.append(_math(_statement_lines(m.synapse.on_pre)))
@@ -250,8 +297,10 @@ def model_page(name: str) -> str:
     # ---- gating
     if m.gating:
         out.append(_title("Gating analyses", "-"))
-        out.append("How :mod:`dgnsim.analysis.gating` holds this neuron at an operating point "
-                   "(the model file's ``[gating]`` table; fields of :class:`dgnsim.analysis.gating.GateSpec`):\n")
+        out.append(
+            "How :mod:`dgnsim.analysis.gating` holds this neuron at an operating point "
+            "(the model file's ``[gating]`` table; fields of :class:`dgnsim.analysis.gating.GateSpec`):\n"
+        )
         rows = [[f"``{k}``", _literal(str(v)), GATING_FIELDS.get(k, "")] for k, v in m.gating.items()]
         out.append(_table(["key", "value", "meaning"], rows, "20 20 60"))
 
@@ -266,7 +315,6 @@ def model_page(name: str) -> str:
 
 def write_model_pages(app) -> None:
     import dgnsim
-
     from dgnsim.core.models import builtin_dir
 
     folder = DOCS / "models" / "generated"
@@ -281,8 +329,14 @@ def write_model_pages(app) -> None:
     for name in names:
         m = dgnsim.load_model(name)
         state = ", ".join(m.state_variables)
-        rows.append([f":doc:`{name} </models/generated/{name}>`", _rst_text(m.title), state,
-                     f"``{'; '.join(s.strip() for s in m.synapse.on_pre.strip().splitlines())}``"])
+        rows.append(
+            [
+                f":doc:`{name} </models/generated/{name}>`",
+                _rst_text(m.title),
+                state,
+                f"``{'; '.join(s.strip() for s in m.synapse.on_pre.strip().splitlines())}``",
+            ]
+        )
     table = _table(["model", "what", "state", "synapse on_pre"], rows, "15 50 15 20")
     toc = ".. toctree::\n   :hidden:\n\n" + "".join(f"   /models/generated/{n}\n" for n in names)
     _write(folder / "list.inc", table + "\n" + toc)
@@ -323,8 +377,10 @@ def write_result_pages(app) -> None:
         _write(folder / f"{group['page']}.md", "\n".join(out))
         pages.append(group["page"])
     rest = [str(f.relative_to(ROOT)) for f in files if str(f.relative_to(ROOT)) not in described]
-    out = ["# Other result files\n",
-           "Result files not yet described in `docs/results/protocols.toml` (no protocol recorded).\n"]
+    out = [
+        "# Other result files\n",
+        "Result files not yet described in `docs/results/protocols.toml` (no protocol recorded).\n",
+    ]
     for key in rest:
         out.append(f"## `{key}`\n\n" + _demote((ROOT / key).read_text().strip()) + "\n")
     if not rest:
@@ -333,7 +389,11 @@ def write_result_pages(app) -> None:
     for stale in folder.glob("*.md"):
         if stale.stem not in pages + ["other"]:
             stale.unlink()
-    toc = ".. toctree::\n   :maxdepth: 1\n\n" + "".join(f"   /results/generated/{p}\n" for p in pages) + "   /results/generated/other\n"
+    toc = (
+        ".. toctree::\n   :maxdepth: 1\n\n"
+        + "".join(f"   /results/generated/{p}\n" for p in pages)
+        + "   /results/generated/other\n"
+    )
     _write(folder / "toc.inc", toc)
     LOG.info(f"dgnsim: wrote {len(pages) + 1} result pages from {len(files)} files")
 
@@ -351,8 +411,13 @@ def _public_names(module) -> list[str]:
 
     names = getattr(module, "__all__", None)
     if names is None:
-        names = [n for n, obj in vars(module).items() if not n.startswith("_")
-                 and (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(obj, "__module__", "") == module.__name__]
+        names = [
+            n
+            for n, obj in vars(module).items()
+            if not n.startswith("_")
+            and (inspect.isfunction(obj) or inspect.isclass(obj))
+            and getattr(obj, "__module__", "") == module.__name__
+        ]
     return [n for n in names if not n.startswith("__")]
 
 
@@ -393,13 +458,21 @@ def write_api_pages(app) -> None:
             LOG.warning(f"dgnsim: API page of {name} left out: {exc}")
             continue
         modules.append(name)
-        out = [f".. This page is generated from the module {name} when the docs build.\n", _title(name),
-               f".. automodule:: {name}\n"]
+        out = [
+            f".. This page is generated from the module {name} when the docs build.\n",
+            _title(name),
+            f".. automodule:: {name}\n",
+        ]
         children = [m for m in _api_modules() if m.startswith(name + ".") and m.count(".") == name.count(".") + 1]
         if children:
             out.append(".. rubric:: Modules\n")
-            out.append(_table(["module", "what"], [[f":mod:`{m}`", _summary(importlib.import_module(m))]
-                                                    for m in children], "35 65"))
+            out.append(
+                _table(
+                    ["module", "what"],
+                    [[f":mod:`{m}`", _summary(importlib.import_module(m))] for m in children],
+                    "35 65",
+                )
+            )
         names = _public_names(module)
         entries, own = [], []
         for n in names:
@@ -419,8 +492,12 @@ def write_api_pages(app) -> None:
             out.append(".. rubric:: Names\n")
             out.append(_table(["name", "kind", "summary"], entries, "30 12 58"))
         for n, kind in own:
-            directive = {"class": "autoclass", "exception": "autoexception", "function": "autofunction",
-                         "data": "autodata"}[kind]
+            directive = {
+                "class": "autoclass",
+                "exception": "autoexception",
+                "function": "autofunction",
+                "data": "autodata",
+            }[kind]
             out.append(f".. {directive}:: {n}" + ("\n   :members:\n" if kind in ("class", "exception") else "\n"))
         _write(folder / f"{name}.rst", "\n".join(out))
         depth = name.count(".") - 1

@@ -15,18 +15,86 @@ import ast
 import re
 
 GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
-    "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
-    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
 }
 #: Unit names that may appear in model expressions (``0*mV``): set upright.
-UNITS = {"mV", "ms", "us", "ns", "s", "Hz", "kHz", "volt", "second", "amp", "nA", "pA", "mA", "ohm", "Mohm",
-         "siemens", "nS", "uS", "pF", "nF", "farad", "metre", "meter", "uV", "kohm", "Gohm"}
+UNITS = {
+    "mV",
+    "ms",
+    "us",
+    "ns",
+    "s",
+    "Hz",
+    "kHz",
+    "volt",
+    "second",
+    "amp",
+    "nA",
+    "pA",
+    "mA",
+    "ohm",
+    "Mohm",
+    "siemens",
+    "nS",
+    "uS",
+    "pF",
+    "nF",
+    "farad",
+    "metre",
+    "meter",
+    "uV",
+    "kohm",
+    "Gohm",
+}
 #: Names with a conventional symbol of their own.
 SPECIAL = {"dt": r"\Delta t", "t": "t", "xi": r"\xi", "pi": r"\pi", "e": r"\mathrm{e}", "inf": r"\infty"}
-FUNCTIONS = {"exp": r"\exp", "log": r"\ln", "log10": r"\log_{10}", "sin": r"\sin", "cos": r"\cos",
-             "tan": r"\tan", "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh", "arctan": r"\arctan",
-             "arcsin": r"\arcsin", "arccos": r"\arccos"}
+FUNCTIONS = {
+    "exp": r"\exp",
+    "log": r"\ln",
+    "log10": r"\log_{10}",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "tan": r"\tan",
+    "tanh": r"\tanh",
+    "sinh": r"\sinh",
+    "cosh": r"\cosh",
+    "arctan": r"\arctan",
+    "arcsin": r"\arcsin",
+    "arccos": r"\arccos",
+}
 
 
 def _word(part: str) -> str:
@@ -175,8 +243,11 @@ class _Render:
         if name == "rand" and not args:
             return r"\mathcal{U}(0, 1)", _ATOM
         if name in ("int", "floor", "ceil") and len(args) == 1:
-            left, right = {"int": (r"\lfloor", r"\rfloor"), "floor": (r"\lfloor", r"\rfloor"),
-                           "ceil": (r"\lceil", r"\rceil")}[name]
+            left, right = {
+                "int": (r"\lfloor", r"\rfloor"),
+                "floor": (r"\lfloor", r"\rfloor"),
+                "ceil": (r"\lceil", r"\rceil"),
+            }[name]
             return r"\left%s %s \right%s" % (left, args[0], right), _ATOM
         if name in ("minimum", "maximum", "min", "max"):
             return r"\%s\left(%s\right)" % (name[:3], ", ".join(args)), _ATOM
@@ -186,9 +257,14 @@ class _Render:
 
 def _is_half_rectifier(node) -> ast.expr | None:
     """``r`` if ``node`` is ``r + abs(r)`` (twice ``max(0, r)``), else None."""
-    if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.right, ast.Call)
-            and getattr(node.right.func, "id", "") == "abs" and len(node.right.args) == 1
-            and ast.dump(node.right.args[0]) == ast.dump(node.left)):
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Add)
+        and isinstance(node.right, ast.Call)
+        and getattr(node.right.func, "id", "") == "abs"
+        and len(node.right.args) == 1
+        and ast.dump(node.right.args[0]) == ast.dump(node.left)
+    ):
         return node.left
     return None
 
@@ -207,8 +283,11 @@ class _Simplify(ast.NodeTransformer):
             if isinstance(num, ast.BinOp) and isinstance(num.op, ast.Mult):
                 r = _is_half_rectifier(num.right)
                 if r is not None:
-                    return ast.BinOp(left=num.left, op=ast.Mult(),
-                                     right=ast.Call(func=ast.Name(id="max"), args=[ast.Constant(0), r], keywords=[]))
+                    return ast.BinOp(
+                        left=num.left,
+                        op=ast.Mult(),
+                        right=ast.Call(func=ast.Name(id="max"), args=[ast.Constant(0), r], keywords=[]),
+                    )
         return node
 
 

@@ -18,13 +18,19 @@ import matplotlib.pyplot as plt
 
 from dgnsim.sweep import open_sweep, parse_spec, run_sweep
 
-spec = parse_spec({
-    "model": "dgn", "neurons": 100, "duration": "300 ms", "device": "numpy", "seed": 11,
-    "input": {"sources": 100, "rate": "30 Hz", "p": 0.3},
-    "synapse": {"w": "6 mV"},
-    "grid": {"c": [0.0, 0.05, 0.1, 0.2, 0.4], "tau_mem": ["15 ms", "25 ms"]},
-    "measure": {"quantities": ["rate", "v_mean"]},
-})
+spec = parse_spec(
+    {
+        "model": "dgn",
+        "neurons": 100,
+        "duration": "300 ms",
+        "device": "numpy",
+        "seed": 11,
+        "input": {"sources": 100, "rate": "30 Hz", "p": 0.3},
+        "synapse": {"w": "6 mV"},
+        "grid": {"c": [0.0, 0.05, 0.1, 0.2, 0.4], "tau_mem": ["15 ms", "25 ms"]},
+        "measure": {"quantities": ["rate", "v_mean"]},
+    }
+)
 store = Path(tempfile.mkdtemp()) / "dgn_gate.zarr"
 summary = run_sweep(spec, store, progress=False)
 print(f"ran {summary.ran} points, {summary.failed} failed, in {summary.wall_s:.1f} s")

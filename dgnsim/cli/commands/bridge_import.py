@@ -13,36 +13,60 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 from dgnsim.brian.backend import DEVICES
 from dgnsim.cli.options import UsageError, check, check_writable, count, quantity
 
 NAME = "import"
-HELP = ("run a trained surrogate network on the FSDD test split in Brian2; accuracy and agreement with PyTorch "
-        "(with --noise/--vary: a noise and parameter study on one build)")
+HELP = (
+    "run a trained surrogate network on the FSDD test split in Brian2; accuracy and agreement with PyTorch "
+    "(with --noise/--vary: a noise and parameter study on one build)"
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("directory", help="a trained network (model.safetensors + manifest.json), or a "
-                                          "state_dict / checkpoint.pt file (then give --model)")
+    parser.add_argument(
+        "directory",
+        help="a trained network (model.safetensors + manifest.json), or a "
+        "state_dict / checkpoint.pt file (then give --model)",
+    )
     parser.add_argument("--device", default="cpp_standalone", choices=DEVICES, help="backend (default cpp_standalone)")
     parser.add_argument("--data", default=None, help="FSDD folder (default: $DGNSIM_FSDD or shared/data/fsdd)")
-    parser.add_argument("--out", required=True, help="output directory: report.json and the raster figure "
-                                                     "(a study: study.json, study.csv and its figure)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output directory: report.json and the raster figure (a study: study.json, study.csv and its figure)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N test samples")
     parser.add_argument("--model", default=None, help="model name, for a plain state_dict file")
-    parser.add_argument("--sample", type=int, default=None,
-                        help="test sample whose rasters are drawn (default: the first that differs, else 0)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="test sample whose rasters are drawn (default: the first that differs, else 0)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report (without per-sample rows)")
     study = parser.add_argument_group("perturbation study (one build; every level is a run with run arguments)")
-    study.add_argument("--noise", default=None, metavar="SIGMAS",
-                       help="membrane noise amplitudes, e.g. 0mV,1mV,2mV,4mV,8mV (each with its unit)")
+    study.add_argument(
+        "--noise",
+        default=None,
+        metavar="SIGMAS",
+        help="membrane noise amplitudes, e.g. 0mV,1mV,2mV,4mV,8mV (each with its unit)",
+    )
     study.add_argument("--noise-seeds", type=int, default=3, metavar="K", help="noise seeds per amplitude (default 3)")
-    study.add_argument("--vary", action="append", default=[], metavar="PARAM=V1,V2,...",
-                       help="hidden parameter values to run without noise, e.g. v_th=-52mV,-50mV,-48mV (repeatable)")
+    study.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="PARAM=V1,V2,...",
+        help="hidden parameter values to run without noise, e.g. v_th=-52mV,-50mV,-48mV (repeatable)",
+    )
     study.add_argument("--seed", type=int, default=0, help="first noise seed (default 0)")
-    study.add_argument("--workers", type=int, default=None,
-                       help="run the points on a Dask LocalCluster of N processes (default: one after another here)")
+    study.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run the points on a Dask LocalCluster of N processes (default: one after another here)",
+    )
     study.add_argument("--scheduler", default=None, help="address of a running Dask scheduler to run the points on")
 
 
@@ -114,33 +138,51 @@ def _study(args) -> int:
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     check_writable(args.out)
-    result = study_test_split(args.directory, data=args.data, limit=args.limit, model=args.model, noise=noise,
-                              noise_seeds=args.noise_seeds, vary=vary, device=args.device, workers=args.workers,
-                              scheduler=args.scheduler, seed=args.seed)
+    result = study_test_split(
+        args.directory,
+        data=args.data,
+        limit=args.limit,
+        model=args.model,
+        noise=noise,
+        noise_seeds=args.noise_seeds,
+        vary=vary,
+        device=args.device,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        seed=args.seed,
+    )
     out = Path(args.out)
     _write_atomically(out, result.write)
     report = result.report()
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{result.model}: {result.samples} test samples, {report['runs']} runs of {report['builds']} build "
-              f"({args.device}), {report['wall_s']:.1f} s")
+        print(
+            f"{result.model}: {result.samples} test samples, {report['runs']} runs of {report['builds']} build "
+            f"({args.device}), {report['wall_s']:.1f} s"
+        )
         for name in result.by_study():
             for row in report[name]:
-                value = f"sigma {row['sigma_mV']:g} mV" if name == "noise" else f"{name} = {row['value']:g} {row['unit']}"
+                value = (
+                    f"sigma {row['sigma_mV']:g} mV" if name == "noise" else f"{name} = {row['value']:g} {row['unit']}"
+                )
                 acc = "-" if row["accuracy"] is None else f"{100 * row['accuracy']:.1f} %"
                 ci = "" if row["ci95"] is None else f" [{100 * row['ci95'][0]:.1f}, {100 * row['ci95'][1]:.1f}]"
-                print(f"  {value}: accuracy {acc}{ci}, hidden {row['rate_hz']['hidden']:.1f} Hz, "
-                      f"spike trains as PyTorch without noise {row['spike_identical']}/{row['runs'] * result.samples}")
-        print(f"wrote {out / 'study.json'}, {out / 'study.csv'}, {out / 'study.pdf'}, {out / 'study.png'}",
-              file=sys.stderr)
+                print(
+                    f"  {value}: accuracy {acc}{ci}, hidden {row['rate_hz']['hidden']:.1f} Hz, "
+                    f"spike trains as PyTorch without noise {row['spike_identical']}/{row['runs'] * result.samples}"
+                )
+        print(
+            f"wrote {out / 'study.json'}, {out / 'study.csv'}, {out / 'study.pdf'}, {out / 'study.png'}",
+            file=sys.stderr,
+        )
     return 0
 
 
 def run(args) -> int:
     from dgnsim.interop.bridge import run_test_split
-    from dgnsim.viz.rasters import bridge_rasters
     from dgnsim.io.files import write_json
+    from dgnsim.viz.rasters import bridge_rasters
 
     count("--limit", args.limit)
     if args.noise is not None or args.vary:
@@ -170,12 +212,17 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{a.n} test samples, Brian2 {args.device}: accuracy {100 * a.brian2_accuracy:.2f} % "
-              f"(PyTorch {100 * a.torch_accuracy:.2f} %)")
+        print(
+            f"{a.n} test samples, Brian2 {args.device}: accuracy {100 * a.brian2_accuracy:.2f} % "
+            f"(PyTorch {100 * a.torch_accuracy:.2f} %)"
+        )
         print(f"identical spike trains: {a.spike_identical}/{a.n}; same class: {a.class_identical}/{a.n}")
         for s in a.samples:
             if not s.identical:
-                print(f"  sample {s.index}: first difference at step {s.first_step}, neurons {list(s.neurons)}, "
-                      f"|distance to threshold| PyTorch {s.torch_distance_mv:.3g} mV, Brian2 {s.brian2_distance_mv:.3g} mV")
+                print(
+                    f"  sample {s.index}: first difference at step {s.first_step}, neurons {list(s.neurons)}, "
+                    f"|distance to threshold| PyTorch {s.torch_distance_mv:.3g} mV, "
+                    f"Brian2 {s.brian2_distance_mv:.3g} mV"
+                )
         print(f"wrote {out / 'report.json'}, {out / 'rasters.pdf'}, {out / 'rasters.png'}", file=sys.stderr)
     return 0

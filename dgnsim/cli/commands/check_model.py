@@ -7,14 +7,20 @@ import sys
 from pathlib import Path
 
 NAME = "check-model"
-HELP = ("check a model file: it loads, runtime == cpp_standalone, one torch step == one Brian2 step, "
-        "a bridged network is spike-exact; exits 1 if a check fails")
+HELP = (
+    "check a model file: it loads, runtime == cpp_standalone, one torch step == one Brian2 step, "
+    "a bridged network is spike-exact; exits 1 if a check fails"
+)
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", help="path to a model file (.toml), or a model name")
-    parser.add_argument("--device", default="cpp_standalone", choices=("cpp_standalone", "cython", "numpy"),
-                        help="the target compared with numpy, and the bridge's (default cpp_standalone)")
+    parser.add_argument(
+        "--device",
+        default="cpp_standalone",
+        choices=("cpp_standalone", "cython", "numpy"),
+        help="the target compared with numpy, and the bridge's (default cpp_standalone)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the networks' random draws (default 0)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -28,8 +34,7 @@ def run(args) -> int:
     results = check_model(args.model, device=args.device, seed=args.seed)
     passed = all(r.passed for r in results) and len(results) == 4
     if args.json:
-        print(json.dumps({"model": args.model, "passed": passed,
-                          "checks": [r.__dict__ for r in results]}, indent=2))
+        print(json.dumps({"model": args.model, "passed": passed, "checks": [r.__dict__ for r in results]}, indent=2))
     else:
         for r in results:
             print(f"{'PASS' if r.passed else 'FAIL'}  {r.name:<10} {r.detail}  ({r.seconds:.1f} s)")

@@ -22,17 +22,24 @@ from dgnsim.io.files import write_json, write_npz
 NAME = "gating"
 HELP = "Gating-response analysis of a model: analytic prediction against Brian2 simulation."
 ANALYSES = {
-    "tau": gating.time_constants, "step": gating.step_response, "freq": gating.frequency_response,
-    "gate": gating.gate_dynamics, "fi": gating.fi_curve, "snr": gating.snr_transfer,
+    "tau": gating.time_constants,
+    "step": gating.step_response,
+    "freq": gating.frequency_response,
+    "gate": gating.gate_dynamics,
+    "fi": gating.fi_curve,
+    "snr": gating.snr_transfer,
     "rate": gating_rate.rate_response,
 }
 DEVICES = ("numpy", "cython", "cpp_standalone")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", required=True,
-                        help="a model name (see 'dgnsim models') or a path to a model file "
-                             "(its optional [gating] table says which variable is the gate)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a model name (see 'dgnsim models') or a path to a model file "
+        "(its optional [gating] table says which variable is the gate)",
+    )
     parser.add_argument("--analysis", required=True, choices=sorted(ANALYSES))
     parser.add_argument("--device", default="numpy", choices=DEVICES)
     parser.add_argument("--method", default=None, help="integration method (default: the model's)")
@@ -71,9 +78,14 @@ def run(args) -> int:
         out = Path(args.out)
         stem = out / f"{model.name}_{args.analysis}"
         write_json(stem.with_suffix(".json"), summary)
-        write_npz(stem.with_suffix(".npz"), **{f.name: np.asarray(getattr(record, f.name))
-                                               for f in dataclasses.fields(record)
-                                               if isinstance(getattr(record, f.name), np.ndarray)})
+        write_npz(
+            stem.with_suffix(".npz"),
+            **{
+                f.name: np.asarray(getattr(record, f.name))
+                for f in dataclasses.fields(record)
+                if isinstance(getattr(record, f.name), np.ndarray)
+            },
+        )
     if args.json:
         json.dump(summary, sys.stdout, default=lambda x: x.item() if hasattr(x, "item") else str(x))
         sys.stdout.write("\n")

@@ -7,8 +7,9 @@ import json
 from dgnsim.core.models import list_models, load_model
 
 NAME = "models"
-HELP = ("list the models (built-in, on the model search path, or given by path) with their parameters, "
-        "units and defaults")
+HELP = (
+    "list the models (built-in, on the model search path, or given by path) with their parameters, units and defaults"
+)
 
 
 def add_arguments(parser) -> None:
@@ -21,17 +22,31 @@ def describe(name: str) -> dict:
     m = load_model(name)
 
     def params(table):
-        return {p.name: {"default": float(p.default / p.unit), "unit": p.unit_text,
-                         "scope": p.scope, "doc": p.doc} for p in table.values()}
+        return {
+            p.name: {"default": float(p.default / p.unit), "unit": p.unit_text, "scope": p.scope, "doc": p.doc}
+            for p in table.values()
+        }
 
     return {
-        "name": m.name, "title": m.title, "reference": m.reference, "file": str(m.source),
-        "sha256": m.sha256, "equations": m.equations_text.strip(), "threshold": m.threshold,
-        "reset": m.reset.strip(), "reset_variants": m.resets, "refractory": m.refractory,
-        "method": m.method, "update_order": list(m.update_order),
-        "noise": f"{m.noise_variable}: + {m.noise_term}", "parameters": params(m.parameters),
-        "synapse": {"model": m.synapse.model.strip(), "on_pre": m.synapse.on_pre.strip(),
-                    "parameters": params(m.synapse.parameters)},
+        "name": m.name,
+        "title": m.title,
+        "reference": m.reference,
+        "file": str(m.source),
+        "sha256": m.sha256,
+        "equations": m.equations_text.strip(),
+        "threshold": m.threshold,
+        "reset": m.reset.strip(),
+        "reset_variants": m.resets,
+        "refractory": m.refractory,
+        "method": m.method,
+        "update_order": list(m.update_order),
+        "noise": f"{m.noise_variable}: + {m.noise_term}",
+        "parameters": params(m.parameters),
+        "synapse": {
+            "model": m.synapse.model.strip(),
+            "on_pre": m.synapse.on_pre.strip(),
+            "parameters": params(m.synapse.parameters),
+        },
     }
 
 
@@ -43,8 +58,10 @@ def run(args) -> int:
         return 0
     for r in records:
         print(f"{r['name']}: {r['title']}")
-        print(f"  method {r['method']} (order {', '.join(r['update_order'])}); "
-              f"threshold {r['threshold']}; reset {r['reset']!r}")
+        print(
+            f"  method {r['method']} (order {', '.join(r['update_order'])}); "
+            f"threshold {r['threshold']}; reset {r['reset']!r}"
+        )
         for line in r["equations"].splitlines():
             print(f"    {line}")
         for pname, p in r["parameters"].items():

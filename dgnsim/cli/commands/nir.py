@@ -20,21 +20,32 @@ OUTPUT = "spikes.npz"
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="nir_command", required=True, metavar="{run}")
-    p = sub.add_parser("run", help="import a NIR graph, run it on input spikes, write each layer's spikes",
-                       description="Import a NIR graph (dgnsim.interop.nir.import_nir), run it in Brian2 on "
-                                   f"0/1 input spikes and write DIR/{OUTPUT}: '<layer>.spikes' (bool, like the "
-                                   "input: (time, neurons) or (batch, time, neurons)) for every spiking layer, "
-                                   "and '<layer>.v_mV' for a final non-spiking (LI, CubaLI) layer.")
+    p = sub.add_parser(
+        "run",
+        help="import a NIR graph, run it on input spikes, write each layer's spikes",
+        description="Import a NIR graph (dgnsim.interop.nir.import_nir), run it in Brian2 on "
+        f"0/1 input spikes and write DIR/{OUTPUT}: '<layer>.spikes' (bool, like the "
+        "input: (time, neurons) or (batch, time, neurons)) for every spiking layer, "
+        "and '<layer>.v_mV' for a final non-spiking (LI, CubaLI) layer.",
+    )
     p.add_argument("graph", metavar="GRAPH", help="a .nir file (nir.write; e.g. snnTorch's export_to_nir)")
-    p.add_argument("--input", required=True, metavar="SPIKES.npy",
-                   help="input spikes: a .npy array of 0 and 1, (time, channels) or (batch, time, channels); "
-                        "channels = the graph's input size")
+    p.add_argument(
+        "--input",
+        required=True,
+        metavar="SPIKES.npy",
+        help="input spikes: a .npy array of 0 and 1, (time, channels) or (batch, time, channels); "
+        "channels = the graph's input size",
+    )
     p.add_argument("--device", default="cpp_standalone", choices=DEVICES, help="backend (default cpp_standalone)")
     p.add_argument("--out", required=True, metavar="DIR", help=f"output folder ({OUTPUT} goes there)")
     p.add_argument("--dt", default="1ms", help="Brian2 time step, one graph step each (default 1ms)")
-    p.add_argument("--discretisation", default="snntorch", choices=DISCRETISATIONS,
-                   help="snntorch: forward Euler at the graph's dt (snnTorch, Norse; default); "
-                        "exact: NIR's ODEs with exact decay at --dt (dgnsim's export)")
+    p.add_argument(
+        "--discretisation",
+        default="snntorch",
+        choices=DISCRETISATIONS,
+        help="snntorch: forward Euler at the graph's dt (snnTorch, Norse; default); "
+        "exact: NIR's ODEs with exact decay at --dt (dgnsim's export)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary (spike counts per layer)")
 
 
@@ -66,8 +77,10 @@ def _read_input(path: str, n_in: int) -> tuple[np.ndarray, bool]:
         raise UsageError("--input: contains NaN; give 0 and 1 only")
     bad = x[(x != 0) & (x != 1)]
     if bad.size:
-        raise UsageError(f"--input: must contain only 0 and 1 (a spike or none per channel and step), "
-                         f"got {bad.size} other values, e.g. {bad.flat[0].item()!r}")
+        raise UsageError(
+            f"--input: must contain only 0 and 1 (a spike or none per channel and step), "
+            f"got {bad.size} other values, e.g. {bad.flat[0].item()!r}"
+        )
     return x.astype(bool), batched
 
 
@@ -97,11 +110,25 @@ def _run(args) -> int:
     if result.v_last is not None:
         arrays[f"{layers[-1].name}.v_mV"] = result.v_last if batched else result.v_last[0]
     write_npz(out / OUTPUT, **arrays)
-    summary = {"graph": str(args.graph), "input_shape": list(x.shape if batched else x.shape[1:]),
-               "device": args.device, "dt_ms": float(dt / ms), "discretisation": args.discretisation,
-               "layers": [{"name": la.name, "model": la.model, "neurons": int(la.weights_mv.shape[1]),
-                           "spiking": la.spiking, "spikes": counts.get(la.name)} for la in layers],
-               "output": str(out / OUTPUT), "keys": sorted(arrays)}
+    summary = {
+        "graph": str(args.graph),
+        "input_shape": list(x.shape if batched else x.shape[1:]),
+        "device": args.device,
+        "dt_ms": float(dt / ms),
+        "discretisation": args.discretisation,
+        "layers": [
+            {
+                "name": la.name,
+                "model": la.model,
+                "neurons": int(la.weights_mv.shape[1]),
+                "spiking": la.spiking,
+                "spikes": counts.get(la.name),
+            }
+            for la in layers
+        ],
+        "output": str(out / OUTPUT),
+        "keys": sorted(arrays),
+    }
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

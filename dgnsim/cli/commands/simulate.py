@@ -45,7 +45,9 @@ def run(args) -> int:
     synapse = {}
     if args.w is not None:
         if "w" not in model.synapse.parameters:
-            raise ValueError(f"--w: the {model.name} synapse has no weight w (it has {sorted(model.synapse.parameters)})")
+            raise ValueError(
+                f"--w: the {model.name} synapse has no weight w (it has {sorted(model.synapse.parameters)})"
+            )
         synapse["w"] = quantity("--w", args.w, mV, "mV")
     if args.c is not None:
         if "c" not in model.synapse.parameters:
@@ -55,29 +57,62 @@ def run(args) -> int:
     out = check_writable(args.out)
     started = time.perf_counter()
     print(f"dgnsim simulate: {args.neurons} x {model.name} for {duration} on {args.device} ...", file=sys.stderr)
-    result = simulate(model, args.neurons, duration, rate, device=args.device, seed=args.seed, dt=dt,
-                      inputs_per_neuron=args.inputs, synapse=synapse, params=params, progress=True)
+    result = simulate(
+        model,
+        args.neurons,
+        duration,
+        rate,
+        device=args.device,
+        seed=args.seed,
+        dt=dt,
+        inputs_per_neuron=args.inputs,
+        synapse=synapse,
+        params=params,
+        progress=True,
+    )
     print("dgnsim simulate: writing results ...", file=sys.stderr)
-    write_npz(out / "simulation.npz", spike_i=result.spike_i, spike_t_s=result.spike_t_s,
-              trace_t_s=result.trace_t_s, recorded=result.recorded,
-              **{f"trace_{k}": v for k, v in result.traces.items()})
+    write_npz(
+        out / "simulation.npz",
+        spike_i=result.spike_i,
+        spike_t_s=result.spike_t_s,
+        trace_t_s=result.trace_t_s,
+        recorded=result.recorded,
+        **{f"trace_{k}": v for k, v in result.traces.items()},
+    )
     summary = {
-        "model": model.name, "equations_sha256": model.sha256, "device": args.device, "seed": args.seed,
-        "neurons": args.neurons, "duration_s": result.duration_s, "dt_s": result.dt_s,
-        "input_rate_hz": float(rate / Hz), "inputs_per_neuron": args.inputs,
-        "synapse": {k: str(v) for k, v in synapse.items()}, "noise": args.noise,
-        "spikes": int(len(result.spike_i)), "mean_rate_hz": result.mean_rate_hz,
-        "trace_units": result.trace_units, "timings_s": result.timings,
-        "wall_s": time.perf_counter() - started, "files": ["simulation.npz", "simulation.json", "raster.pdf", "raster.png"],
+        "model": model.name,
+        "equations_sha256": model.sha256,
+        "device": args.device,
+        "seed": args.seed,
+        "neurons": args.neurons,
+        "duration_s": result.duration_s,
+        "dt_s": result.dt_s,
+        "input_rate_hz": float(rate / Hz),
+        "inputs_per_neuron": args.inputs,
+        "synapse": {k: str(v) for k, v in synapse.items()},
+        "noise": args.noise,
+        "spikes": len(result.spike_i),
+        "mean_rate_hz": result.mean_rate_hz,
+        "trace_units": result.trace_units,
+        "timings_s": result.timings,
+        "wall_s": time.perf_counter() - started,
+        "files": ["simulation.npz", "simulation.json", "raster.pdf", "raster.png"],
     }
-    fig = raster_and_trace(result.spike_t_s * 1e3, result.spike_i, result.trace_t_s * 1e3,
-                           result.traces["v"] * 1e3, n_neurons=args.neurons,
-                           title=f"{model.name}: {args.neurons} neurons, input {rate}, seed {args.seed}",
-                           threshold_mv=_threshold_mv(model))
+    fig = raster_and_trace(
+        result.spike_t_s * 1e3,
+        result.spike_i,
+        result.trace_t_s * 1e3,
+        result.traces["v"] * 1e3,
+        n_neurons=args.neurons,
+        title=f"{model.name}: {args.neurons} neurons, input {rate}, seed {args.seed}",
+        threshold_mv=_threshold_mv(model),
+    )
     save_figure(fig, out / "raster")
     write_json(out / "simulation.json", summary)
-    print(f"dgnsim simulate: {summary['spikes']} spikes ({summary['mean_rate_hz']:.2f} Hz per neuron); wrote {out}",
-          file=sys.stderr)
+    print(
+        f"dgnsim simulate: {summary['spikes']} spikes ({summary['mean_rate_hz']:.2f} Hz per neuron); wrote {out}",
+        file=sys.stderr,
+    )
     if args.json:
         print(json.dumps(summary, indent=2))
     return 0

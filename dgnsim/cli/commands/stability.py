@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from brian2 import Quantity, mV, ms, second
+from brian2 import Quantity, ms, mV, second
 
 from dgnsim.analysis import stability as stab
 from dgnsim.brian.backend import DEVICES
@@ -34,17 +34,30 @@ HELP = "stochastic stability: paper A's stationary variance and the seed's bound
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", choices=["check"], default=None,
-                        help="'check': the theorem check over random parameter sets; omit for one set")
-    parser.add_argument("--model", default="dgn", choices=["lif", "dgn", "sdgn", "dgn_activity"],
-                        help="model of the one-set form (default dgn)")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["check"],
+        default=None,
+        help="'check': the theorem check over random parameter sets; omit for one set",
+    )
+    parser.add_argument(
+        "--model",
+        default="dgn",
+        choices=["lif", "dgn", "sdgn", "dgn_activity"],
+        help="model of the one-set form (default dgn)",
+    )
     parser.add_argument("--mu", help="input means, comma-separated (dimensionless), e.g. 1,0.5")
     parser.add_argument("--sigma", help="input noise amplitudes, e.g. 0.2sqrt(ms),0.1sqrt(ms)")
     parser.add_argument("--w", help="input weights w_i = W_i tau_mem, e.g. 2mV,-1mV")
     parser.add_argument("--c", help="input conductances c_i = C_i tau_mem (dimensionless), e.g. 0.5,0.2")
     parser.add_argument("--tau-mem", default="20ms", help="membrane time constant 1/g_l (default 20ms)")
-    parser.add_argument("--noise-convention", default="shared", choices=stab.NOISE_CONVENTIONS,
-                        help="one shared xi (paper A) or independent xi_i (default shared)")
+    parser.add_argument(
+        "--noise-convention",
+        default="shared",
+        choices=stab.NOISE_CONVENTIONS,
+        help="one shared xi (paper A) or independent xi_i (default shared)",
+    )
     parser.add_argument("--noise", help="additive noise amplitude noise_sigma for the seed-bound form, e.g. 1mV")
     parser.add_argument("--gate", default="0", help="constant gate g (dgn, sdgn; dimensionless; default 0)")
     parser.add_argument("--input", default="0mV", help="constant synaptic input I (dgn, dgn_activity; default 0mV)")
@@ -63,8 +76,11 @@ def add_arguments(parser) -> None:
 def _list(name, text, unit, display):
     if text is None:
         raise ValueError(f"--{name}: required for this form")
-    items = [t.strip().replace("sqrt(ms)", "ms**(1/2)").replace("sqrt(s)", "second**(1/2)")
-             for t in text.split(",") if t.strip()]
+    items = [
+        t.strip().replace("sqrt(ms)", "ms**(1/2)").replace("sqrt(s)", "second**(1/2)")
+        for t in text.split(",")
+        if t.strip()
+    ]
     if not items:
         raise ValueError(f"--{name}: no values in {text!r}")
     values = [parse_quantity(f"--{name}", t, unit, display) for t in items]
@@ -75,7 +91,7 @@ def _one_set(args, dt) -> dict:
     tau = quantity("--tau-mem", args.tau_mem, second, "ms", "positive")
     if args.mu is not None and args.model in ("lif", "dgn") and args.noise is None:
         mu = _list("mu", args.mu, Quantity(1.0), "1")
-        sigma = _list("sigma", args.sigma, second ** 0.5, "sqrt(ms)")
+        sigma = _list("sigma", args.sigma, second**0.5, "sqrt(ms)")
         w = _list("w", args.w, mV, "mV")
         c = _list("c", args.c, Quantity(1.0), "1") if args.model == "dgn" else np.zeros(len(w))
         W, C, g_l = w / tau, np.asarray(c) / tau, 1 / tau
@@ -83,8 +99,9 @@ def _one_set(args, dt) -> dict:
             lna = stab.linear_noise_dgn(mu, sigma, W, C, g_l, args.noise_convention)
             p = stab.diffusion_parameters(mu, sigma, W, C, g_l, args.noise_convention)
             p["v_th"] = 1000 * mV - 65 * mV
-            disc = stab.discrete_variance_dgn_diffusion(p["tau_mem"], p["g_mean"], p["I_mean"], p["noise_sigma"],
-                                                        p["noise_gate"], p["noise_indep"], dt)
+            disc = stab.discrete_variance_dgn_diffusion(
+                p["tau_mem"], p["g_mean"], p["I_mean"], p["noise_sigma"], p["noise_gate"], p["noise_indep"], dt
+            )
             model, initial = "dgn_diffusion", {}
         else:
             lna = stab.linear_noise_lif(mu, sigma, W, g_l, args.noise_convention)
@@ -92,25 +109,51 @@ def _one_set(args, dt) -> dict:
             disc = stab.discrete_variance_lif(lna.std, tau, dt)
             model, initial = "lif", {}
         span = 1 / lna.G0
-        mc = stab.monte_carlo(model, p, args.trials, burn_in=4 * np.ceil(span / dt) * dt, spacing=np.ceil(span / dt) * dt,
-                              dt=dt, device=args.device, seed=args.seed, level=args.level, initial_v=lna.v_ss)
+        mc = stab.monte_carlo(
+            model,
+            p,
+            args.trials,
+            burn_in=4 * np.ceil(span / dt) * dt,
+            spacing=np.ceil(span / dt) * dt,
+            dt=dt,
+            device=args.device,
+            seed=args.seed,
+            level=args.level,
+            initial_v=lna.v_ss,
+        )
         st = mc.stats
         a = float(lna.variance / mV**2)
         lo, hi = st.variance_ci[0] * 1e6
-        return {"form": "linear_noise", "model": args.model, "simulated_model": model, "noise": args.noise_convention,
-                "v_ss_mV": float(lna.v_ss / mV), "G0_per_ms": float(lna.G0 * ms),
-                "analytic_variance_mV2": a, "analytic_ito_variance_mV2": float(lna.variance_ito / mV**2),
-                "discrete_variance_mV2": float(np.asarray(disc / mV**2)), "weak_noise_ratio": lna.weak_noise,
-                "estimate_variance_mV2": float(st.variance[0] * 1e6), "interval_mV2": [float(lo), float(hi)],
-                "level": args.level, "passed": bool(lo <= a <= hi),
-                "estimate_mean_mV": float(st.mean[0] * 1e3), "mean_interval_mV": (st.mean_ci[0] * 1e3).tolist(),
-                "compensation": bool(stab.noise_compensation(W, C).holds) if args.model == "dgn" else None,
-                "variance_ratio_dgn_lif": stab.variance_ratio(mu, sigma, W, C, g_l, args.noise_convention),
-                "trials": args.trials, "device": args.device, "dt_ms": float(dt / ms), "timings_s": mc.timings}
+        return {
+            "form": "linear_noise",
+            "model": args.model,
+            "simulated_model": model,
+            "noise": args.noise_convention,
+            "v_ss_mV": float(lna.v_ss / mV),
+            "G0_per_ms": float(lna.G0 * ms),
+            "analytic_variance_mV2": a,
+            "analytic_ito_variance_mV2": float(lna.variance_ito / mV**2),
+            "discrete_variance_mV2": float(np.asarray(disc / mV**2)),
+            "weak_noise_ratio": lna.weak_noise,
+            "estimate_variance_mV2": float(st.variance[0] * 1e6),
+            "interval_mV2": [float(lo), float(hi)],
+            "level": args.level,
+            "passed": bool(lo <= a <= hi),
+            "estimate_mean_mV": float(st.mean[0] * 1e3),
+            "mean_interval_mV": (st.mean_ci[0] * 1e3).tolist(),
+            "compensation": bool(stab.noise_compensation(W, C).holds) if args.model == "dgn" else None,
+            "variance_ratio_dgn_lif": stab.variance_ratio(mu, sigma, W, C, g_l, args.noise_convention),
+            "trials": args.trials,
+            "device": args.device,
+            "dt_ms": float(dt / ms),
+            "timings_s": mc.timings,
+        }
     # the seed's bound with additive noise
     if args.noise is None:
-        raise ValueError("give --noise (additive noise amplitude) for this form, or --mu/--sigma/--w/--c "
-                         "for paper A's linear-noise form (lif, dgn)")
+        raise ValueError(
+            "give --noise (additive noise amplitude) for this form, or --mu/--sigma/--w/--c "
+            "for paper A's linear-noise form (lif, dgn)"
+        )
     noise = quantity("--noise", args.noise, mV, "mV", "non-negative")
     gate = number("--gate", args.gate, minimum=0)
     I0 = quantity("--input", args.input, mV, "mV")
@@ -123,40 +166,87 @@ def _one_set(args, dt) -> dict:
     elif float(I0) != 0:
         raise ValueError(f"--input: the {args.model} model has no synaptic input I")
     span = max(float(tau), 0.1 if args.model == "dgn_activity" else 0) * second
-    mc = stab.monte_carlo(args.model, params, args.trials, burn_in=4 * np.ceil(span / dt) * dt,
-                          spacing=np.ceil(span / dt) * dt, dt=dt, device=args.device, seed=args.seed,
-                          level=args.level, initial=initial)
+    mc = stab.monte_carlo(
+        args.model,
+        params,
+        args.trials,
+        burn_in=4 * np.ceil(span / dt) * dt,
+        spacing=np.ceil(span / dt) * dt,
+        dt=dt,
+        device=args.device,
+        seed=args.seed,
+        level=args.level,
+        initial=initial,
+    )
     st = mc.stats
     g_min = float(mc.gate_min[0]) if mc.gate_min is not None else 0.0
-    bound = float(noise / mV) ** 2 / (1 + (g_min if args.model != "dgn_activity" else g_min))
+    bound = float(noise / mV) ** 2 / (1 + g_min)
     leak = float(noise / mV) ** 2
     msd, (lo, hi) = float(st.msd[0] * 1e6), st.msd_ci[0] * 1e6
-    return {"form": "seed_bound", "model": args.model, "noise_sigma_mV": float(noise / mV), "gate_min": g_min,
-            "msd_mV2": msd, "interval_mV2": [float(lo), float(hi)], "level": args.level,
-            "bound_seed_mV2": bound, "margin_seed": bound / msd - 1, "holds_seed": bool(lo <= bound),
-            "bound_leak_mV2": leak, "margin_leak": leak / msd - 1, "holds_leak": bool(lo <= leak),
-            "trials": args.trials, "device": args.device, "dt_ms": float(dt / ms), "timings_s": mc.timings}
+    return {
+        "form": "seed_bound",
+        "model": args.model,
+        "noise_sigma_mV": float(noise / mV),
+        "gate_min": g_min,
+        "msd_mV2": msd,
+        "interval_mV2": [float(lo), float(hi)],
+        "level": args.level,
+        "bound_seed_mV2": bound,
+        "margin_seed": bound / msd - 1,
+        "holds_seed": bool(lo <= bound),
+        "bound_leak_mV2": leak,
+        "margin_leak": leak / msd - 1,
+        "holds_leak": bool(lo <= leak),
+        "trials": args.trials,
+        "device": args.device,
+        "dt_ms": float(dt / ms),
+        "timings_s": mc.timings,
+    }
 
 
 def _check(args, dt) -> dict:
     started = time.perf_counter()
-    rep = stab.check(args.samples, args.seed, regime=args.regime, noise=args.noise_convention, trials=args.trials,
-                     dt=dt, device=args.device, level=args.level)
-    out = {"form": "check", "regime": rep.regime, "noise": rep.noise, "seed": rep.seed, "trials": rep.trials,
-           "level": rep.level, "dt_ms": rep.dt_ms, "device": rep.device,
-           "rows": [asdict(r) for r in rep.rows], "summary": rep.summary, "timings_s": rep.timings}
+    rep = stab.check(
+        args.samples,
+        args.seed,
+        regime=args.regime,
+        noise=args.noise_convention,
+        trials=args.trials,
+        dt=dt,
+        device=args.device,
+        level=args.level,
+    )
+    out = {
+        "form": "check",
+        "regime": rep.regime,
+        "noise": rep.noise,
+        "seed": rep.seed,
+        "trials": rep.trials,
+        "level": rep.level,
+        "dt_ms": rep.dt_ms,
+        "device": rep.device,
+        "rows": [asdict(r) for r in rep.rows],
+        "summary": rep.summary,
+        "timings_s": rep.timings,
+    }
     if args.bound:
-        rows, summary = stab.check_bound(args.samples, args.seed, trials=args.trials, dt=max(dt, 0.1 * ms),
-                                         device=args.device, level=args.level)
+        rows, summary = stab.check_bound(
+            args.samples, args.seed, trials=args.trials, dt=max(dt, 0.1 * ms), device=args.device, level=args.level
+        )
         out["bound_rows"] = [asdict(r) for r in rows]
         out["bound_summary"] = summary
     out["wall_s"] = time.perf_counter() - started
-    lines = [f"{m}: {s['passed']}/{s['sets']} sets with the analytic variance inside the {args.level:.0%} interval "
-             f"(median |rel. error| {s['median_abs_rel_error']:.3f})" for m, s in rep.summary.items()]
+    lines = [
+        f"{m}: {s['passed']}/{s['sets']} sets with the analytic variance inside the {args.level:.0%} interval "
+        f"(median |rel. error| {s['median_abs_rel_error']:.3f})"
+        for m, s in rep.summary.items()
+    ]
     if args.bound:
         b = out["bound_summary"]
-        lines.append(f"dgn_activity: seed bound (lambda0 + g_min) not rejected for {b['holds_seed']}/{b['sets']}, "
-                     f"leak-only bound for {b['holds_leak']}/{b['sets']} (min margin {b['min_margin_leak']:+.3f})")
+        lines.append(
+            f"dgn_activity: seed bound (lambda0 + g_min) not rejected for {b['holds_seed']}/{b['sets']}, "
+            f"leak-only bound for {b['holds_leak']}/{b['sets']} (min margin {b['min_margin_leak']:+.3f})"
+        )
     out["summary_line"] = "; ".join(lines)
     return out
 
@@ -171,11 +261,14 @@ def run(args) -> int:
     result = _check(args, dt) if args.action == "check" else _one_set(args, dt)
     text = json.dumps(result, default=lambda x: x.item() if hasattr(x, "item") else str(x))
     if args.out:
-        write_json(Path(args.out) / ("stability_check.json" if args.action == "check" else "stability.json"),
-                   json.loads(text))
+        write_json(
+            Path(args.out) / ("stability_check.json" if args.action == "check" else "stability.json"), json.loads(text)
+        )
     if args.json:
         print(text)
     else:
-        print(result.get("summary_line") or json.dumps({k: v for k, v in json.loads(text).items()
-                                                         if not isinstance(v, (list, dict))}, indent=1))
+        print(
+            result.get("summary_line")
+            or json.dumps({k: v for k, v in json.loads(text).items() if not isinstance(v, (list, dict))}, indent=1)
+        )
     return 0
