@@ -91,8 +91,19 @@ def _unit_values(system: str) -> tuple[tuple[str, float], ...]:
 
 
 def unit_values(system: str = "mv_ms") -> dict[str, float]:
-    """Unit names as numbers of ``system``: ``"mv_ms"`` (``mV`` 1, ``ms`` 1, ``s`` 1000, ``Hz``
-    0.001; only units that are products of volts and seconds) or ``"si"`` (every unit, ``mV`` 0.001)."""
+    """Unit names as plain numbers of a number system.
+
+    Parameters
+    ----------
+    system : {"mv_ms", "si"}
+        ``"mv_ms"``: ``mV`` 1, ``ms`` 1, ``s`` 1000, ``Hz`` 0.001 (only units that are products of
+        volts and seconds); ``"si"``: every unit, ``mV`` 0.001.
+
+    Returns
+    -------
+    dict of str to float
+        Unit name -> its value in ``system``.
+    """
     if system not in SYSTEMS:
         raise ValueError(f"unknown number system {system!r}; choose from {SYSTEMS}")
     return dict(_unit_values(system))
@@ -236,6 +247,18 @@ def namespace(backend: str | None = None, system: str = "mv_ms") -> dict:
     A fresh dict: the global namespace of :func:`evaluate`, and of code generated from
     model expressions (the surrogate's step). Values given to an evaluation shadow these
     names, so a parameter may have the name of a unit.
+
+    Parameters
+    ----------
+    backend : {None, "numpy", "torch"}
+        Which library the functions use: by their arguments (None), or always numpy or torch.
+    system : {"mv_ms", "si"}
+        The number system of the unit names (see :func:`unit_values`).
+
+    Returns
+    -------
+    dict
+        Name -> function, constant (float) or unit (float).
     """
     return dict(_shared_namespace(backend, system))
 
@@ -254,8 +277,24 @@ def _code(text: str):
 class Expression:
     """A compiled model expression; call it with a mapping of values to get its value.
 
-    ``names``: every name it reads (values, units, functions); ``where``: how messages
-    name it (the model file and what the expression is).
+    Made by :func:`compile_expression`.
+
+    Parameters
+    ----------
+    text : str
+        The expression, as the model file writes it.
+    where : str
+        How messages name it (the model file and what the expression is).
+    backend : {None, "numpy", "torch"}
+        Which library its functions use (None: by their arguments).
+    system : {"mv_ms", "si"}
+        The number system of its unit names.
+    names : frozenset of str
+        Every name it reads (values, units, functions).
+    compiled : code
+        The compiled code object.
+    scope : dict
+        The shared global namespace of ``(backend, system)`` (never mutated).
     """
 
     text: str
@@ -278,8 +317,26 @@ def compile_expression(
 ) -> Expression:
     """Compile ``text`` once for repeated evaluation (see :func:`evaluate`).
 
-    Raises ValueError naming ``where`` (e.g. ``"dgn.toml: initial value of v"``) if
-    ``text`` is not an expression.
+    Parameters
+    ----------
+    text : str
+        A model expression (``"v_rest + 2*mV"``).
+    where : str
+        How error messages name it, e.g. ``"dgn.toml: initial value of v"``.
+    backend : {None, "numpy", "torch"}
+        Which library its functions use (None: torch for tensor arguments, else numpy).
+    system : {"mv_ms", "si"}
+        The number system of its unit names (see :func:`unit_values`).
+
+    Returns
+    -------
+    Expression
+        Call it with a mapping of values.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where``, if ``text`` is not an expression.
     """
     try:
         code, names = _code(text)
@@ -296,11 +353,29 @@ def evaluate(
     system: str = "mv_ms",
     where: str = "expression",
 ):
-    """The value of the model expression ``text`` for ``values`` (name -> number, array or tensor).
+    """The value of the model expression ``text`` for ``values``.
 
     Unit names are numbers of ``system`` (``"0*mV"`` is 0.0, ``"ms"`` 1.0 in mV-ms); the
     functions (:data:`FUNCTIONS`) run in torch for tensor arguments and in numpy
     otherwise, or always in ``backend`` (``"numpy"``, ``"torch"``) if given.
+
+    Parameters
+    ----------
+    text : str
+        A model expression.
+    values : mapping of str to float, ndarray or Tensor, optional
+        The values of the names it reads, as numbers of ``system`` (mV, ms for ``"mv_ms"``).
+    backend : {None, "numpy", "torch"}
+        Which library the functions use.
+    system : {"mv_ms", "si"}
+        The number system of unit names and values.
+    where : str
+        How error messages name the expression.
+
+    Returns
+    -------
+    float, ndarray or Tensor
+        The value, a number of ``system``.
     """
     return compile_expression(text, where, backend=backend, system=system)(dict(values or {}))
 
@@ -310,12 +385,27 @@ def evaluate(
 
 @dataclass(frozen=True)
 class Threshold:
-    """A threshold ``a > b`` or ``a >= b`` read as the distance ``a - b`` (a spike where it is
-    positive, or also where it is zero if ``inclusive``).
+    """A threshold ``a > b`` or ``a >= b`` read as the distance ``a - b``.
 
-    ``distance``: sympy expression of ``a - b``; ``code``: the same as text; ``names``: the
-    names it reads (state variables, parameters, units); ``variable``: the first name of
-    ``a``, the variable the threshold tests (``v``).
+    A spike where the distance is positive, or also where it is zero if ``inclusive``. Made by
+    :func:`parse_threshold`.
+
+    Parameters
+    ----------
+    text : str
+        The threshold as written.
+    lhs, rhs : str
+        The text of ``a`` and of ``b``.
+    inclusive : bool
+        Whether the comparison is ``>=``.
+    distance : sympy.Expr
+        ``a - b``.
+    code : str
+        ``distance`` as text.
+    names : frozenset of str
+        The names it reads (state variables, parameters, units).
+    variable : str or None
+        The first name of ``a``, the variable the threshold tests (``v``).
     """
 
     text: str
@@ -329,7 +419,24 @@ class Threshold:
 
 
 def parse_threshold(text: str, where: str = "threshold") -> Threshold:
-    """Read the threshold ``text``; a ValueError naming ``where`` if it is not ``a > b``/``a >= b``."""
+    """Read the threshold ``text`` (``a > b`` or ``a >= b``).
+
+    Parameters
+    ----------
+    text : str
+        The threshold of a model file (``"v > v_th"``).
+    where : str
+        How error messages name it.
+
+    Returns
+    -------
+    Threshold
+
+    Raises
+    ------
+    ValueError
+        Naming ``where``, if ``text`` is not a single comparison ``a > b`` or ``a >= b``.
+    """
     form = "write it as 'a > b' or 'a >= b'"
     try:
         tree = ast.parse(text.strip(), mode="eval").body
@@ -361,7 +468,17 @@ def parse_threshold(text: str, where: str = "threshold") -> Threshold:
 
 
 class Statement(NamedTuple):
-    """One statement ``target op expression`` (``v = v_reset``: target ``v``, op ``=``)."""
+    """One statement ``target op expression`` (``v = v_reset``: target ``v``, op ``=``).
+
+    Parameters
+    ----------
+    target : str
+        The variable assigned.
+    op : str
+        The operator, one of :data:`STATEMENT_OPS`.
+    expression : str
+        The right-hand side.
+    """
 
     target: str
     op: str
@@ -374,10 +491,25 @@ _STATEMENT = re.compile(r"([A-Za-z_]\w*)\s*([-+*/]?=)\s*(.*)")
 def parse_statements(
     code: str, where: str = "statements", ops: tuple[str, ...] = ("=", "+=", "-=")
 ) -> tuple[Statement, ...]:
-    """Read ``code``, one statement per line (blank lines skipped), into :class:`Statement` s.
+    r"""Read ``code``, one statement per line (blank lines skipped), into :class:`Statement` s.
 
-    ``ops``: the operators allowed (a subset of :data:`STATEMENT_OPS`). Raises ValueError
-    naming ``where`` (e.g. ``"dgn.toml: reset"``) and the line for anything else.
+    Parameters
+    ----------
+    code : str
+        Statements such as a reset or ``on_pre`` (``"v = v_reset\na += 1"``).
+    where : str
+        How error messages name the code, e.g. ``"dgn.toml: reset"``.
+    ops : tuple of str
+        The operators allowed (a subset of :data:`STATEMENT_OPS`).
+
+    Returns
+    -------
+    tuple of Statement
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` and the line, for a line that is not a statement with an operator of ``ops``.
     """
     out = []
     for line in filter(None, (ln.strip() for ln in code.splitlines())):
@@ -401,9 +533,27 @@ def parse_statements(
 def apply_statements(
     statements, values: Mapping, *, backend: str | None = None, system: str = "mv_ms", where: str = "statements"
 ) -> dict:
-    """Run ``statements`` (text or parsed) in order on a copy of ``values``; return the new values.
+    """Run ``statements`` in order on a copy of ``values``; return the new values.
 
     Each statement sees the values left by the ones before it, as in Brian2's abstract code.
+
+    Parameters
+    ----------
+    statements : str or sequence of Statement
+        Text (one statement per line; every operator of :data:`STATEMENT_OPS`) or parsed statements.
+    values : mapping of str to float, ndarray or Tensor
+        The values before, as numbers of ``system``.
+    backend : {None, "numpy", "torch"}
+        Which library the functions use.
+    system : {"mv_ms", "si"}
+        The number system of unit names and values.
+    where : str
+        How error messages name the statements.
+
+    Returns
+    -------
+    dict
+        ``values`` with the targets updated.
     """
     if isinstance(statements, str):
         statements = parse_statements(statements, where, STATEMENT_OPS)
@@ -425,8 +575,24 @@ def apply_statements(
 def synapse_jumps(on_pre: str, where: str = "synapse on_pre") -> dict[str, str]:
     """``{postsynaptic variable: synapse parameter}`` of ``on_pre`` statements ``X_post += p``.
 
-    The form the surrogate and the shot-noise analysis model; any other statement is
-    refused with a ValueError naming ``where`` and the line.
+    The form the surrogate and the shot-noise analysis model; any other statement is refused.
+
+    Parameters
+    ----------
+    on_pre : str
+        A synapse's ``on_pre`` statements.
+    where : str
+        How error messages name them.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"I": "w"}`` for ``I_post += w``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` and the line, for a statement that is not such a jump.
     """
     jumps = {}
     for target, op, expr in parse_statements(on_pre, where, STATEMENT_OPS):
@@ -440,7 +606,17 @@ def synapse_jumps(on_pre: str, where: str = "synapse on_pre") -> dict[str, str]:
 
 
 def model_origin(model) -> str:
-    """How messages name a model's file: its name for a built-in (``dgn.toml``), else its path."""
+    """How messages name a model's file: its name for a built-in (``dgn.toml``), else its path.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        A loaded model (anything with a ``source`` path).
+
+    Returns
+    -------
+    str
+    """
     from dgnsim.core.models import builtin_dir  # not at import time: models.py may import this module
 
     path = Path(model.source)

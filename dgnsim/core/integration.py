@@ -39,15 +39,51 @@ def _strip_refractory(expr: sp.Expr) -> sp.Expr:
 
 
 def step_code(equations, variables=None, order=None, refractory: bool = True) -> str:
-    """Abstract code for one step of ``equations`` (see the module docstring).
+    """Brian2 abstract code for one ``sequential`` step of ``equations`` (see the module docstring).
 
-    ``refractory=False`` leaves out the refractory clamp (the surrogate has none).
+    Parameters
+    ----------
+    equations : brian2.Equations
+        The model's equations (the noise term included, if any).
+    variables : dict, optional
+        Brian2's variables of the group, to substitute subexpressions and read units.
+    order : sequence of str, optional
+        The update order, each state variable once (default: alphabetical).
+    refractory : bool
+        Whether variables flagged ``(unless refractory)`` are held while refractory (False
+        leaves out the clamp; the surrogate has none).
+
+    Returns
+    -------
+    str
+        One statement per line.
     """
     return "\n".join(line for _, lines in step_statements(equations, variables, order, refractory) for line in lines)
 
 
 def step_statements(equations, variables=None, order=None, refractory: bool = True):
-    """The step as ``[(variable, [statements])]`` in update order (see :func:`step_code`)."""
+    """The step of :func:`step_code` as ``[(variable, [statements])]`` in update order.
+
+    Parameters
+    ----------
+    equations : brian2.Equations
+        The model's equations.
+    variables : dict, optional
+        Brian2's variables of the group.
+    order : sequence of str, optional
+        The update order, each state variable once (default: alphabetical).
+    refractory : bool
+        Whether the refractory clamp is included.
+
+    Returns
+    -------
+    list of tuple of (str, list of str)
+
+    Raises
+    ------
+    UnsupportedEquationsException
+        If ``order`` does not list each state variable once.
+    """
     state = set(equations.diff_eq_names)
     order = list(order) if order is not None else sorted(state)
     if set(order) != state or len(order) != len(state):

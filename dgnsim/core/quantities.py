@@ -15,10 +15,27 @@ SIGNS = (None, "positive", "non-negative")
 def parse_quantity(option: str, text: str, unit: Quantity, display: str, sign: str | None = None) -> Quantity:
     """Parse ``text`` such as ``"1s"``, ``"20 Hz"`` or ``"0.1*ms"``; the unit is required.
 
-    ``option`` names the value in messages as it is written (``"--duration"``, or a spec
-    key such as ``"grid.tau_mem"``); ``sign``: one of :data:`SIGNS`. Bad text raises
-    ValueError naming ``option`` (a bare number too, where ``unit`` has dimensions), so
-    that the command line reports it as bad input.
+    Bad text raises ValueError naming ``option`` (a bare number too, where ``unit`` has
+    dimensions), so that the command line reports it as bad input.
+
+    Parameters
+    ----------
+    option : str
+        How messages name the value, as it is written (``"--duration"``, or a spec key such as
+        ``"grid.tau_mem"``).
+    text : str
+        The quantity as text.
+    unit : Quantity
+        The unit whose dimensions the value must have (``ms``).
+    display : str
+        The unit as messages write it (``"ms"``).
+    sign : {None, "positive", "non-negative"}
+        A sign the value must have (one of :data:`SIGNS`).
+
+    Returns
+    -------
+    Quantity
+        In the dimensions of ``unit``.
     """
     if sign not in SIGNS:
         raise ValueError(f"sign: one of {SIGNS}, not {sign!r}")  # a caller's bug, said plainly

@@ -13,7 +13,22 @@ UNIT_NAMESPACE["s"] = _brian2_units.second  # "1s" on the command line
 
 
 def parse_unit(text: str) -> Quantity:
-    """Turn a unit written as text ("ms", "1/(mV**2*ms)", "1") into a Brian2 quantity."""
+    """Turn a unit written as text (``"ms"``, ``"1/(mV**2*ms)"``, ``"1"``) into a Brian2 quantity.
+
+    Parameters
+    ----------
+    text : str
+        Unit names of :data:`UNIT_NAMESPACE` with ``*``, ``/``, ``**`` and numbers.
+
+    Returns
+    -------
+    Quantity
+
+    Raises
+    ------
+    ValueError
+        If the text is not such a unit.
+    """
     try:
         value = eval(text, {"__builtins__": {}}, UNIT_NAMESPACE)
     except Exception as exc:  # a typo in a model file
@@ -22,7 +37,17 @@ def parse_unit(text: str) -> Quantity:
 
 
 def unit_name(unit: Quantity) -> str:
-    """A short name for a unit, for messages: "ms", "mV", "1"."""
+    """A short name for a unit, for messages: ``"ms"``, ``"mV"``, ``"1 (dimensionless)"``.
+
+    Parameters
+    ----------
+    unit : Quantity
+        Any quantity; only its dimensions count.
+
+    Returns
+    -------
+    str
+    """
     dims = get_dimensions(unit)
     return "1 (dimensionless)" if dims is DIMENSIONLESS else str(unit.dimensions)
 
@@ -31,7 +56,29 @@ def require_quantity(name: str, value, unit: Quantity, display: str | None = Non
     """Check that ``value`` carries the dimensions of ``unit``; return it as a Quantity.
 
     A bare number where a unit is meant is refused, naming the parameter and the unit
-    expected (a dimensionless parameter accepts plain numbers).
+    expected (a dimensionless parameter accepts plain numbers); so are NaN and Inf.
+
+    Parameters
+    ----------
+    name : str
+        The parameter, as messages name it.
+    value : Quantity or array_like
+        The value given.
+    unit : Quantity
+        The unit whose dimensions are expected (``mV``).
+    display : str, optional
+        The unit as messages write it (default: ``str(unit)``).
+
+    Returns
+    -------
+    Quantity
+
+    Raises
+    ------
+    TypeError
+        For a string, or a bare number where ``unit`` has dimensions.
+    ValueError
+        For other dimensions, NaN or Inf.
     """
     display = display or str(unit)
     dims = get_dimensions(unit)
@@ -57,7 +104,19 @@ def require_quantity(name: str, value, unit: Quantity, display: str | None = Non
 
 
 def magnitude(value: Quantity, unit: Quantity) -> np.ndarray:
-    """The numbers of ``value`` expressed in ``unit`` (the one place units are dropped)."""
+    """The numbers of ``value`` expressed in ``unit`` (the one place units are dropped).
+
+    Parameters
+    ----------
+    value : Quantity
+        A quantity of the dimensions of ``unit``.
+    unit : Quantity
+        The unit to express it in (``ms``).
+
+    Returns
+    -------
+    ndarray of float
+    """
     fail_for_dimension_mismatch(value, unit)
     return np.asarray(value / unit, dtype=float)
 
@@ -66,6 +125,20 @@ def mv_ms_value(value: Quantity) -> np.ndarray:
     """The numbers of ``value`` in the mV-ms system of the surrogate (volt -> mV, second -> ms).
 
     Works for any product of powers of volt and second (mV/ms, 1/(mV**2*ms), ...).
+
+    Parameters
+    ----------
+    value : Quantity
+        A quantity whose dimensions are a product of powers of volt and second.
+
+    Returns
+    -------
+    ndarray of float
+
+    Raises
+    ------
+    ValueError
+        For other dimensions (amperes, metres, ...).
     """
     dims = get_dimensions(value)
     a = dims.get_dimension("kg")
