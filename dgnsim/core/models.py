@@ -56,6 +56,16 @@ def add_model_path(folder) -> None:
     Its models are then found by name, like the built-in ones. A file whose name is
     that of a built-in model, or of a model in another folder, is refused when the
     name is looked up.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder of ``NAME.toml`` model files (``~`` is expanded).
+
+    Raises
+    ------
+    ModelError
+        If ``folder`` is not a folder.
     """
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
@@ -89,7 +99,23 @@ def list_models() -> list[str]:
 
 
 def find_model(name: str) -> Path:
-    """The file of the model ``name`` on the search path; refuses a name found twice."""
+    """The file of the model ``name`` on the search path.
+
+    Parameters
+    ----------
+    name : str
+        A model name such as ``"dgn"`` (the stem of its file).
+
+    Returns
+    -------
+    pathlib.Path
+        The model's file.
+
+    Raises
+    ------
+    ModelError
+        If ``name`` is not a valid name, is on no folder of the search path, or is found twice.
+    """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ModelError(f"invalid model name {name!r}: a name such as 'dgn', or a path to a .toml file")
     paths = _model_files().get(name)
@@ -113,9 +139,25 @@ def _is_path(model) -> bool:
 def load_model(model) -> NeuronModel:
     """Load and check a model: a name on the search path, or a path to a model file.
 
-    ``model`` may also be a :class:`NeuronModel` already (returned unchanged). A file
-    given by path whose name is that of a built-in model is refused (naming both files),
-    so that a name always means one model.
+    A file given by path whose name is that of a built-in model is refused (naming both files),
+    so that a name always means one model. Loading is cached by the file's content.
+
+    Parameters
+    ----------
+    model : str, path-like or NeuronModel
+        A model name (``"dgn"``), a path to a ``.toml`` file, or a :class:`NeuronModel`
+        (returned unchanged).
+
+    Returns
+    -------
+    NeuronModel
+        The parsed and checked model.
+
+    Raises
+    ------
+    ModelError
+        If the file does not exist or is not a valid model (the message names the file and
+        the variable), if the name is unknown, or if ``model`` is of another type.
     """
     if isinstance(model, NeuronModel):
         return model
@@ -137,7 +179,25 @@ def load_model(model) -> NeuronModel:
 
 
 def model_from_text(text: str, origin: str) -> NeuronModel:
-    """A model from the text of its file (as recorded in a checkpoint); ``origin`` names it in messages."""
+    """A model from the text of its file (as a checkpoint records it).
+
+    Parameters
+    ----------
+    text : str
+        The text of a model file.
+    origin : str
+        Where the text came from (e.g. a checkpoint folder); messages name it.
+
+    Returns
+    -------
+    NeuronModel
+        The parsed and checked model.
+
+    Raises
+    ------
+    ModelError
+        If the text is not a valid model.
+    """
     raw = text.encode()
     name = re.search(r'^name\s*=\s*"([^"]+)"', text, flags=re.M)
     return _load(Path(origin) / f"{name.group(1) if name else 'model'}.toml", raw)
@@ -145,7 +205,32 @@ def model_from_text(text: str, origin: str) -> NeuronModel:
 
 @dataclass(frozen=True)
 class Parameter:
-    """One model parameter: default value (a Brian2 quantity), unit, scope and meaning."""
+    """One model parameter: default value (a Brian2 quantity), unit, scope and meaning.
+
+    Made by :func:`load_model` from a ``[parameters]`` entry of a model file.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name in the equations.
+    default : Quantity
+        Its default value, in its unit.
+    unit : Quantity
+        Its unit (e.g. ``mV``, ``ms``; ``1`` for a number).
+    unit_text : str
+        The unit as the model file writes it (``"mV"``).
+    doc : str
+        What it means.
+    scope : {"neuron", "shared"}
+        ``"neuron"``: may differ per neuron (and be learned per neuron); ``"shared"``: one
+        value per group.
+    positive, nonnegative, nonpositive : bool
+        Sign constraints checked where values are given.
+    learnable : bool
+        Whether the PyTorch surrogate trains it.
+    learn_scale : float or None
+        The surrogate learns ``value / learn_scale`` (in the parameter's unit); None: the value.
+    """
 
     name: str
     default: Quantity
@@ -160,14 +245,35 @@ class Parameter:
     learn_scale: float | None = None  # the surrogate learns value/learn_scale (units of the parameter)
 
     def declaration(self, per_neuron: bool) -> str:
-        """The Brian2 equation line declaring this parameter."""
+        """The Brian2 equation line declaring this parameter.
+
+        Parameters
+        ----------
+        per_neuron : bool
+            One value per neuron (``constant``) or one per group (``constant, shared``).
+
+        Returns
+        -------
+        str
+            E.g. ``"tau : second (constant, shared)"``.
+        """
         flags = "constant" if per_neuron else "constant, shared"
         return f"{self.name} : {dimension_text(self.unit)} ({flags})"
 
 
 @dataclass(frozen=True)
 class SynapseModel:
-    """What a synapse of this model carries and what a presynaptic spike does."""
+    """What a synapse of this model carries and what a presynaptic spike does.
+
+    Parameters
+    ----------
+    model : str
+        The Brian2 model equations of the synapse (its weight declaration).
+    on_pre : str
+        The statements run on a presynaptic spike (e.g. ``"I_syn_post += w"``).
+    parameters : dict of str to Parameter
+        The synapse's parameters (those ``model`` declares).
+    """
 
     model: str
     on_pre: str
@@ -176,7 +282,53 @@ class SynapseModel:
 
 @dataclass(frozen=True)
 class NeuronModel:
-    """A neuron model as read from its file ``NAME.toml`` (``text``: the file's text, ``sha256``: its hash)."""
+    """A neuron model as read from its file ``NAME.toml`` by :func:`load_model`.
+
+    Parameters
+    ----------
+    name : str
+        The model's name (the file's stem).
+    title : str
+        A one-line description.
+    reference : str
+        Where the model comes from (a citation), or ``""``.
+    source : pathlib.Path
+        The model file.
+    sha256 : str
+        The SHA-256 of the file's bytes.
+    equations_text : str
+        The Brian2 equations (mV, ms), as written in the file.
+    update_order : tuple of str
+        The order in which the discrete step updates the state variables.
+    method : str
+        Brian2's integration method (``"euler"``, ``"exact"`` ...).
+    threshold : str
+        The threshold condition (``"v > v_th"``).
+    reset : str
+        The default reset statements.
+    resets : dict of str to str
+        Named reset variants (e.g. ``"soft"``) -> their statements.
+    refractory : str
+        The refractory period, an expression of unit time (``"0*ms"``: none).
+    noise_variable : str
+        The state variable that membrane noise enters.
+    noise_term : str
+        The white-noise term added to its equation (with Brian2's ``xi``).
+    initial : dict of str to str
+        State variable -> its initial value (an expression).
+    parameters : dict of str to Parameter
+        The model's parameters.
+    synapse : SynapseModel
+        What its synapses carry.
+    state_variables : tuple of str
+        The variables with a differential equation (filled in from the equations).
+    text : str
+        The file's text.
+    clamped : tuple of str
+        Variables flagged ``unless refractory`` (held while refractory).
+    gating : dict
+        The optional ``[gating]`` table (used by :mod:`dgnsim.analysis.gating`).
+    """
 
     name: str
     title: str
@@ -209,9 +361,23 @@ class NeuronModel:
     def equations(self, per_neuron=(), noise=False) -> Equations:
         """The model's Brian2 equations with its parameter declarations.
 
-        ``per_neuron``: parameters declared as one value per neuron (the others are
-        shared, so Brian2 hoists expressions of them out of the loop over neurons).
-        ``noise``: add the model's white-noise term (Brian2 ``xi``) to its noise variable.
+        Parameters
+        ----------
+        per_neuron : iterable of str
+            Parameters declared as one value per neuron; the others are shared, so Brian2 hoists
+            expressions of them out of the loop over neurons.
+        noise : bool
+            Add the model's white-noise term (Brian2 ``xi``) to its noise variable.
+
+        Returns
+        -------
+        brian2.Equations
+            The equations, ready for a ``NeuronGroup``.
+
+        Raises
+        ------
+        ValueError
+            If ``per_neuron`` names an unknown parameter or one of scope ``"shared"``.
         """
         unknown = set(per_neuron) - set(self.parameters)
         if unknown:
@@ -229,7 +395,24 @@ class NeuronModel:
         return eqs + Equations(declarations)
 
     def reset_code(self, variant: str | None = None) -> str:
-        """The reset statements, the default or a named variant (e.g. ``"soft"``)."""
+        """The reset statements, the default or a named variant.
+
+        Parameters
+        ----------
+        variant : str or None
+            ``None`` or ``"default"``: the default reset; else a name from the file's ``[resets]``
+            (e.g. ``"soft"``).
+
+        Returns
+        -------
+        str
+            The reset statements.
+
+        Raises
+        ------
+        ValueError
+            If the model has no reset of that name.
+        """
         if variant is None or variant == "default":
             return self.reset
         try:
@@ -241,7 +424,18 @@ class NeuronModel:
 
 
 def dimension_text(unit: Quantity) -> str:
-    """The SI unit of a quantity as Brian2 equations want it ("volt", "1/second", "1")."""
+    """The SI unit of a quantity as Brian2 equations want it (``"volt"``, ``"1/second"``, ``"1"``).
+
+    Parameters
+    ----------
+    unit : Quantity
+        A unit or quantity (only its dimensions are read).
+
+    Returns
+    -------
+    str
+        The unit in base units, volts and seconds where the dimensions allow it.
+    """
     dims = get_dimensions(unit)
     if dims is DIMENSIONLESS:
         return "1"
