@@ -28,7 +28,18 @@ class CheckpointError(ValueError):
 
 
 def file_sha256(path) -> str:
-    """The SHA-256 of a file's bytes (hex)."""
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -60,7 +71,26 @@ def _unit_of(layer, name: str) -> str:
 
 
 def save(net, directory, *, encoding: dict, split: str, extra: dict | None = None) -> None:
-    """Write ``net`` (a :class:`~dgnsim.surrogate.Classifier`) as safetensors + manifest, atomically."""
+    """Write a trained network as ``model.safetensors`` + ``manifest.json``, atomically.
+
+    Parameters are stored as values in their units (mV-ms system), not in the log or scaled
+    form the surrogate learns; the manifest records the sha256 of the tensor file and of the
+    model's equations (and a user's model file whole).
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+    directory : str or path-like
+        The checkpoint folder (created if missing; its two files are replaced).
+    encoding : dict
+        The input encoding the network was trained on (recorded as is, e.g.
+        :data:`dgnsim.fsdd.data.ENCODING`).
+    split : str
+        The data split it was trained on (recorded as is).
+    extra : dict, optional
+        More manifest entries (e.g. the training's accuracy and history).
+    """
     from safetensors.torch import save_file
 
     directory = Path(directory)
@@ -123,7 +153,31 @@ def _hidden_model(manifest: dict, where: Path):
 
 
 def load(directory, dtype=None):
-    """Load a trained network; returns (Classifier, manifest). Refuses anything inconsistent."""
+    """Load a trained network written by :func:`save`, refusing anything inconsistent.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The checkpoint folder (``manifest.json`` and ``model.safetensors``).
+    dtype : torch.dtype, optional
+        Convert the network to this dtype (default: torch's default dtype).
+
+    Returns
+    -------
+    net : dgnsim.surrogate.Classifier
+        The network, its parameters in their learned form.
+    manifest : dict
+        The parsed ``manifest.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If either file is missing.
+    CheckpointError
+        If the manifest is not valid or of another format, the tensor file's sha256 differs
+        from the recorded one, the model's equations changed since training, or a tensor is
+        missing, unexpected, of the wrong shape, not finite or of the wrong sign.
+    """
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file

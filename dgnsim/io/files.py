@@ -16,7 +16,22 @@ os.umask(_UMASK)
 
 @contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    A context manager: write the temporary file inside the ``with`` block; if the block
+    raises, the temporary file is removed and ``path`` is left as it was. The parent folder is
+    created if missing.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file (in ``path``'s folder, so the rename is atomic).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
@@ -31,19 +46,48 @@ def atomic_path(path: str | os.PathLike):
 
 
 def write_json(path, data) -> None:
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` as indented JSON, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    data : object
+        JSON data; numpy scalars and arrays and paths are converted.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` holds a value that cannot be written as JSON (nothing is written).
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
 
 
 def write_text(path, text: str) -> None:
-    """Write text, atomically."""
+    """Write text, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    text : str
+        Its content.
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
 def write_npz(path, **arrays) -> None:
-    """Write numpy arrays to a compressed ``.npz``, atomically."""
+    """Write numpy arrays to a compressed ``.npz``, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    **arrays : array_like
+        The arrays, by the names they get in the file.
+    """
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
 
