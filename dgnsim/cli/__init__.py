@@ -45,6 +45,16 @@ def _command_modules():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``dgnsim``, one sub-command per module of :mod:`dgnsim.cli.commands`.
+
+    Each module gives ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args)``; the CLI
+    reference in the documentation is generated from this parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; its parsed arguments carry the sub-command's ``handler``.
+    """
     parser = argparse.ArgumentParser(prog="dgnsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for module in _command_modules():
@@ -76,6 +86,24 @@ def _ctrl_c_interrupts():
 
 
 def main(argv=None) -> int:
+    """Run the command line and return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success (or the sub-command's own status), 2 for bad input (a one-line message
+        naming the option on stderr), 130 on Ctrl-C, 1 for a bug (with its traceback).
+
+    Raises
+    ------
+    SystemExit
+        From argparse, with status 2, for arguments it cannot parse (and 0 for ``--help``).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     name = f"dgnsim {args.command}"

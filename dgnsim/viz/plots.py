@@ -24,7 +24,20 @@ plt.rcParams.update(STYLE)
 
 
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Save ``fig`` as ``stem.pdf`` and ``stem.png`` (atomically) and close it."""
+    """Save ``fig`` as ``stem.pdf`` and ``stem.png`` (atomically, reproducibly) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    stem : str or pathlib.Path
+        The path without suffix (its folder is created if missing).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PDF and the PNG.
+    """
     stem = Path(stem)
     paths = []
     for suffix in (".pdf", ".png"):
@@ -39,7 +52,30 @@ def save_figure(fig, stem: str | Path) -> list[Path]:
 def raster_and_trace(
     spike_t_ms, spike_i, trace_t_ms, traces_mv, *, n_neurons: int, title: str, threshold_mv: float | None = None
 ):
-    """A raster (top) and membrane traces (bottom) on a shared time axis in ms."""
+    """A raster (top) and membrane traces (bottom) on a shared time axis in ms.
+
+    Parameters
+    ----------
+    spike_t_ms : array_like of float (ms)
+        The spike times.
+    spike_i : array_like of int
+        The index of the neuron of each spike.
+    trace_t_ms : array_like of float (ms)
+        The times of the trace samples.
+    traces_mv : sequence of array_like of float (mV)
+        One membrane-potential trace per plotted neuron, sampled at ``trace_t_ms``.
+    n_neurons : int
+        The number of neurons (the raster's height).
+    title : str
+        The figure's title.
+    threshold_mv : float (mV), optional
+        Draw the threshold as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (save it with :func:`save_figure`).
+    """
     fig, (ax_r, ax_v) = plt.subplots(2, 1, figsize=(6.5, 4.5), sharex=True, gridspec_kw={"height_ratios": [1.3, 1]})
     ax_r.plot(spike_t_ms, spike_i, ".", ms=2, color="k")
     ax_r.set_ylabel("neuron index")
@@ -57,8 +93,20 @@ def raster_and_trace(
 
 
 def robustness_bars(ax, columns, strengths: dict, rows) -> None:
-    """Grouped bars of test accuracy (%): a group per perturbation column (its strength under
-    the label), a bar per row ``(label, mean, std, color)`` with the std as error bar."""
+    """Grouped bars of test accuracy (%), a group per perturbation column.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    columns : sequence of str
+        The perturbation columns, in order (one group of bars each).
+    strengths : dict of str to str
+        Column -> its perturbation ``"kind:strength"``; the strength is written under the label.
+    rows : sequence of tuple
+        One bar per row and column: ``(label, mean, std, color)``, with ``mean`` and ``std``
+        sequences of accuracies (%) over the columns; the std is drawn as an error bar.
+    """
     import numpy as np
 
     x, width = np.arange(len(columns)), 0.8 / len(rows)

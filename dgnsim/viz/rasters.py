@@ -12,7 +12,19 @@ from dgnsim.viz.plots import plt, save_figure
 def bridge_rasters(run, sample: int, stem) -> list[Path]:
     """Hidden-layer rasters of one sample, PyTorch beside Brian2, differing spikes marked.
 
-    ``run``: a :class:`dgnsim.interop.bridge.BridgeRun`; writes ``stem``.pdf and .png.
+    Parameters
+    ----------
+    run : dgnsim.interop.bridge.BridgeRun
+        A bridged run with the hidden spikes of both simulators.
+    sample : int
+        The index of the sample in ``run``.
+    stem : str or pathlib.Path
+        Where to write the figure (``stem.pdf`` and ``stem.png``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PDF and the PNG.
     """
 
     a, b = run.torch.spikes[sample], run.brian2.spikes[sample]
