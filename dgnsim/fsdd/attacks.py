@@ -10,6 +10,7 @@ g_k (1 - 2 x_k): candidates are the entries where that gain is positive.
 - BIM: ``steps`` iterations, each flipping ``eps/steps`` of the entries by the new
   gradient's gain; an entry flipped once is not flipped back.
 - PGD: BIM after a random start that spends half the budget on random flips.
+
 The model is attacked in evaluation mode (surrogate gradients through the spikes).
 """
 
@@ -43,7 +44,37 @@ def _flip_top(x, gain, k, frozen):
 def attack(
     net, x: torch.Tensor, y: torch.Tensor, kind: str, eps: float, *, steps: int = 5, seed: int = 0
 ) -> torch.Tensor:
-    """Adversarial input spikes for ``x`` (B, T, C) of 0/1 with labels ``y``."""
+    """Adversarial input spikes for ``x`` with labels ``y`` (see the module docstring).
+
+    The network is put in evaluation mode; ``x`` is not changed.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        The trained network (a :class:`dgnsim.surrogate.Classifier`), mapping spikes to logits.
+    x : torch.Tensor, shape (B, T, C)
+        Input spikes, 0/1.
+    y : torch.Tensor of int, shape (B,)
+        Their labels.
+    kind : {"fgsm", "bim", "pgd"}
+        The attack.
+    eps : float
+        The budget: the fraction of a sample's input entries (T x C) that may be flipped, in [0, 1].
+    steps : int
+        Iterations of BIM and PGD (ignored by FGSM).
+    seed : int
+        Seed of PGD's random start.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, T, C)
+        The attacked spikes, 0/1.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind``, ``eps`` outside [0, 1] or ``steps`` < 1.
+    """
     if kind not in ATTACKS:
         raise ValueError(f"attack: one of {ATTACKS}, not {kind!r}")
     if not 0 <= eps <= 1:
@@ -71,7 +102,25 @@ def attack(
 
 
 def parse_attack(text: str) -> tuple[str, float]:
-    """``"fgsm:0.01"`` -> ("fgsm", 0.01)."""
+    """Read ``"KIND:STRENGTH"``: ``"fgsm:0.01"`` -> ``("fgsm", 0.01)``.
+
+    Parameters
+    ----------
+    text : str
+        The attack as ``--perturb`` writes it.
+
+    Returns
+    -------
+    kind : str
+        One of :data:`ATTACKS`.
+    eps : float
+        The budget (fraction of input entries flipped).
+
+    Raises
+    ------
+    ValueError
+        For an unknown attack or a strength that is not a number.
+    """
     kind, _, value = text.partition(":")
     if kind not in ATTACKS:
         raise ValueError(f"--perturb {text!r}: unknown attack; choose from {ATTACKS}")

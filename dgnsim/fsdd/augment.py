@@ -31,10 +31,25 @@ UNITS = {"stretch": "per cent", "shift": "steps", "timemask": "steps", "bandmask
 
 
 def parse_augment(text: str) -> dict[str, int]:
-    """``"shift:4,timemask:10"`` -> ``{"shift": 4, "timemask": 10}``; ``""`` -> ``{}``.
+    """Read an augmentation spec: ``"shift:4,timemask:10"`` -> ``{"shift": 4, "timemask": 10}``.
 
-    Raises ValueError for an unknown kind, a repeated kind, or a size that is not a
-    non-negative integer.
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``KIND:N`` items (kinds from :data:`KINDS`); ``""``: no augmentation.
+
+    Returns
+    -------
+    dict of str to int
+        Kind -> its size (per cent for ``stretch``, steps or mel bands for the others).
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, a repeated kind, a size that is not a non-negative integer, or a
+        stretch of 100 % or more.
+    TypeError
+        If ``text`` is not a string.
     """
     if not isinstance(text, str):
         raise TypeError(f"augment: a string such as 'shift:4,timemask:10', not {text!r}")
@@ -55,15 +70,45 @@ def parse_augment(text: str) -> dict[str, int]:
 
 
 def format_augment(spec: dict[str, int]) -> str:
-    """Inverse of ``parse_augment`` (kinds in ``KINDS`` order)."""
+    """Write a spec as :func:`parse_augment` reads it (kinds in :data:`KINDS` order).
+
+    Parameters
+    ----------
+    spec : dict of str to int
+        Kind -> size.
+
+    Returns
+    -------
+    str
+        E.g. ``"shift:4,timemask:10"``.
+    """
     return ",".join(f"{k}:{spec[k]}" for k in KINDS if k in spec)
 
 
 def augment_batch(x: np.ndarray, spec: dict[str, int], rng: np.random.Generator, levels: int) -> np.ndarray:
-    """A copy of spikes ``x`` (B, T, C) with the augmentations of ``spec`` applied per sample.
+    """A copy of spikes ``x`` with the augmentations of ``spec`` applied per sample.
 
-    ``levels``: input channels per mel band (C = bands x levels; band b is channels
-    b*levels .. b*levels + levels - 1). ``x`` itself is never changed.
+    Parameters
+    ----------
+    x : ndarray, shape (B, T, C)
+        Input spikes of a training batch; never changed.
+    spec : dict of str to int
+        The augmentations (:func:`parse_augment`); empty: a plain copy.
+    rng : numpy.random.Generator
+        The source of every draw (a training run stays deterministic for its seed).
+    levels : int
+        Input channels per mel band (C = bands x levels; band b is channels
+        b*levels .. b*levels + levels - 1).
+
+    Returns
+    -------
+    ndarray, shape (B, T, C)
+        The augmented spikes, of ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 3-D or C is not a whole number of bands of ``levels``.
     """
     x = np.asarray(x)
     if x.ndim != 3:

@@ -94,8 +94,24 @@ def _row_curve(networks: list[_Network], kind: str, bar) -> tuple[list[float], n
 
 
 def crossing(strengths, mean, level: float = HALF, log: bool = False) -> float | None:
-    """The strength at which ``mean`` first falls to ``level`` (linear interpolation, in
-    log-strength when ``log``); None if it never does on the grid."""
+    """The strength at which ``mean`` first falls to ``level``, interpolated linearly.
+
+    Parameters
+    ----------
+    strengths : array_like of float
+        The grid of strengths, increasing.
+    mean : array_like of float
+        The mean accuracy (in [0, 1]) at each strength.
+    level : float
+        The accuracy whose crossing is sought.
+    log : bool
+        Interpolate in log-strength (for the attacks' doubling budgets).
+
+    Returns
+    -------
+    float or None
+        The strength, or None if ``mean`` never falls to ``level`` on the grid.
+    """
     s, m = np.asarray(strengths, float), np.asarray(mean, float)
     below = np.nonzero(m <= level)[0]
     if below.size == 0:
@@ -109,8 +125,29 @@ def crossing(strengths, mean, level: float = HALF, log: bool = False) -> float |
 
 
 def robustness_curves(rows: dict, out, *, data=None, progress: bool = True) -> dict:
-    """Curves of every row in ``rows`` (``{name: [(directory, seed), ...]}``: trained networks);
-    writes ``robustness_curves.json``, ``.csv`` and ``.md`` to ``out`` and returns the report."""
+    """Accuracy against strength for every perturbation, per row of trained networks.
+
+    Writes ``robustness_curves.json``, ``.csv`` and ``.md`` to ``out``; each network's
+    accuracies are cached in its folder (``curves.json``).
+
+    Parameters
+    ----------
+    rows : dict
+        ``{name: [(directory, seed), ...]}``: the trained networks of each row and the seed of
+        their perturbations.
+    out : str or path-like
+        The folder of the report.
+    data : str or path-like, optional
+        The FSDD folder.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    dict
+        The report: ``protocol`` and, per row, each perturbation's strengths, mean, std and
+        per-seed accuracies and its 50 % strength.
+    """
     kinds = [*NOISE_GRIDS, *ATTACKS]
     networks = {name: [_Network(Path(d), seed, data) for d, seed in runs] for name, runs in rows.items()}
     report = {
@@ -143,7 +180,18 @@ def robustness_curves(rows: dict, out, *, data=None, progress: bool = True) -> d
 
 
 def curves_csv(report: dict) -> str:
-    """One line per (row, perturbation, strength): mean and std of the accuracy over seeds."""
+    """One line per (row, perturbation, strength): mean and std of the accuracy over seeds.
+
+    Parameters
+    ----------
+    report : dict
+        As :func:`robustness_curves` returns it.
+
+    Returns
+    -------
+    str
+        CSV text with a header line.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["model", "perturbation", "strength", "accuracy_mean", "accuracy_std", "seeds"])
@@ -155,7 +203,18 @@ def curves_csv(report: dict) -> str:
 
 
 def curves_markdown(report: dict) -> str:
-    """The strength at which each row's mean accuracy falls to 50 %, per perturbation."""
+    """The strength at which each row's mean accuracy falls to 50 %, per perturbation.
+
+    Parameters
+    ----------
+    report : dict
+        As :func:`robustness_curves` returns it.
+
+    Returns
+    -------
+    str
+        A Markdown table with a sentence on how to read it.
+    """
     kinds = list(next(iter(report["rows"].values()))["curves"]) if report["rows"] else []
     lines = ["| model | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
     for name, row in report["rows"].items():

@@ -8,7 +8,7 @@ The pipeline, fixed by ``ENCODING`` (its ``version`` changes whenever the output
 2. Short-time power spectrum: frames of 256 samples (32 ms) every 64 samples (8 ms), periodic
    Hann window, n_fft = 256, no centring; the end is zero-padded to complete the last frame
    (the same framing as ``scipy.signal.stft(..., boundary=None, padded=True)``).
-   Power = |rfft|^2 (unscaled; the normalisation below removes any constant factor).
+   Power = ``abs(rfft)**2`` (unscaled; the normalisation below removes any constant factor).
 3. 40 triangular mel filters (HTK mel, m = 2595 log10(1 + f / 700 Hz), centres equally
    spaced in mel between 20 Hz and 4000 Hz, peak weight 1, no area normalisation), then
    dB = 10 log10(power + 1e-10).
@@ -86,9 +86,9 @@ _NAME = re.compile(r"(\d)_([A-Za-z]+)_(\d+)\.wav")
 
 @dataclass(frozen=True, eq=False)
 class FSDD:
-    """The encoded FSDD split.
+    """The encoded FSDD split, as :func:`load_fsdd` returns it.
 
-    Attributes
+    Parameters
     ----------
     train_x, test_x : ndarray, uint8, shape (N, T, 320)
         Input spikes (0/1), one row per simulation step (1 frame = 1 step); 40 bands x 8
@@ -128,8 +128,20 @@ def default_data_path() -> Path:
 def resolve_data_path(path=None) -> Path:
     """The FSDD folder: ``path``, else ``$DGNSIM_FSDD``, else ``default_data_path()``.
 
-    Raises FileNotFoundError (naming the path and how to set it) unless
-    ``<folder>/recordings`` exists.
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The folder that holds ``recordings/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (``~`` expanded).
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the path and how to set it, unless ``<folder>/recordings`` exists.
     """
     if path is not None:
         root, origin = Path(path), "the path argument"
@@ -162,7 +174,22 @@ def _sort_key(name: str):
 def list_files(path=None) -> list[str]:
     """Sorted WAV file names in ``<path>/recordings``, ordered by (digit, speaker, index).
 
-    Raises FileNotFoundError when there are none, ValueError for a badly named WAV.
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The FSDD folder (see :func:`resolve_data_path`).
+
+    Returns
+    -------
+    list of str
+        The file names.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder is missing or holds no WAV file.
+    ValueError
+        For a WAV not named ``{digit}_{speaker}_{index}.wav``.
     """
     rec = resolve_data_path(path) / "recordings"
     names = [p.name for p in rec.iterdir() if p.suffix.lower() == ".wav" and p.is_file()]
@@ -172,18 +199,52 @@ def list_files(path=None) -> list[str]:
 
 
 def label_of(name: str) -> int:
-    """The digit spoken in file ``name`` (``{digit}_{speaker}_{index}.wav``)."""
+    """The digit spoken in a file.
+
+    Parameters
+    ----------
+    name : str
+        A file name ``{digit}_{speaker}_{index}.wav``.
+
+    Returns
+    -------
+    int
+        The digit, 0-9.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not so named.
+    """
     return _parse_name(name)[0]
 
 
 def split_files(path=None, split: str = "official") -> tuple[list[str], list[str]]:
-    """(train_files, test_files): file names of a split, each sorted by (digit, speaker, index).
+    """The file names of a split's training and test sets, each sorted by (digit, speaker, index).
 
     ``"official"``: recording index 0-4 is the test set (300 files), 5-49 training (2700).
     ``"speaker:NAME"``: NAME's files are the test set (500), everyone else's training (2500).
     ``"validation"``: the official training files only; index 5-9 is the held-out set (300),
     10-49 training (2400). For choosing a recipe without looking at the official test set.
-    An unknown split or speaker, or an empty side, raises ValueError.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The FSDD folder (see :func:`resolve_data_path`).
+    split : str
+        ``"official"``, ``"validation"`` or ``"speaker:NAME"``.
+
+    Returns
+    -------
+    train_files, test_files : list of str
+        The file names of each side.
+
+    Raises
+    ------
+    ValueError
+        For an unknown split or speaker, or a split with an empty side.
+    TypeError
+        If ``split`` is not a string.
     """
     if not isinstance(split, str):
         raise TypeError(f"split must be a string such as 'official', 'validation' or 'speaker:theo', not {split!r}")
@@ -220,8 +281,21 @@ def split_files(path=None, split: str = "official") -> tuple[list[str], list[str
 def read_wav(file) -> np.ndarray:
     """Samples of an 8 kHz mono WAV as float64 in [-1, 1].
 
-    Raises ValueError naming the file if it is unreadable, not 8 kHz, not mono, empty,
-    or entirely silent (all samples zero: it has no level to normalise against).
+    Parameters
+    ----------
+    file : str or path-like
+        The WAV file.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+        The samples (integer PCM scaled to [-1, 1]).
+
+    Raises
+    ------
+    ValueError
+        Naming the file if it is unreadable, not 8 kHz, not mono, empty, has non-finite
+        samples, or is entirely silent (all samples zero: it has no level to normalise against).
     """
     file = Path(file)
     try:
@@ -250,12 +324,34 @@ def read_wav(file) -> np.ndarray:
 
 
 def hz_to_mel(f_hz):
-    """HTK mel scale: 2595 log10(1 + f / 700 Hz)."""
+    """HTK mel scale: 2595 log10(1 + f / 700 Hz).
+
+    Parameters
+    ----------
+    f_hz : float or array_like of float (Hz)
+        Frequencies.
+
+    Returns
+    -------
+    float or ndarray of float (mel)
+        The mel values.
+    """
     return 2595.0 * np.log10(1.0 + np.asarray(f_hz, dtype=float) / 700.0)
 
 
 def mel_to_hz(mel):
-    """Inverse of ``hz_to_mel``."""
+    """Inverse of :func:`hz_to_mel`.
+
+    Parameters
+    ----------
+    mel : float or array_like of float (mel)
+        Mel values.
+
+    Returns
+    -------
+    float or ndarray of float (Hz)
+        The frequencies.
+    """
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=float) / 2595.0) - 1.0)
 
 
@@ -294,7 +390,18 @@ def _frames(x: np.ndarray) -> np.ndarray:
 
 
 def log_mel_db(x: np.ndarray) -> np.ndarray:
-    """Log-mel energies in dB, shape (n_frames, 40), of float samples ``x`` at 8 kHz."""
+    """Log-mel energies in dB of float samples at 8 kHz (steps 2 and 3 of the module docstring).
+
+    Parameters
+    ----------
+    x : ndarray of float, shape (n_samples,)
+        The samples, in [-1, 1].
+
+    Returns
+    -------
+    ndarray of float (dB), shape (n_frames, 40)
+        The energy of each mel band in each frame.
+    """
     e = ENCODING
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(e["win_length"]) / e["win_length"])
     power = np.abs(np.fft.rfft(_frames(x) * window, n=e["n_fft"], axis=-1)) ** 2
@@ -302,13 +409,37 @@ def log_mel_db(x: np.ndarray) -> np.ndarray:
 
 
 def normalise_db(db: np.ndarray) -> np.ndarray:
-    """Map dB to [0, 1]: (dB - (max - 60)) / 60, clipped; the max is over the whole utterance."""
+    """Map dB to [0, 1]: (dB - (max - 60)) / 60, clipped; the max is over the whole utterance.
+
+    Parameters
+    ----------
+    db : ndarray of float (dB)
+        Log-mel energies of one utterance.
+
+    Returns
+    -------
+    ndarray of float
+        The same shape, in [0, 1].
+    """
     rng = ENCODING["dynamic_range_db"]
     return np.clip((db - (db.max() - rng)) / rng, 0.0, 1.0)
 
 
 def fit_length(x: np.ndarray, n_steps: int | None = None) -> np.ndarray:
-    """Crop or zero-pad (at the end) the first axis of ``x`` to ``n_steps`` (default T = 100)."""
+    """Crop or zero-pad (at the end) the first axis of ``x`` to ``n_steps``.
+
+    Parameters
+    ----------
+    x : ndarray
+        Frames along its first axis.
+    n_steps : int, optional
+        The length (default T = 100, ``ENCODING["n_steps"]``).
+
+    Returns
+    -------
+    ndarray
+        Shape ``(n_steps, *x.shape[1:])``, of ``x``'s dtype.
+    """
     n_steps = ENCODING["n_steps"] if n_steps is None else n_steps
     out = np.zeros((n_steps,) + x.shape[1:], dtype=x.dtype)
     k = min(n_steps, x.shape[0])
@@ -317,7 +448,18 @@ def fit_length(x: np.ndarray, n_steps: int | None = None) -> np.ndarray:
 
 
 def features(x: np.ndarray) -> np.ndarray:
-    """Normalised log-mel energies in [0, 1], shape (T, 40), of float samples at 8 kHz."""
+    """Normalised log-mel energies in [0, 1] of float samples at 8 kHz.
+
+    Parameters
+    ----------
+    x : ndarray of float, shape (n_samples,)
+        The samples, in [-1, 1].
+
+    Returns
+    -------
+    ndarray of float, shape (T, 40)
+        One row per simulation step (T = 100).
+    """
     return fit_length(normalise_db(log_mel_db(x)))
 
 
@@ -327,11 +469,29 @@ def n_inputs() -> int:
 
 
 def thermometer(energy: np.ndarray, levels: int | None = None) -> np.ndarray:
-    """Thermometer code of ``energy`` (..., T, C) in [0, 1]: uint8 spikes (..., T, C * levels).
+    """Thermometer code of band energies in [0, 1]: uint8 spikes.
 
-    Channel c * levels + k spikes at a step iff the energy of band c exceeds (k + 1/2) / levels
-    (default ``levels``: ``ENCODING["levels"]``), so the active channels of a band count its
-    energy rounded to the nearest level (exact halves round down).
+    Channel c * levels + k spikes at a step if and only if the energy of band c exceeds
+    (k + 1/2) / levels, so the active channels of a band count its energy rounded to the
+    nearest level (exact halves round down).
+
+    Parameters
+    ----------
+    energy : ndarray of float, shape (..., T, C)
+        Band energies in [0, 1].
+    levels : int, optional
+        Channels per band (default ``ENCODING["levels"]``, 8).
+
+    Returns
+    -------
+    ndarray of uint8, shape (..., T, C * levels)
+        Spikes, 0/1, band-major.
+
+    Raises
+    ------
+    ValueError
+        If ``levels`` is not a positive integer, ``energy`` has fewer than 2 axes or a value
+        outside [0, 1] (or NaN).
     """
     levels = ENCODING["levels"] if levels is None else levels
     if not isinstance(levels, (int, np.integer)) or levels < 1:
@@ -347,7 +507,23 @@ def thermometer(energy: np.ndarray, levels: int | None = None) -> np.ndarray:
 
 
 def encode_file(file) -> np.ndarray:
-    """Input spikes (T, 320) uint8 of one WAV file (the whole pipeline in the module docstring)."""
+    """Input spikes of one WAV file (the whole pipeline of the module docstring).
+
+    Parameters
+    ----------
+    file : str or path-like
+        An 8 kHz mono WAV.
+
+    Returns
+    -------
+    ndarray of uint8, shape (T, 320)
+        Spikes, 0/1.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be used (see :func:`read_wav`).
+    """
     return thermometer(features(read_wav(file)))
 
 
@@ -361,7 +537,20 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(encoding: dict, files_with_sizes) -> str:
-    """sha256 hex of the encoding dict and the sorted (file name, size in bytes) pairs."""
+    """sha256 hex of the encoding dict and the sorted (file name, size in bytes) pairs.
+
+    Parameters
+    ----------
+    encoding : dict
+        The encoding's parameters (``ENCODING``).
+    files_with_sizes : iterable of (str, int)
+        Each file's name and size in bytes.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     payload = {"encoding": encoding, "files": sorted([str(n), int(s)] for n, s in files_with_sizes)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -391,22 +580,34 @@ def _encode_all(rec: Path, names: list[str]) -> np.ndarray:
 
 
 def load_fsdd(path=None, split: str = "official", cache_dir=None) -> FSDD:
-    """Encoded FSDD spikes for ``split`` (see ``split_files``), read from the cache if possible.
-
-    Parameters
-    ----------
-    path : path-like, optional
-        Folder holding ``recordings/``; default ``$DGNSIM_FSDD``, else ``default_data_path()``.
-    split : str
-        ``"official"`` or ``"speaker:NAME"``.
-    cache_dir : path-like, optional
-        Cache folder; default ``default_cache_dir()``.
+    """Encoded FSDD spikes for ``split`` (see :func:`split_files`), read from the cache if possible.
 
     The spikes of every WAV in the folder are cached in ``<cache_dir>/fsdd-<key>.npz``, with
     ``key = cache_key(ENCODING, [(name, size), ...])``: a new encoding version or a changed
     file list gives a new file. The cache is written atomically; a cache that cannot be read or
     does not match (keys, shape, dtype, file list) is recomputed and overwritten, never trusted.
     Encoding shows a progress bar on stderr (:func:`dgnsim.io.progress.progress_bar`).
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        Folder holding ``recordings/``; default ``$DGNSIM_FSDD``, else ``default_data_path()``.
+    split : str
+        ``"official"``, ``"validation"`` or ``"speaker:NAME"``.
+    cache_dir : str or path-like, optional
+        Cache folder; default ``default_cache_dir()``.
+
+    Returns
+    -------
+    FSDD
+        The encoded split.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the data are not found.
+    ValueError
+        For an unknown split or a WAV that cannot be used.
     """
     root = resolve_data_path(path)
     rec = root / "recordings"
@@ -452,13 +653,36 @@ def _check_p(p) -> float:
 
 
 def perturb(x: np.ndarray, kind: str, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Randomly insert and/or delete input spikes of ``x`` (..., T, C), values 0/1.
+    """Randomly insert and/or delete input spikes.
 
     ``"additive"``: x OR Bernoulli(p) per channel and step (inserts spikes).
     ``"subtractive"``: each existing spike is deleted with probability p.
     ``"mixed"``: additive, then subtractive, each with p.
     The draws come from ``rng`` (one uniform array of x's shape per stage, whatever p is, so
-    the stream consumed does not depend on p); the result has x's dtype. p = 0 is the identity.
+    the stream consumed does not depend on p). p = 0 is the identity.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., T, C)
+        Spikes, 0/1.
+    kind : {"additive", "subtractive", "mixed"}
+        The perturbation.
+    p : float
+        Probability per channel and step, in [0, 1].
+    rng : numpy.random.Generator
+        The source of the draws.
+
+    Returns
+    -------
+    ndarray
+        The perturbed spikes, of ``x``'s shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind``, ``p`` outside [0, 1], or ``x`` not 0/1 or with fewer than 2 axes.
+    TypeError
+        If ``rng`` is not a numpy Generator.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, not {type(rng).__name__}")
@@ -479,7 +703,25 @@ def perturb(x: np.ndarray, kind: str, p: float, rng: np.random.Generator) -> np.
 
 
 def parse_perturbation(text: str) -> tuple[str, float]:
-    """Read ``"KIND:P"`` (e.g. ``"additive:0.01"``) into ``(kind, p)``; clear ValueError otherwise."""
+    """Read ``"KIND:P"`` (e.g. ``"additive:0.01"``) into ``(kind, p)``.
+
+    Parameters
+    ----------
+    text : str
+        The perturbation as ``--perturb`` writes it.
+
+    Returns
+    -------
+    kind : str
+        One of :data:`PERTURBATIONS`.
+    p : float
+        The probability per channel and step.
+
+    Raises
+    ------
+    ValueError
+        For a malformed text, an unknown kind or ``p`` outside [0, 1].
+    """
     if not isinstance(text, str) or text.count(":") != 1:
         raise ValueError(
             f"perturbation {text!r}: write KIND:P, e.g. additive:0.01 (KIND one of {', '.join(PERTURBATIONS)})"

@@ -33,13 +33,39 @@ PERTURBATIONS = {
 
 
 def delays_suffix(delays) -> str:
-    """``"_dl0-10-20"`` for input delays 0, 10, 20 ms; ``""`` for none."""
+    """The suffix of a row's name for its input delays.
+
+    Parameters
+    ----------
+    delays : iterable of float (ms)
+        The input delays.
+
+    Returns
+    -------
+    str
+        ``"_dl0-10-20"`` for delays 0, 10, 20 ms; ``""`` for none (``(0,)``).
+    """
     delays = [float(d) for d in delays]
     return "" if delays == [0.0] else "_dl" + "-".join(f"{d:g}" for d in delays)
 
 
 def run_name(model: str, recurrent: bool, delays=(0.0,)) -> str:
-    """The row name: ``dgn``, ``dgn_rec``; with input delays e.g. ``dgn_dl0-10-20``."""
+    """The row name: ``dgn``, ``dgn_rec``; with input delays e.g. ``dgn_dl0-10-20``.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    recurrent : bool
+        Whether the hidden layer is recurrent.
+    delays : iterable of float (ms)
+        The input delays.
+
+    Returns
+    -------
+    str
+        The name.
+    """
     return (f"{model}_rec" if recurrent else model) + delays_suffix(delays)
 
 
@@ -51,8 +77,27 @@ def _evaluated(evaluation: Path) -> bool:
 
 
 def evaluate_run(directory, seed: int, *, data=None, progress: bool = True) -> dict:
-    """Accuracy of the trained network in ``directory`` under every one of ``PERTURBATIONS``
-    (random perturbations drawn from ``seed``); cached in ``directory/eval.json``."""
+    """Accuracy of a trained network under every one of ``PERTURBATIONS``, cached.
+
+    The result is cached in ``directory/eval.json`` and evaluated again when
+    ``PERTURBATIONS`` change.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The trained network's folder.
+    seed : int
+        Seed of the random perturbations.
+    data : str or path-like, optional
+        The FSDD folder.
+    progress : bool
+        Say on stderr when it evaluates.
+
+    Returns
+    -------
+    dict of str to float
+        Perturbation (``"clean"`` for none) -> accuracy in [0, 1].
+    """
     evaluation = Path(directory) / "eval.json"
     if not _evaluated(evaluation):
         if progress:
@@ -76,10 +121,38 @@ def robustness(
 ) -> dict:
     """Train and evaluate every row of ``configs`` for ``seeds`` seeds.
 
-    A row is ``(model, recurrent)``, trained with the input ``delays`` in ms
-    (:class:`~dgnsim.surrogate.SpikingLayer`), or ``(model, recurrent, delays)`` with its own.
-    ``curves``: also accuracy against strength for every perturbation, on the same networks
-    (:func:`dgnsim.fsdd.curves.robustness_curves`; its 50 % strengths go into the report).
+    Writes ``robustness.json``, ``.csv`` and ``.md`` to ``out``; the runs go to
+    ``out/runs/<row>/seed<k>``.
+
+    Parameters
+    ----------
+    configs : iterable of tuple
+        Rows ``(model, recurrent)``, trained with ``delays``, or ``(model, recurrent, delays)``
+        with their own.
+    seeds : int
+        Seeds per row (0 .. seeds - 1).
+    out : str or path-like
+        The output folder.
+    epochs : int
+        Training epochs of each run.
+    data : str or path-like, optional
+        The FSDD folder.
+    threads : int
+        Torch's CPU threads.
+    progress : bool
+        Show progress on stderr.
+    delays : sequence of float (ms)
+        Input delays of the rows that give none (:class:`~dgnsim.surrogate.SpikingLayer`).
+    curves : bool
+        Also accuracy against strength for every perturbation, on the same networks
+        (:func:`dgnsim.fsdd.curves.robustness_curves`; its 50 % strengths go into the report).
+
+    Returns
+    -------
+    dict
+        The report: ``columns``, ``strengths``, ``epochs``, ``table`` (per row: mean and std of
+        the accuracy in % per column, and the number of seeds), and ``half_strength`` with
+        ``curves``.
     """
     out = Path(out)
     results, runs = {}, {}
@@ -123,6 +196,18 @@ def robustness(
 
 
 def to_csv(report: dict) -> str:
+    """The robustness table as CSV: one line per row, mean and std (%) per perturbation.
+
+    Parameters
+    ----------
+    report : dict
+        As :func:`robustness` returns it.
+
+    Returns
+    -------
+    str
+        CSV text with a header line.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["model", "seeds"] + [f"{c}_{s}" for c in report["columns"] for s in ("mean", "std")])
@@ -132,6 +217,18 @@ def to_csv(report: dict) -> str:
 
 
 def to_markdown(report: dict) -> str:
+    """The robustness table as Markdown, with a sentence on its protocol.
+
+    Parameters
+    ----------
+    report : dict
+        As :func:`robustness` returns it.
+
+    Returns
+    -------
+    str
+        The table (mean ± std in % per perturbation).
+    """
     cols = report["columns"]
     lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for name, row in report["table"].items():

@@ -32,7 +32,17 @@ DT_MS = 1.0  # one encoded frame per step
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :func:`train`; the message says which epoch is saved and how to resume."""
+    """Ctrl-C during :func:`train`; the message says which epoch is saved and how to resume.
+
+    Parameters
+    ----------
+    checkpoint_file : pathlib.Path
+        The resumable checkpoint (``checkpoint.pt``).
+    saved : int
+        The last epoch saved in it (0: none).
+    epochs : int
+        The epochs the run was asked for.
+    """
 
     def __init__(self, checkpoint_file: Path, saved: int, epochs: int):
         self.checkpoint, self.saved, self.epochs = checkpoint_file, saved, epochs
@@ -53,6 +63,24 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 @dataclass
 class TrainResult:
+    """The outcome of :func:`train`.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The run's folder (its checkpoint).
+    epochs : int
+        The epochs trained.
+    test_accuracy : float
+        Test accuracy after the last epoch, in [0, 1].
+    train_accuracy : float
+        Training accuracy of the last epoch (during it, with dropout), in [0, 1].
+    history : list of dict
+        Per epoch: ``epoch``, ``loss``, ``train_accuracy``, ``test_accuracy``, ``seconds``.
+    seconds : float (s)
+        Wall time of this call (0 when a finished run was read back).
+    """
+
     directory: Path
     epochs: int
     test_accuracy: float
@@ -67,7 +95,24 @@ def _batches(n, batch, rng):
 
 
 def accuracy(net, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
-    """Fraction of samples whose largest logit is the label."""
+    """Fraction of samples whose largest logit is the label.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network (put in evaluation mode).
+    x : ndarray, shape (N, T, C)
+        Input spikes.
+    y : ndarray of int, shape (N,)
+        Labels.
+    batch : int
+        Samples per forward pass.
+
+    Returns
+    -------
+    float
+        The accuracy, in [0, 1].
+    """
     net.eval()
     correct = 0
     with torch.no_grad():
@@ -90,7 +135,23 @@ def _finished(out: Path, run_config: dict) -> TrainResult | None:
 
 
 def parse_delays(text: str) -> list[float]:
-    """``"0,10,20"`` -> [0.0, 10.0, 20.0] (ms); checked further by the layer."""
+    """Read ``--delays``: ``"0,10,20"`` -> ``[0.0, 10.0, 20.0]`` (ms); checked further by the layer.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated numbers (ms).
+
+    Returns
+    -------
+    list of float (ms)
+        The delays.
+
+    Raises
+    ------
+    ValueError
+        If an item is not a number.
+    """
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:
@@ -121,16 +182,74 @@ def train(
     reset: str | None = None,
     delays=(0.0,),
 ) -> TrainResult:
-    """Train a ``model`` classifier (hidden layer of ``hidden`` neurons) and write it to ``out``.
+    """Train a ``model`` classifier on FSDD and write it to ``out``.
 
-    ``limit``: train on a random subset of ``limit`` samples (for quick tests). ``dropout``:
-    probability that a hidden spike is hidden from the readout during training.
-    ``augment``: training-time augmentation of the input spikes (:mod:`dgnsim.fsdd.augment`,
-    e.g. ``"shift:4,timemask:10,bandmask:4"``; ``""``: none). ``label_smoothing``: of the
-    cross-entropy loss (0: none). ``reset``: a reset variant of the model file (e.g.
-    ``"soft"``; None: its default reset); Brian2 runs the same one (:mod:`dgnsim.interop.bridge`).
-    ``delays``: input delays in ms (each input channel reaches each hidden neuron through
-    one synapse per delay, :class:`~dgnsim.surrogate.SpikingLayer`); ``(0,)``: none.
+    Deterministic for ``seed``; resumable from ``out/checkpoint.pt``; a finished run of the
+    same configuration in ``out`` is read back, not trained again.
+
+    Parameters
+    ----------
+    model : str, path-like or NeuronModel
+        The hidden layer's model (see :func:`dgnsim.core.models.load_model`).
+    out : str or path-like
+        The run's folder.
+    hidden : int
+        Hidden neurons.
+    recurrent : bool
+        Recurrent hidden weights.
+    epochs : int
+        Epochs (Adam, cosine-annealed learning rate).
+    batch : int
+        Samples per batch.
+    lr : float
+        The initial learning rate.
+    seed : int
+        Seed of the initial weights, the batches, dropout and augmentation.
+    data : str or path-like, optional
+        The FSDD folder (see :func:`dgnsim.fsdd.data.load_fsdd`).
+    split : str
+        The data split (:func:`dgnsim.fsdd.data.split_files`).
+    surrogate : {"fast_sigmoid", "gaussian", "arctan"}
+        The surrogate derivative of the spike (:mod:`dgnsim.surrogate.spikes`).
+    width : float (mV)
+        The surrogate's width.
+    threads : int
+        Torch's CPU threads.
+    progress : bool
+        Show progress bars on stderr.
+    limit : int, optional
+        Train on a random subset of ``limit`` samples (for quick tests).
+    pool : {"mean", "max"}
+        How the readout's membrane potential is pooled over time into logits.
+    dropout : float
+        Probability that a hidden spike is hidden from the readout during training.
+    augment : str
+        Training-time augmentation of the input spikes (:mod:`dgnsim.fsdd.augment`, e.g.
+        ``"shift:4,timemask:10,bandmask:4"``; ``""``: none).
+    label_smoothing : float
+        Of the cross-entropy loss, in [0, 1) (0: none).
+    reset : str, optional
+        A reset variant of the model file (e.g. ``"soft"``; None: its default reset); Brian2
+        runs the same one (:mod:`dgnsim.interop.bridge`).
+    delays : sequence of float (ms)
+        Input delays: each input channel reaches each hidden neuron through one synapse per
+        delay (:class:`~dgnsim.surrogate.SpikingLayer`); ``(0,)``: none.
+
+    Returns
+    -------
+    TrainResult
+        The accuracies and history.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``epochs``, ``batch``, ``hidden``, ``threads`` or ``lr``, a bad
+        ``augment``, ``delays`` or ``label_smoothing``, an unknown model or split, or a folder
+        that holds a run of another configuration.
+    TrainingInterrupted
+        On Ctrl-C (the last finished epoch is kept).
+    FloatingPointError
+        If the loss or a parameter becomes NaN or Inf (lower ``lr``).
     """
     for name, value in (("epochs", epochs), ("batch", batch), ("hidden", hidden), ("threads", threads)):
         if value < 1:
