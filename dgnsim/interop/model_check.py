@@ -35,7 +35,19 @@ STEP_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check: its name, whether it passed, what was measured, seconds taken."""
+    """The outcome of one check: its name, whether it passed, what was measured, seconds taken.
+
+    Parameters
+    ----------
+    name : str
+        ``"loads"``, ``"backends"``, ``"torch_step"`` or ``"bridge"``.
+    passed : bool
+        Whether it passed.
+    detail : str
+        What was measured, or the error of a check that could not run.
+    seconds : float (s)
+        Wall time of the check.
+    """
 
     name: str
     passed: bool
@@ -44,7 +56,22 @@ class CheckResult:
 
 
 def check_model(model, *, device: str = "cpp_standalone", seed: int = 0) -> list[CheckResult]:
-    """Run the four checks on ``model`` (a path, a name or a record); ``device`` for the standalone side."""
+    """Run the four checks on a model; a check that raises fails with the error as its detail.
+
+    Parameters
+    ----------
+    model : str, path-like or NeuronModel
+        A model name, a path to a model file, or a loaded model.
+    device : str
+        The standalone side of the ``backends`` and ``bridge`` checks (``"cpp_standalone"``).
+    seed : int
+        Seed of the random inputs, states and weights.
+
+    Returns
+    -------
+    list of CheckResult
+        ``loads`` and, if the model loads, ``backends``, ``torch_step`` and ``bridge``.
+    """
     start = time.perf_counter()
     try:
         spec = load_model(model)
@@ -107,7 +134,26 @@ def _simulate(spec: NeuronModel, device: str, seed: int, n: int = 20, duration=3
 
 
 def check_backends(spec: NeuronModel, *, device: str = "cpp_standalone", seed: int = 0) -> tuple[bool, str]:
-    """Runtime (numpy) against ``device``: identical spikes and traces of the last-updated variable."""
+    """Runtime (numpy) against ``device``: identical spikes and traces of the last-updated variable.
+
+    A small noisy network of the model under Poisson input, run on both.
+
+    Parameters
+    ----------
+    spec : NeuronModel
+        The model.
+    device : str
+        The other Brian2 device (``"cpp_standalone"``).
+    seed : int
+        Seed of the network's noise and input.
+
+    Returns
+    -------
+    passed : bool
+        Whether both gave the same spikes and traces.
+    detail : str
+        What was compared, or where they first differ.
+    """
     i_rt, t_rt, v_rt = _simulate(spec, "numpy", seed)
     i_sa, t_sa, v_sa = _simulate(spec, device, seed)
     if len(i_rt) < 10:
@@ -150,7 +196,24 @@ def _varied_states(group, program, params, inv, rng) -> dict:
 
 
 def check_torch_step(spec: NeuronModel, *, device: str = "cpp_standalone", seed: int = 0) -> tuple[bool, str]:
-    """One surrogate step (float64) against one Brian2 step (numpy), from the same varied states."""
+    """One surrogate step (float64) against one Brian2 step (numpy), from the same varied states.
+
+    Parameters
+    ----------
+    spec : NeuronModel
+        The model.
+    device : str
+        Not used (Brian2's side runs on numpy); accepted so that every check has one signature.
+    seed : int
+        Seed of the varied states.
+
+    Returns
+    -------
+    passed : bool
+        Whether every state variable, the threshold and the reset agree.
+    detail : str
+        The largest difference, or where they differ.
+    """
     import torch
 
     from dgnsim.surrogate import compile_model
@@ -198,7 +261,24 @@ def _unit_of(group, var: str):
 
 
 def check_bridge(spec: NeuronModel, *, device: str = "cpp_standalone", seed: int = 0) -> tuple[bool, str]:
-    """A small surrogate network of the model (12-16-3), random inputs, bridged to Brian2: identical spikes."""
+    """A small surrogate network of the model (12-16-3) on random inputs, bridged to Brian2.
+
+    Parameters
+    ----------
+    spec : NeuronModel
+        The model.
+    device : str
+        The Brian2 device of the bridged run.
+    seed : int
+        Seed of the weights and inputs.
+
+    Returns
+    -------
+    passed : bool
+        Whether every sample's spike trains are identical.
+    detail : str
+        Samples identical and spikes, or the first difference.
+    """
     import torch
 
     from dgnsim.interop import bridge

@@ -101,6 +101,18 @@ IF_TAU_STEPS = 1e20
 
 
 def spiking_node(node) -> bool:
+    """Whether a NIR node is one of the spiking neuron nodes that import as a layer.
+
+    Parameters
+    ----------
+    node : nir.NIRNode
+        A node of a NIR graph.
+
+    Returns
+    -------
+    bool
+        True for ``CubaLIF``, ``LIF`` and ``IF`` (not for ``CubaLI``, ``LI`` or ``Linear``).
+    """
     import nir
 
     return isinstance(node, (nir.CubaLIF, nir.LIF, nir.IF))
@@ -108,7 +120,26 @@ def spiking_node(node) -> bool:
 
 @dataclass(frozen=True)
 class NirLayer:
-    """One imported layer: incoming weights (n_in, n) in mV per spike and our model's parameters."""
+    """One imported layer: incoming weights in mV per spike and our model's parameters.
+
+    Parameters
+    ----------
+    weights_mv : ndarray of float (mV), shape (n_in, n)
+        The jump of the target variable per input spike.
+    params : dict of str to Quantity
+        The model's parameters (``tau_mem``, ``v_th`` ...).
+    spiking : bool
+        Whether the layer spikes (False for a final ``CubaLI`` or ``LI``).
+    model : {"lif", "lif_delta"}
+        The model of its neurons.
+    recurrent_mv : ndarray of float (mV), shape (n, n), optional
+        Recurrent weights, carrying the previous step's spikes.
+    initial : dict of str to Quantity
+        Initial values of state variables (Brian2 quantities), e.g. ``I`` started at ``-bias``
+        for an Affine bias.
+    name : str, optional
+        The node's name in the graph.
+    """
 
     weights_mv: np.ndarray
     params: dict  # model parameters as Brian2 quantities (per-neuron arrays)
@@ -429,7 +460,15 @@ def _delta_layer(name, node, pending, bias, discretisation, nir_dt, dt_s) -> Nir
 
 @dataclass
 class NirRun:
-    """Spikes per spiking layer (bool (B, T, n)) and, for a final CubaLI or LI, its v (B, T, n) in mV."""
+    """The result of :func:`run_nir`.
+
+    Parameters
+    ----------
+    spikes : list of ndarray of bool, shape (B, T, n)
+        The spikes of each spiking layer.
+    v_last : ndarray of float (mV), shape (B, T, n), or None
+        The membrane of a final ``CubaLI`` or ``LI`` layer (None if the last layer spikes).
+    """
 
     spikes: list
     v_last: np.ndarray | None
@@ -443,12 +482,33 @@ def _tiled(value, copies):
 
 
 def run_nir(layers: list[NirLayer], x: np.ndarray, device: str = "numpy", dt=1 * ms) -> NirRun:
-    """Run imported layers on input spikes ``x`` (B, T, n_in) in Brian2, B copies in one build.
+    """Run imported layers on input spikes in Brian2, B copies in one build.
 
     Within one step, spikes pass through every layer (layer k's input synapses deliver
     layer k-1's spikes of this step before layer k's state update), as in snnTorch. A
     layer's recurrent synapses deliver its own spikes of the previous step before its
     state update (layer 0: :data:`RECURRENT_SCHEDULE`, as in :func:`dgnsim.interop.bridge.build`).
+
+    Parameters
+    ----------
+    layers : list of NirLayer
+        As :func:`import_nir` returns them.
+    x : ndarray, shape (B, T, n_in)
+        Input spikes, 0/1.
+    device : str
+        The Brian2 device.
+    dt : Quantity (time)
+        The time step (the one given to :func:`import_nir`).
+
+    Returns
+    -------
+    NirRun
+        Spikes per spiking layer and the final non-spiking layer's membrane.
+
+    Raises
+    ------
+    BridgeError
+        If ``x`` is not 0/1 spikes of shape (B, T, n_in) for the first layer's inputs.
     """
     x = check_input(x, layers[0].weights_mv.shape[0])
     copies, steps = x.shape[:2]
@@ -512,10 +572,25 @@ def export_nir(net, path=None):
 
     Written in the ``"exact"`` convention above (tau in s, v in mV, ``r = 1``,
     ``w_in = tau_syn/dt``, weights in mV, ``v_leak = v_rest + I_ext``, node metadata ``v_init`` =
-    v_rest, the initial membrane, which NIR does not state), graph metadata
-    ``dt`` in seconds. ``path``: also write it there (``nir.write``). The DGN family and
-    other models are refused: NIR has no node for them; so is a nonzero ``tau_ref`` (NIR's
-    CubaLIF has no refractory period).
+    v_rest, the initial membrane, which NIR does not state), graph metadata ``dt`` in seconds.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained network whose hidden and readout layers are ``lif``.
+    path : str or path-like, optional
+        Also write the graph there (``nir.write``).
+
+    Returns
+    -------
+    nir.NIRGraph
+        The graph.
+
+    Raises
+    ------
+    BridgeError
+        For the DGN family and other models (NIR has no node for them), for input delays, or
+        for a nonzero ``tau_ref`` (NIR's CubaLIF has no refractory period).
     """
     import nir
     import torch

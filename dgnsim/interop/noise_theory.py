@@ -59,9 +59,28 @@ def _trace_time_constants(spec, traces) -> list[str]:
 
 
 def input_traces(net, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Each input trace of the hidden layer, (B, T, H) in mV-ms numbers, from the noiseless
-    float64 surrogate run on ``x`` (B, T, n_in): the values the membrane's step reads. The
-    traces are input-driven only (a feed-forward layer), so spikes do not change them."""
+    """Each input trace of the hidden layer, from the noiseless float64 surrogate run on ``x``.
+
+    These are the values the membrane's step reads. The traces are input-driven only (a
+    feed-forward layer), so spikes do not change them.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained feed-forward network.
+    x : ndarray, shape (B, T, n_in)
+        Input spikes, 0/1.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Trace name (``"I"``, ``"g"`` ...) -> its values, shape (B, T, H), in mV-ms numbers.
+
+    Raises
+    ------
+    BridgeError
+        For a recurrent hidden layer or bad input spikes.
+    """
     import torch
 
     from dgnsim.surrogate import initial_state, step
@@ -88,8 +107,22 @@ def input_traces(net, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def operating_point(net, x: np.ndarray, window: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Time average of each input trace per hidden neuron (mV-ms numbers, shape (H,)), over the
-    samples ``x`` (B, T, n_in) and the steps ``window`` = (first, end) (:func:`input_traces`)."""
+    """Time average of each input trace per hidden neuron over the samples and a window of steps.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained feed-forward network.
+    x : ndarray, shape (B, T, n_in)
+        Input spikes, 0/1.
+    window : tuple of int
+        ``(first, end)``: the steps averaged over.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Trace name -> its average per neuron, shape (H,), in mV-ms numbers (:func:`input_traces`).
+    """
     first, end = window
     return {t: v[:, first:end].mean(axis=(0, 1)) for t, v in input_traces(net, x).items()}
 
@@ -133,13 +166,31 @@ class _HeldStep:
 
 
 def resolved_variance(net, traces: dict[str, np.ndarray], sigma: Quantity, window: tuple[int, int]) -> np.ndarray:
-    """Noise-induced membrane variance per hidden neuron (mV^2, (H,)) from the model's step with the
-    input traces as they are at every step (``traces``: (B, T, H), :func:`input_traces`): the
-    recursion ``Var[t] = a[t]^2 Var[t-1] + b[t]^2`` from ``Var = 0`` before the first step, with
-    ``a``, ``b`` the step's slope in the membrane and in the noise sample; averaged over the
-    samples and the ``window``. Exact for a membrane whose step is linear in itself (the DGN while
-    its decay factor is positive, the LIF): it checks the measurement, and its distance from the
-    operating-point prediction is what the gate's fluctuations do."""
+    """Noise-induced membrane variance per hidden neuron from the model's step, step by step.
+
+    The input traces are taken as they are at every step: the recursion
+    ``Var[t] = a[t]^2 Var[t-1] + b[t]^2`` from ``Var = 0`` before the first step, with ``a``,
+    ``b`` the step's slope in the membrane and in the noise sample, averaged over the samples
+    and the ``window``. Exact for a membrane whose step is linear in itself (the DGN while its
+    decay factor is positive, the LIF): it checks the measurement, and its distance from the
+    operating-point prediction is what the gate's fluctuations do.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained feed-forward network.
+    traces : dict of str to ndarray
+        The input traces, shape (B, T, H) (:func:`input_traces`).
+    sigma : Quantity (voltage)
+        The membrane noise amplitude.
+    window : tuple of int
+        ``(first, end)``: the steps averaged over.
+
+    Returns
+    -------
+    ndarray of float (mV^2), shape (H,)
+        The variance per neuron.
+    """
     sigma = require_quantity("sigma", sigma, mV, "mV")
     step = _HeldStep(net, sigma, traces)
     shape = next(iter(traces.values())).shape
@@ -154,9 +205,25 @@ def resolved_variance(net, traces: dict[str, np.ndarray], sigma: Quantity, windo
 
 
 def predicted_variance(net, point: dict[str, np.ndarray], sigma: Quantity) -> np.ndarray:
-    """Linear-noise stationary variance of each hidden neuron's membrane (mV^2, shape (H,)) under
-    membrane noise ``sigma`` (volt), with its input traces held at ``point`` (mV-ms numbers): the
-    fixed point ``b^2 / (1 - a^2)`` of the step's variance recursion (:func:`resolved_variance`)."""
+    """Linear-noise stationary variance of each hidden neuron's membrane, the traces held.
+
+    The fixed point ``b^2 / (1 - a^2)`` of the step's variance recursion
+    (:func:`resolved_variance`), with the input traces held at ``point``.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained feed-forward network.
+    point : dict of str to ndarray
+        Each input trace per neuron, shape (H,), in mV-ms numbers (:func:`operating_point`).
+    sigma : Quantity (voltage)
+        The membrane noise amplitude.
+
+    Returns
+    -------
+    ndarray of float (mV^2), shape (H,)
+        The variance per neuron.
+    """
     sigma = require_quantity("sigma", sigma, mV, "mV")
     a, b = _HeldStep(net, sigma, point).slopes(point)
     return b**2 / (1 - a**2) * 1e6  # V^2 -> mV^2
@@ -166,11 +233,34 @@ def predicted_variance(net, point: dict[str, np.ndarray], sigma: Quantity) -> np
 class NoiseTheory:
     """Predicted against measured noise-induced membrane variance, per hidden neuron (mV^2).
 
-    ``point``: the operating point (time-averaged input traces, mV-ms numbers);
-    ``predicted``; ``measured`` (mean over seeds) and ``ci``: its interval at ``level``
-    (shape (H, 2)); ``free``: the prediction with the traces at zero (the ungated membrane;
-    for the DGN, ``predicted / free`` is the gate's predicted variance reduction);
-    ``resolved``: :func:`resolved_variance` (the traces as they are at every step).
+    For the DGN, ``predicted / free`` is the gate's predicted variance reduction.
+
+    Parameters
+    ----------
+    model : str
+        The hidden layer's model, as the report names it.
+    sigma_mV : float (mV)
+        The membrane noise amplitude.
+    window_steps : tuple of int
+        The analysis window ``(first, end)`` in steps.
+    samples : int
+        Input samples.
+    seeds : int
+        Noise seeds of the measurement.
+    level : float
+        The probability of the measured intervals.
+    point : dict of str to ndarray
+        The operating point: each time-averaged input trace per neuron (mV-ms numbers, shape (H,)).
+    predicted : ndarray of float (mV^2), shape (H,)
+        The linear-noise prediction at the operating point.
+    free : ndarray of float (mV^2), shape (H,)
+        The prediction with the traces at zero (the ungated membrane).
+    measured : ndarray of float (mV^2), shape (H,)
+        The measured variance, mean over seeds.
+    ci : ndarray of float (mV^2), shape (H, 2)
+        Its interval at ``level``.
+    resolved : ndarray of float (mV^2), shape (H,)
+        :func:`resolved_variance` (the traces as they are at every step).
     """
 
     model: str
@@ -207,6 +297,16 @@ class NoiseTheory:
         return self.predicted / self.free
 
     def summary(self) -> dict:
+        """The result in a few numbers, as the JSON report gives it.
+
+        Returns
+        -------
+        dict
+            The set-up (model, sigma, samples, seeds, window, neurons, level), the fractions of
+            neurons whose prediction lies inside the measured interval, the medians of the
+            predicted and measured variances (mV^2) and of their relative errors, and the mean
+            predicted and measured reductions.
+        """
         rel = self.measured / self.predicted - 1
         return {
             "model": self.model,
@@ -247,10 +347,41 @@ def noise_theory(
     device: str = "cpp_standalone",
     model: str | None = None,
 ) -> NoiseTheory:
-    """Predict and measure the noise-induced membrane variance of every hidden neuron of ``net``
-    on the samples ``x`` (B, T, n_in) under membrane noise ``sigma``; see the module docstring.
+    """Predict and measure the noise-induced membrane variance of every hidden neuron of ``net``.
 
-    ``burn_in``: the start of the analysis window (the noise-driven part starts at 0).
+    See the module docstring for the prediction and the measurement.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained feed-forward network (DGN or LIF).
+    x : ndarray, shape (B, T, n_in)
+        Input spikes, 0/1.
+    sigma : Quantity (voltage)
+        The membrane noise amplitude; positive.
+    seeds : int
+        Noise seeds of the measurement, >= 2 (the interval comes from their spread).
+    burn_in : Quantity (time)
+        The start of the analysis window (the noise-driven part starts at 0).
+    level : float
+        The probability of the measured intervals, in (0, 1).
+    device : str
+        The Brian2 device of the measurement.
+    model : str, optional
+        How the report names the model (default: the hidden layer's model name).
+
+    Returns
+    -------
+    NoiseTheory
+        Prediction and measurement per neuron.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``sigma``, ``seeds`` < 2, ``level`` outside (0, 1), a ``burn_in``
+        that leaves no window, a recurrent network or bad input spikes.
+    TypeError
+        For ``sigma`` or ``burn_in`` without a unit.
     """
     from dgnsim.interop.study import membrane_runs
 

@@ -86,7 +86,28 @@ def _distinct(option: str, values: list) -> None:
 
 
 def check_noise(values, option: str = "noise") -> list[Quantity]:
-    """Noise amplitudes as voltages, each finite and >= 0 (ValueError or TypeError naming ``option``)."""
+    """Noise amplitudes as voltages, each finite and >= 0, checked before anything is built.
+
+    Parameters
+    ----------
+    values : iterable of Quantity (voltage)
+        The amplitudes (``noise_sigma``), e.g. ``[0*mV, 2*mV]``.
+    option : str
+        How messages name them.
+
+    Returns
+    -------
+    list of Quantity (voltage)
+        The amplitudes.
+
+    Raises
+    ------
+    ValueError
+        Naming ``option``: no value, a quantity of another unit, a negative or non-finite value,
+        a non-scalar, or repeated values.
+    TypeError
+        Naming ``option``: a bare number or a string.
+    """
     values = list(values)
     if not values:
         raise ValueError(f"{option}: give at least one noise amplitude, e.g. 0*mV")
@@ -114,11 +135,32 @@ def _read_while_running(spec) -> set:
 def check_vary(net, name: str, values, option: str | None = None) -> list[Quantity]:
     """Values of the hidden parameter ``name`` to run, checked before anything is built.
 
-    Refused with a ValueError (or TypeError) naming ``option`` (default ``vary[name]``): an
-    unknown parameter; ``noise_sigma`` (give noise levels); a parameter the running network
-    does not read, or one that sets an initial value (``v_rest`` sets ``v``'s when the network
-    is built, which a run argument cannot change); a bare number where a unit is meant; a sign
-    the model forbids; a time constant too short for the time step; NaN; repeated values.
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The trained network.
+    name : str
+        A parameter of its hidden layer's model (``"tau_mem"``).
+    values : iterable of Quantity
+        The values to run, in the parameter's unit.
+    option : str, optional
+        How messages name them (default ``vary[name]``).
+
+    Returns
+    -------
+    list of Quantity
+        The values.
+
+    Raises
+    ------
+    ValueError
+        Naming ``option``: an unknown parameter; ``noise_sigma`` (give noise levels); a parameter
+        the running network does not read, or one that sets an initial value (``v_rest`` sets
+        ``v``'s when the network is built, which a run argument cannot change); no value; a sign
+        the model forbids; a time constant too short for the time step; a quantity of another
+        unit; NaN; repeated values.
+    TypeError
+        Naming ``option``: a bare number where a unit is meant, or a string.
     """
     option = option or f"vary[{name}]"
     spec = net.hidden.spec
@@ -319,11 +361,32 @@ def _build(net, x, sim: Simulation, reference: np.ndarray | None, *, membrane: b
 class Level:
     """One level of a study: a noise amplitude or a parameter value, over its runs (noise seeds).
 
-    ``correct``: (runs, samples) class == label (None without labels); ``identical``: the hidden
-    spike train equals the noiseless PyTorch run's; ``same_class``: the class equals PyTorch's;
-    ``hidden_spikes``: hidden spikes per run and sample; ``shared_spikes`` / ``union_spikes``:
-    spikes (neuron and step) in both this run and the PyTorch run, and in either. Failed runs are
-    left out and named in ``failed``.
+    Failed runs are left out of the arrays and named in ``failed``.
+
+    Parameters
+    ----------
+    study : str
+        ``"noise"`` or the varied parameter's name.
+    value : Quantity
+        The level: the noise amplitude (voltage) or the parameter's value.
+    unit : Quantity
+        The unit ``value`` is reported in.
+    unit_text : str
+        That unit as text (``"mV"``).
+    seeds : tuple of int
+        The noise seeds of the runs that finished.
+    correct : ndarray of bool, shape (runs, samples), or None
+        Class == label (None without labels).
+    identical : ndarray of bool, shape (runs, samples)
+        The hidden spike train equals the noiseless PyTorch run's.
+    same_class : ndarray of bool, shape (runs, samples)
+        The class equals PyTorch's.
+    hidden_spikes : ndarray of int, shape (runs, samples)
+        Hidden spikes per run and sample.
+    shared_spikes, union_spikes : ndarray of int, shape (runs, samples)
+        Spikes (neuron and step) in both this run and the PyTorch run, and in either.
+    failed : list of str
+        ``"seed S: message"`` of each failed run.
     """
 
     study: str  # "noise", or the varied parameter's name
@@ -349,7 +412,22 @@ class Level:
         return None if self.correct is None or not self.correct.size else float(self.correct.mean())
 
     def summary(self, hidden_rate_per_spike: float, input_rate_hz: float, seed: int) -> dict:
-        """The level as the JSON report gives it."""
+        """The level as the JSON report gives it.
+
+        Parameters
+        ----------
+        hidden_rate_per_spike : float (Hz)
+            The hidden rate one spike per sample makes: 1 / (hidden neurons x duration in s).
+        input_rate_hz : float (Hz)
+            The mean input rate per channel.
+        seed : int
+            Seed of the bootstrap interval.
+
+        Returns
+        -------
+        dict
+            The value, runs, seeds, accuracy and its 95 % interval, rates and agreements.
+        """
         ci = None if self.accuracy is None else list(bootstrap_ci(self.correct, seed=seed))
         out = {"sigma_mV": self.number} if self.study == "noise" else {"value": self.number, "unit": self.unit_text}
         ok = self.identical.size > 0
@@ -372,12 +450,29 @@ class Level:
 
 
 def bootstrap_ci(correct: np.ndarray, *, level: float = 0.95, resamples: int = BOOTSTRAP, seed: int = 0) -> tuple:
-    """Percentile interval of the accuracy ``correct.mean()`` (``correct``: runs x samples), by a
-    bootstrap that resamples the runs (noise seeds) and the samples, independently, with replacement.
+    """Percentile interval of the accuracy ``correct.mean()`` by a two-way bootstrap.
 
-    With one run it is the samples' bootstrap; with a few seeds it is conservative (resampling both
+    The runs (noise seeds) and the samples are resampled independently, with replacement. With
+    one run it is the samples' bootstrap; with a few seeds it is conservative (resampling both
     ways counts the run-to-run scatter twice: about 1.5 times the binomial width for 3 seeds of
-    independent errors)."""
+    independent errors).
+
+    Parameters
+    ----------
+    correct : ndarray of bool, shape (runs, samples)
+        Whether each run classified each sample correctly.
+    level : float
+        The interval's probability, in (0, 1).
+    resamples : int
+        Bootstrap resamples.
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``, accuracies in [0, 1].
+    """
     correct = np.asarray(correct, dtype=float)
     runs, samples = correct.shape
     rng = np.random.default_rng(seed)
@@ -390,7 +485,41 @@ def bootstrap_ci(correct: np.ndarray, *, level: float = 0.95, resamples: int = B
 
 @dataclass
 class Study:
-    """The result of :func:`study`: its levels, how it ran, and its outputs (:meth:`report`, :meth:`write`)."""
+    """The result of :func:`study`: its levels, how it ran, and its outputs (:meth:`report`, :meth:`write`).
+
+    Parameters
+    ----------
+    model : str
+        The hidden layer's model, as the report names it.
+    device : str
+        The Brian2 device the runs used.
+    samples : int
+        Input samples per run.
+    steps : int
+        Time steps per sample.
+    dt_ms : float (ms)
+        The time step.
+    n_hidden : int
+        Hidden neurons.
+    noise_seeds : int
+        Noise seeds per non-zero amplitude.
+    seed : int
+        The first noise seed (and the bootstrap's seed).
+    levels : list of Level
+        The levels, in the order run.
+    torch_accuracy : float or None
+        The noiseless PyTorch run's accuracy (None without labels).
+    input_rate_hz : float (Hz)
+        The mean input rate per channel.
+    builds : int
+        Networks built (1).
+    compiled : int or None
+        Binaries compiled (0: reused from the build cache; None on a runtime device).
+    timings : dict
+        Seconds of each phase (``torch_s``, ``build_s``, ``runs_s``, ``run_s_mean``, ``backend``).
+    wall_s : float (s)
+        Wall time of the study.
+    """
 
     model: str
     device: str
@@ -437,7 +566,18 @@ class Study:
         return out
 
     def csv(self, report: dict | None = None) -> str:
-        """One row per level: study, value, unit, runs, accuracy, interval, rates, agreements."""
+        """One row per level: study, value, unit, runs, accuracy, interval, rates, agreements.
+
+        Parameters
+        ----------
+        report : dict, optional
+            :meth:`report`'s result, if already made.
+
+        Returns
+        -------
+        str
+            CSV text with a header line.
+        """
         report = report or self.report()
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -483,7 +623,18 @@ class Study:
         return buf.getvalue()
 
     def write(self, out_dir) -> list[Path]:
-        """Write ``study.json``, ``study.csv`` and the figure ``study.pdf``/``.png`` into ``out_dir``, atomically."""
+        """Write ``study.json``, ``study.csv`` and the figure ``study.pdf``/``.png``, atomically.
+
+        Parameters
+        ----------
+        out_dir : str or path-like
+            The output folder (created if missing).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
+        """
         from dgnsim.io.files import write_json, write_text
 
         out = Path(out_dir)
@@ -494,7 +645,22 @@ class Study:
 
 
 def plot_study(result: Study, stem, report: dict | None = None) -> list[Path]:
-    """Accuracy against noise amplitude (and against each varied parameter), with the 95 % intervals."""
+    """Accuracy against noise amplitude (and against each varied parameter), with the 95 % intervals.
+
+    Parameters
+    ----------
+    result : Study
+        The study.
+    stem : str or pathlib.Path
+        Where to write the figure (``stem.pdf`` and ``stem.png``).
+    report : dict, optional
+        :meth:`Study.report`'s result, if already made.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PDF and the PNG.
+    """
     from dgnsim.viz.plots import plt, save_figure
 
     report = report or result.report()
@@ -559,15 +725,17 @@ def study(
     progress: bool = True,
     model: str | None = None,
 ) -> Study:
-    """Noise and parameter study of the bridged ``net`` on the inputs ``x`` (B, T, n_in), on one build.
+    """Noise and parameter study of the bridged ``net`` on the inputs ``x``, on one build.
 
     Parameters
     ----------
     net : Classifier
         A trained network (float64; :func:`dgnsim.interop.bridge.load_surrogate`).
+    x : ndarray, shape (B, T, n_in)
+        Input spikes, 0/1.
     labels : array of int, optional
         The samples' classes (for the accuracy; without them only the agreement is measured).
-    noise : sequence of Quantity
+    noise : sequence of Quantity (voltage)
         Membrane noise amplitudes (``noise_sigma`` of the model's noise term), e.g. ``[0*mV, 2*mV]``.
     noise_seeds : int
         Noise seeds per non-zero amplitude (``seed``, ``seed + 1``, ...).
@@ -578,6 +746,25 @@ def study(
     workers, scheduler, client
         Where the points run (:func:`dgnsim.sweep.run_points`): serially in this process by
         default, on a Dask LocalCluster of ``workers`` processes, or on an existing cluster.
+    seed : int
+        The first noise seed, the simulation's seed and the bootstrap's; >= 0.
+    progress : bool
+        Show a progress bar on stderr.
+    model : str, optional
+        How the report names the model (default: the hidden layer's model name).
+
+    Returns
+    -------
+    Study
+        The levels and how they ran.
+
+    Raises
+    ------
+    ValueError
+        For bad ``noise``, ``vary``, ``noise_seeds``, ``seed``, ``labels`` or input spikes, or
+        neither noise levels nor parameter values.
+    TypeError
+        For a noise level or parameter value without its unit.
     """
     started = time.perf_counter()
     x = check_input(x, net.hidden.n_in)
@@ -656,8 +843,34 @@ def study(
 
 
 def study_test_split(path, *, data=None, limit: int | None = None, model: str | None = None, **options) -> Study:
-    """:func:`study` of a trained network (a checkpoint folder or file, as
-    :func:`~dgnsim.interop.bridge.load_surrogate` reads) on its test split (first ``limit`` samples)."""
+    """:func:`study` of a trained network on the test split it was trained on.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A checkpoint folder or file, as :func:`~dgnsim.interop.bridge.load_surrogate` reads it.
+    data : str or path-like, optional
+        The FSDD folder.
+    limit : int, optional
+        Use the first ``limit`` test samples.
+    model : str, optional
+        The model of a plain ``state_dict`` (which records none).
+    **options
+        The options of :func:`study` (``noise``, ``vary``, ``device`` ...); checked before the
+        data are read.
+
+    Returns
+    -------
+    Study
+        The result.
+
+    Raises
+    ------
+    BridgeError
+        For a ``limit`` below 1 or a network trained on another input encoding.
+    ValueError
+        For bad options (see :func:`study`).
+    """
     from dgnsim.fsdd.data import load_fsdd
     from dgnsim.interop.bridge import load_surrogate
 
@@ -704,9 +917,39 @@ def membrane_runs(
 ) -> np.ndarray:
     """The hidden membrane under noise ``sigma`` with the threshold lifted (no spikes), on one build.
 
-    Returns (seeds + 1, B, T, H) in mV: run 0 without noise, runs 1..``seeds`` with noise seeds
-    ``seed .. seed + seeds - 1``; the threshold parameter (e.g. ``v_th``) is a run argument set to
-    :data:`~dgnsim.interop.bridge.READOUT_V_TH`. ``workers``/``scheduler``/``client``: as :func:`study`.
+    The threshold parameter (e.g. ``v_th``) is a run argument set to
+    :data:`~dgnsim.interop.bridge.READOUT_V_TH`.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        A trained feed-forward network (float64).
+    x : ndarray, shape (B, T, n_in)
+        Input spikes, 0/1.
+    sigma : Quantity (voltage)
+        The membrane noise amplitude (``noise_sigma``).
+    seeds : int
+        Noise seeds, >= 1.
+    device : str
+        The Brian2 device.
+    seed : int
+        The first noise seed (runs 1..``seeds`` use ``seed .. seed + seeds - 1``).
+    workers, scheduler, client
+        Where the runs go, as in :func:`study`.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    ndarray of float (mV), shape (seeds + 1, B, T, H)
+        Run 0 without noise, then one run per noise seed.
+
+    Raises
+    ------
+    ValueError
+        For ``seeds`` < 1 or bad input spikes.
+    BridgeError
+        If a run failed.
     """
     x = check_input(x, net.hidden.n_in)
     (sigma,) = check_noise([sigma], "sigma")
