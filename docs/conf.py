@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import socket
 import sys
 import warnings
@@ -82,7 +84,60 @@ autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
-numpydoc_validation_checks: set[str] = set()
+
+
+def _undocumented() -> set[str] | None:
+    """The names ``UNDOCUMENTED`` in tests/test_docstrings.py lists (read, not imported: no pytest needed)."""
+    test = ROOT / "tests" / "test_docstrings.py"
+    if not test.is_file():
+        return None
+    for node in ast.parse(test.read_text()).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "UNDOCUMENTED" in ast.unparse(node).split("=")[0]:
+            call = node.value
+            if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "frozenset":
+                return set(ast.literal_eval(call.args[0])) if call.args else set()
+    raise RuntimeError(f"{test}: no UNDOCUMENTED = frozenset(...) found")
+
+
+def _validation_exclude(undocumented: set[str]) -> set[str]:
+    """Patterns of the names the build must not validate yet: each listed name, and the name under
+    which a package re-exports it (``dgnsim.make_group`` for ``dgnsim.brian.network.make_group``;
+    the API pages document ``dgnsim``'s names there), methods included."""
+    import importlib
+    import inspect
+
+    from dgnsim_docs import _api_modules, _public_names
+
+    names = set(undocumented)
+    for module_name in ["dgnsim", *_api_modules()]:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # an optional extra that is not installed (its page is left out)
+            continue
+        for public in _public_names(module):
+            obj = getattr(module, public, None)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            canonical = f"{obj.__module__}.{obj.__qualname__}"
+            for name in undocumented:
+                if name == canonical or name.startswith(canonical + "."):
+                    names.add(f"{module_name}.{public}{name[len(canonical) :]}")
+    return {rf"^{re.escape(name)}$" for name in sorted(names)}
+
+
+# The rule of tests/test_docstrings.py, during the build: the Parameters section of every documented
+# callable names exactly its signature's parameters (PR01: a parameter not documented, PR02: one
+# documented that the signature lacks); the names still on UNDOCUMENTED are left out. With -W a finding
+# fails the build. numpydoc checks a docstring's Parameters only where there is a docstring, and its
+# check for a missing docstring (GL08) also fires on attributes documented by a ``#:`` comment, so a
+# callable with no docstring at all is left to the test.
+_UNDOCUMENTED = _undocumented()
+if _UNDOCUMENTED is None:
+    print("numpydoc: tests/test_docstrings.py not found; docstrings are not validated")
+    numpydoc_validation_checks: set[str] = set()
+else:
+    numpydoc_validation_checks = {"PR01", "PR02"}
+    numpydoc_validation_exclude = _validation_exclude(_UNDOCUMENTED)
 
 # -- doctest ------------------------------------------------------------------
 doctest_global_setup = """
