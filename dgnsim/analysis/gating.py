@@ -23,7 +23,9 @@ written into ``I_ext`` by a ``run_regularly`` operation before each state update
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from brian2 import Hz, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, TimedArray, ms, mV, second, volt
@@ -35,6 +37,7 @@ from dgnsim.brian.backend import Simulation
 from dgnsim.brian.network import connect, make_group
 from dgnsim.core.expressions import compile_expression, model_origin
 from dgnsim.core.models import ModelError, NeuronModel, load_model
+from dgnsim.core.parallel import map_points
 from dgnsim.core.units import require_quantity
 
 __all__ = [
@@ -194,36 +197,118 @@ def _simulate(
     drive=None,
     noise=None,
     variables=("v",),
-    inputs=None,
+    bursts=None,
     spikes=False,
+    workers=None,
+    scheduler=None,
+    client=None,
 ):
-    """Run one group (one neuron per point); returns times (s), traces (SI), spike trains."""
-    n = len(plist)
-    params = _group_params(model, plist)
-    with Simulation(device, dt=dt, seed=seed) as sim:
-        group = make_group(
-            model, n, params, per_neuron=("I_ext",), method=method, noise_table=noise, name="gating_group"
-        )
-        for var, values in init.items():
-            setattr(group, var, values)
-        if drive is not None:
-            table = TimedArray(drive * volt, dt=dt, name="gating_drive")
-            group.namespace["gating_drive"] = table
-            group.run_regularly("I_ext = gating_drive(t, i)", when="before_groups", name="gating_drive_op")
-        mon = StateMonitor(group, list(variables), record=True, name="gating_monitor")
-        objs = [group, mon]
-        if spikes:
-            spk = SpikeMonitor(group, name="gating_spikes")
-            objs.append(spk)
-        if inputs is not None:
-            objs.extend(inputs(group))
-        sim.add(*objs)
-        sim.build(duration)
-        sim.run()
-        t = np.array(mon.t[:], dtype=float, copy=True)
-        traces = {v: np.array(getattr(mon, v)[:], dtype=float, copy=True) for v in variables}
-        trains = [np.array(x, dtype=float, copy=True) for x in spk.spike_trains().values()] if spikes else None
+    """Run one neuron per point (``plist``: their parameters); times (s), traces (SI), spike trains.
+
+    ``init``: initial values, one per point; ``drive``: (steps, points) input written into
+    I_ext; ``noise``: (steps, points) frozen noise table; ``bursts``: ``(times (s), strength
+    name, strengths)`` spikes of one source into every neuron with its own strength. The
+    neurons are independent, so the points may run in batches, each batch one network
+    (:func:`dgnsim.core.parallel.map_points`: here, or on Dask): the traces do not depend on
+    the batches.
+    """
+    init_si = {
+        var: (np.asarray(v / volt if _has_volt(v) else v, dtype=float).ravel(), _has_volt(v)) for var, v in init.items()
+    }
+    points = [
+        {
+            "params": p,
+            "init": {var: float(arr[k]) for var, (arr, _) in init_si.items()},
+            "drive": None if drive is None else np.ascontiguousarray(drive[:, k]),
+            "noise": None if noise is None else np.ascontiguousarray(noise[:, k]),
+            "strength": None if bursts is None else float(bursts[2][k]),
+        }
+        for k, p in enumerate(plist)
+    ]
+    common = {
+        "model": model,
+        "duration": duration,
+        "device": device,
+        "dt": dt,
+        "method": method,
+        "seed": seed,
+        "variables": tuple(variables),
+        "spikes": spikes,
+        "volts": [var for var, (_, is_volt) in init_si.items() if is_volt],
+        "bursts": None if bursts is None else (np.asarray(bursts[0], dtype=float), bursts[1]),
+    }
+    results = map_points(
+        partial(_simulate_batch, common),
+        points,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
+        name=f"dgnsim-gating-{model.name}",
+    )
+    t = results[0]["t"]
+    traces = {v: np.array([r["traces"][v] for r in results]) for v in variables}
+    trains = [r["train"] for r in results] if spikes else None
     return t, traces, trains
+
+
+def _has_volt(value) -> bool:
+    return getattr(value, "dim", None) == volt.dim
+
+
+_BRIAN = threading.Lock()  # one network at a time per process (a Dask worker may run threads)
+
+
+def _simulate_batch(common: dict, batch: list) -> list[dict]:
+    """One network of the points in ``batch`` (see :func:`_simulate`); per point its traces and spikes."""
+    with _BRIAN:
+        model, dt, n = common["model"], common["dt"], len(batch)
+        params = _group_params(model, [b["params"] for b in batch])
+        noise = None
+        if batch[0]["noise"] is not None:
+            noise = TimedArray(np.column_stack([b["noise"] for b in batch]), dt=dt, name="gating_noise")
+        with Simulation(common["device"], dt=dt, seed=common["seed"]) as sim:
+            group = make_group(
+                model,
+                n,
+                params,
+                per_neuron=("I_ext",),
+                method=common["method"],
+                noise_table=noise,
+                name="gating_group",
+            )
+            for var in batch[0]["init"]:
+                values = np.array([b["init"][var] for b in batch])
+                setattr(group, var, values * volt if var in common["volts"] else values)
+            objs = [group]
+            if batch[0]["drive"] is not None:
+                table = TimedArray(np.column_stack([b["drive"] for b in batch]) * volt, dt=dt, name="gating_drive")
+                group.namespace["gating_drive"] = table
+                group.run_regularly("I_ext = gating_drive(t, i)", when="before_groups", name="gating_drive_op")
+            if common["bursts"] is not None:
+                times, strength = common["bursts"]
+                unit = model.synapse.parameters[strength].unit
+                src = SpikeGeneratorGroup(1, np.zeros(times.size, int), times * second, name="gating_bursts")
+                kw = {strength: np.array([b["strength"] for b in batch]) * (unit / float(unit))}
+                objs += [src, connect(src, group, i=np.zeros(n, int), j=np.arange(n), name="gating_syn", **kw)]
+            mon = StateMonitor(group, list(common["variables"]), record=True, name="gating_monitor")
+            objs.append(mon)
+            if common["spikes"]:
+                spk = SpikeMonitor(group, name="gating_spikes")
+                objs.append(spk)
+            sim.add(*objs)
+            sim.build(common["duration"])
+            sim.run()
+            t = np.array(mon.t[:], dtype=float, copy=True)
+            traces = {v: np.array(getattr(mon, v)[:], dtype=float, copy=True) for v in common["variables"]}
+            trains = list(spk.spike_trains().values()) if common["spikes"] else [None] * n
+            return [
+                {
+                    "t": t,
+                    "traces": {v: traces[v][k] for v in common["variables"]},
+                    "train": None if trains[k] is None else np.array(trains[k], dtype=float, copy=True),
+                }
+                for k in range(n)
+            ]
 
 
 def _fit_tau(t: np.ndarray, r: np.ndarray) -> float:
@@ -298,6 +383,9 @@ def step_response(
     dt=0.1 * ms,
     method: str | None = None,
     seed: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> StepResult:
     """Step and impulse responses at each gate level, in one build (2 neurons per level).
 
@@ -323,7 +411,19 @@ def step_response(
     init = {"v": np.concatenate([np.full(n, v_rest), [L.v_ss + kick for L in lins]]) * volt}
     for var in plist[0][1]:
         init[var] = np.array([fr[var] for _, fr in plist] * 2) * (volt if var in ("I", "theta") else 1)
-    t, traces, _ = _simulate(model, allp, init, duration, device=device, dt=dt, method=method, seed=seed)
+    t, traces, _ = _simulate(
+        model,
+        allp,
+        init,
+        duration,
+        device=device,
+        dt=dt,
+        method=method,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
+    )
     x = traces["v"] - v_rest
     x_ss = np.array([L.v_ss - v_rest for L in lins])
     step_an = x_ss[:, None] * (1 - np.exp(-t[None, :] / taus[:, None]))
@@ -425,6 +525,9 @@ def frequency_response(
     dt=0.1 * ms,
     method=None,
     seed=0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> FreqResult:
     """Small-signal response to ``I_ext = I0 + amplitude sin(2 pi f t)``, all points in one build.
 
@@ -469,7 +572,18 @@ def frequency_response(
     init = {k: np.array(v) * (volt if k in ("I", "theta") else 1) for k, v in init.items()}
     init["v"] = np.array(init_v) * volt
     t, traces, _ = _simulate(
-        model, plist, init, duration * second, device=device, dt=dt, method=method, seed=seed, drive=np.array(columns).T
+        model,
+        plist,
+        init,
+        duration * second,
+        device=device,
+        dt=dt,
+        method=method,
+        seed=seed,
+        drive=np.array(columns).T,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
     )
     keep = t >= t[-1] - window
     nf = freqs.size
@@ -560,6 +674,9 @@ def gate_dynamics(
     device="numpy",
     dt=0.1 * ms,
     seed=0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> GateResult:
     """Bursts of ``n_spikes`` at ``burst_rate``, every ``period``, into neurons with per-neuron
     synaptic strength (``c`` for dgn/sdgn, ``w`` in mV for dgn_activity and the LIF family)."""
@@ -579,12 +696,6 @@ def gate_dynamics(
     n = s_arr.size
     plist = [p] * n
 
-    def inputs(group):
-        src = SpikeGeneratorGroup(1, np.zeros(times.size, int), times * second, name="gating_bursts")
-        kw = {spec.strength: s_arr * (syn_p.unit / float(syn_p.unit))}
-        syn = connect(src, group, i=np.zeros(n, int), j=np.arange(n), name="gating_syn", **kw)
-        return [src, syn]
-
     variables = ("v", spec.gate) if spec.gate else ("v",)
     t, tr, _ = _simulate(
         model,
@@ -596,7 +707,10 @@ def gate_dynamics(
         method=model.method,
         seed=seed,
         variables=variables,
-        inputs=inputs,
+        bursts=(times, spec.strength, s_arr),
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
     )
     v_rest = float(p.get("v_rest", model.parameters["v_rest"].default))
     burst_end = times[n_spikes - 1] + dtf
@@ -702,6 +816,9 @@ def fi_curve(
     device="numpy",
     dt=0.1 * ms,
     seed=0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> FIResult:
     """f-I curves at held gate levels, noise-free and with white noise, in one build.
 
@@ -744,12 +861,22 @@ def fi_curve(
     init = {k: np.array(v * 2) * (volt if k in ("I", "theta") else 1) for k, v in init.items()}
     steps = int(np.ceil(dur / float(dt))) + 1
     scale = np.concatenate([np.zeros(n), np.ones(n)])
-    table = TimedArray(
-        np.random.default_rng(seed).standard_normal((steps, 2 * n)) * scale[None, :], dt=dt, name="gating_noise"
-    )
+    table = np.random.default_rng(seed).standard_normal((steps, 2 * n)) * scale[None, :]
     plist2 = [dict(p, noise_sigma=sigma * volt) for p in plist] * 2
     _, _, trains = _simulate(
-        model, plist2, init, duration, device=device, dt=dt, method=model.method, seed=seed, noise=table, spikes=True
+        model,
+        plist2,
+        init,
+        duration,
+        device=device,
+        dt=dt,
+        method=model.method,
+        seed=seed,
+        noise=table,
+        spikes=True,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
     )
 
     def rate(tr):
@@ -807,6 +934,9 @@ def snr_transfer(
     device="numpy",
     dt=0.1 * ms,
     seed=0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> SNRResult:
     """Output against input signal-to-noise ratio, all points in one build (see :class:`SNRResult`)."""
     model = _model(model)
@@ -838,11 +968,7 @@ def snr_transfer(
                     init.setdefault(var, []).append(val)
                 init.setdefault("v", []).append(L.v_ss)
     init = {k: np.array(v) * (volt if k in ("I", "theta", "v") else 1) for k, v in init.items()}
-    table = TimedArray(
-        np.random.default_rng(seed).standard_normal((steps, len(plist))) * np.array(scale)[None, :],
-        dt=dt,
-        name="gating_noise",
-    )
+    table = np.random.default_rng(seed).standard_normal((steps, len(plist))) * np.array(scale)[None, :]
     t, tr, _ = _simulate(
         model,
         plist,
@@ -854,6 +980,9 @@ def snr_transfer(
         seed=seed,
         drive=np.array(cols).T,
         noise=table,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
     )
     keep = t >= t[-1] - window
     v = tr["v"].reshape(gates.size, snr_in.size, replicas, -1)

@@ -43,7 +43,9 @@ theory is off by O(dt/tau_eff) and O(dt/tau_syn) (about 1-2 % at dt = 0.1 ms, ta
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from brian2 import Hz, StateMonitor, TimedArray, ms, mV, second, volt
@@ -52,6 +54,7 @@ from dgnsim.brian.backend import Simulation
 from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.expressions import compile_expression, model_origin, synapse_jumps
 from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.core.parallel import map_points
 from dgnsim.core.units import require_quantity
 
 __all__ = ["RATE_MODELS", "Membrane", "RateResult", "membrane", "rate_response", "shot_noise_theory"]
@@ -361,6 +364,9 @@ def rate_response(
     dt=0.1 * ms,
     seed: int = 0,
     bootstrap: int = 300,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> RateResult:
     """Simulate the gate, mean ``v`` and effective time constant at each input rate (one build).
 
@@ -395,55 +401,57 @@ def rate_response(
     th = shot_noise_theory(model, rates_hz * Hz, n_inputs=n_inputs, c=c, w=w, probe=probe, params=params, dt=dt)
     mem = th["membrane"]
     K, n_pairs = rates_hz.size, trials
-    n = 2 * K * n_pairs  # neuron index: (rate k, twin b, pair j) -> (k * 2 + b) * trials + j; b=1 probed
     duration = S + 2 * cycles * P + dt_s
     p = dict(params, v_th=NO_SPIKE_THRESHOLD)
-    v0 = mem.v_rest + np.repeat(th["v_mf"], 2 * n_pairs)
-    probed = np.tile(np.repeat([0.0, 1.0], n_pairs), K) * dI
     rows = int(round(S / P))
-    table = np.zeros((rows + 2 * cycles, n))
-    table[rows::2] = probed
     syn_w = {"c": c} if mem.gate else {}
     if "I" in mem.jumps:
         syn_w["w"] = w
-    with Simulation(device, dt=dt, seed=seed) as sim:
-        group = make_group(model, n, p, per_neuron=("I_ext",), name="rate_group")
-        group.v = v0 * volt
-        if mem.gate:
-            group.g = np.repeat(th["gate_mf"], 2 * n_pairs)
-        if "I" in mem.jumps:
-            group.I = np.repeat(th["I_mf"], 2 * n_pairs) * volt
-        base = float(np.asarray(p.get("I_ext", 0 * mV)))
-        group.namespace["rate_probe"] = TimedArray(table * volt + base * volt, dt=P * second, name="rate_probe")
-        group.run_regularly("I_ext = rate_probe(t, i)", when="before_groups", name="rate_probe_op")
-        objs = [group]
-        for k, r in enumerate(rates_hz):
-            src = poisson_input(
-                n_inputs * n_pairs, r * Hz, duration * second, seed=seed * 7919 + k + 1, name=f"rate_input_{k}"
-            )
-            i = np.tile(np.arange(n_inputs * n_pairs), 2)
-            j = k * 2 * n_pairs + np.concatenate(
-                [np.repeat(np.arange(n_pairs), n_inputs), n_pairs + np.repeat(np.arange(n_pairs), n_inputs)]
-            )
-            objs += [src, connect(src, group, i=i, j=j, name=f"rate_syn_{k}", **syn_w)]
-        unprobed = (np.arange(n) // n_pairs) % 2 == 0
-        mon = StateMonitor(group, "v", record=True, name="rate_v")
-        objs.append(mon)
-        if mem.gate:
-            gmon = StateMonitor(group, "g", record=np.flatnonzero(unprobed), name="rate_g")
-            objs.append(gmon)
-        sim.add(*objs)
-        sim.build(duration * second)
-        sim.run()
-        t = np.array(mon.t[:], dtype=float)
-        v = np.array(mon.v[:], dtype=float) - mem.v_rest
-        gate = np.array(gmon.g[:], dtype=float) if mem.gate else None
+    common = {
+        "model": model,
+        "params": p,
+        "n_pairs": n_pairs,
+        "n_inputs": int(n_inputs),
+        "probe": dI,
+        "settle_rows": rows,
+        "cycles": int(cycles),
+        "period": P,
+        "duration": duration,
+        "device": device,
+        "dt": dt,
+        "seed": seed,
+        "synapse": syn_w,
+        "v_rest": mem.v_rest,
+        "gate": bool(mem.gate),
+        "current": "I" in mem.jumps,
+    }
+    points = [
+        {
+            "k": k,
+            "rate": float(r),
+            "v_mf": float(th["v_mf"][k]),
+            "gate_mf": float(th["gate_mf"][k]) if mem.gate else 0.0,
+            "I_mf": float(th["I_mf"][k]) if "I" in mem.jumps else 0.0,
+        }
+        for k, r in enumerate(rates_hz)
+    ]
+    runs = map_points(
+        partial(_rate_batch, common),
+        points,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
+        name=f"dgnsim-rate-{model.name}",
+    )
+    t = runs[0]["t"]
+    v = np.array([r["v"] for r in runs])
+    gate = np.array([r["gate"] for r in runs]) if mem.gate else None
     v = v.reshape(K, 2, n_pairs, -1)
     steady = slice(start, None)
     vm = v[:, 0, :, steady].mean(axis=-1)  # (K, pairs), independent across pairs
     ci = lambda x: 1.96 * x.std(axis=-1, ddof=1) / np.sqrt(x.shape[-1])  # noqa: E731
     if mem.gate:
-        gm = gate.reshape(K, n_pairs, -1)[:, :, steady].mean(axis=-1)
+        gm = gate[:, :, steady].mean(axis=-1)
         gate_sim, gate_ci = gm.mean(axis=1), ci(gm)
     else:
         gate_sim = gate_ci = np.zeros(K)
@@ -497,3 +505,63 @@ def rate_response(
         curves["exact"][0],
         y_sim,
     )
+
+
+_BRIAN = threading.Lock()  # one network at a time per process (a Dask worker may run threads)
+
+
+def _rate_batch(common: dict, batch: list) -> list[dict]:
+    """One network for the rates in ``batch`` (see :func:`rate_response`); per rate its traces.
+
+    Neuron index within the network: (rate k, twin b, pair j) -> (k * 2 + b) * pairs + j, b=1
+    probed. Each rate's inputs are drawn from its own seed, so a rate's traces do not depend
+    on which other rates share its network.
+    """
+    with _BRIAN:
+        model, n_pairs, n_inputs, K = common["model"], common["n_pairs"], common["n_inputs"], len(batch)
+        n = 2 * K * n_pairs
+        p, duration, seed = common["params"], common["duration"], common["seed"]
+        probed = np.tile(np.repeat([0.0, 1.0], n_pairs), K) * common["probe"]
+        rows = common["settle_rows"]
+        table = np.zeros((rows + 2 * common["cycles"], n))
+        table[rows::2] = probed
+        unprobed = (np.arange(n) // n_pairs) % 2 == 0
+        with Simulation(common["device"], dt=common["dt"], seed=seed) as sim:
+            group = make_group(model, n, p, per_neuron=("I_ext",), name="rate_group")
+            group.v = (common["v_rest"] + np.repeat([b["v_mf"] for b in batch], 2 * n_pairs)) * volt
+            if common["gate"]:
+                group.g = np.repeat([b["gate_mf"] for b in batch], 2 * n_pairs)
+            if common["current"]:
+                group.I = np.repeat([b["I_mf"] for b in batch], 2 * n_pairs) * volt
+            base = float(np.asarray(p.get("I_ext", 0 * mV)))
+            group.namespace["rate_probe"] = TimedArray(
+                table * volt + base * volt, dt=common["period"] * second, name="rate_probe"
+            )
+            group.run_regularly("I_ext = rate_probe(t, i)", when="before_groups", name="rate_probe_op")
+            objs = [group]
+            for slot, b in enumerate(batch):
+                k = b["k"]
+                src = poisson_input(
+                    n_inputs * n_pairs,
+                    b["rate"] * Hz,
+                    duration * second,
+                    seed=seed * 7919 + k + 1,
+                    name=f"rate_input_{k}",
+                )
+                i = np.tile(np.arange(n_inputs * n_pairs), 2)
+                j = slot * 2 * n_pairs + np.concatenate(
+                    [np.repeat(np.arange(n_pairs), n_inputs), n_pairs + np.repeat(np.arange(n_pairs), n_inputs)]
+                )
+                objs += [src, connect(src, group, i=i, j=j, name=f"rate_syn_{k}", **common["synapse"])]
+            mon = StateMonitor(group, "v", record=True, name="rate_v")
+            objs.append(mon)
+            if common["gate"]:
+                gmon = StateMonitor(group, "g", record=np.flatnonzero(unprobed), name="rate_g")
+                objs.append(gmon)
+            sim.add(*objs)
+            sim.build(duration * second)
+            sim.run()
+            t = np.array(mon.t[:], dtype=float)
+            v = (np.array(mon.v[:], dtype=float) - common["v_rest"]).reshape(K, 2, n_pairs, -1)
+            gate = np.array(gmon.g[:], dtype=float).reshape(K, n_pairs, -1) if common["gate"] else [None] * K
+        return [{"t": t, "v": v[slot], "gate": gate[slot]} for slot in range(K)]

@@ -24,8 +24,10 @@ a stated regime and compares (:mod:`dgnsim.cli.commands.stability` is its comman
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from brian2 import Quantity, SpikeMonitor, StateMonitor, ms, mV, second, volt
@@ -34,6 +36,7 @@ from scipy import stats
 from dgnsim.brian.backend import Simulation
 from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.models import NeuronModel, load_model
+from dgnsim.core.parallel import cluster_options, map_points
 from dgnsim.core.units import magnitude, require_quantity
 
 __all__ = [
@@ -432,6 +435,10 @@ def monte_carlo(
     initial: dict | None = None,
     drive: dict | None = None,
     gate_trials: int = 20,
+    chunk: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> MonteCarlo:
     """Estimate the stationary mean, variance and E|v - v*|^2 of ``model`` under noise.
 
@@ -487,82 +494,65 @@ def monte_carlo(
             raise ValueError(f"{name}: must not be negative, got {value!r}")
         checked[name] = q
     _check_leak_step(model, checked, dt)
-    K1 = trials + 1  # trial 0 of each set: the noise-free reference
-    N = S * K1
     noise_names = [n for n in ("noise_sigma", "noise_gate", "noise_indep") if n in model.parameters]
-
-    def per_neuron(name, value):
-        unit = model.parameters[name].unit
-        arr = np.asarray(value / unit, dtype=float)
-        full = np.repeat(np.broadcast_to(arr, (S,)), K1).reshape(S, K1).copy()
-        if name in noise_names:
-            full[:, 0] = 0.0
-        return full.ravel() * unit
-
-    varying = {n for n, v in checked.items() if np.ndim(v) == 1 or n in noise_names}
-    shared_params = {n: v for n, v in checked.items() if n not in varying}
-    placeholders = {
-        n: np.full(N, float(model.parameters[n].default / model.parameters[n].unit)) * model.parameters[n].unit
-        for n in varying
-    }
-    run_values = {n: per_neuron(n, checked[n]) for n in varying}
-    v_rest = float(checked.get("v_rest", model.parameters["v_rest"].default) / volt)
-    if "noise_sigma" in varying and model.name != "dgn_diffusion" and np.any(np.asarray(checked["noise_sigma"]) < 0):
+    if "noise_sigma" in checked and model.name != "dgn_diffusion" and np.any(np.asarray(checked["noise_sigma"]) < 0):
         raise ValueError("noise_sigma: must not be negative")
     if initial_v is not None:
-        iv = magnitude(require_quantity("initial_v", initial_v, volt, "mV"), volt)
-        v0 = np.repeat(np.broadcast_to(iv, (S,)), K1) + v_rest
-    else:
-        v0 = None
+        initial_v = magnitude(require_quantity("initial_v", initial_v, volt, "mV"), volt) * np.ones(S)
+    initial = dict(initial or {})
+    for var, value in initial.items():
+        if var not in model.state_variables or var == "v":
+            raise ValueError(f"initial: {var!r} is not a state variable of {model.name} other than v")
+        initial[var] = (value if isinstance(value, Quantity) else np.asarray(value, dtype=float)) * np.ones(S)
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
+        raise ValueError(f"chunk: a positive number of parameter sets per run, got {chunk!r}")
+    if cluster_options(workers, scheduler, client) and chunk is None:
+        raise ValueError(
+            "chunk: give the number of parameter sets per run to spread the Monte-Carlo over workers "
+            "(the results depend on seed and chunk, never on where the runs go)"
+        )
     first = int(np.ceil(n_burn / n_spacing))  # the monitor samples at multiples of spacing
     duration = (first + samples - 1) * spacing + dt
-    timings = {}
+    if drive is not None:
+        drive = dict(drive)
+        drive.setdefault("seed", seed)  # one frozen drive for every set and every chunk
+    common = {
+        "model": model,
+        "checked": checked,
+        "trials": trials,
+        "noise_names": noise_names,
+        "initial_v": initial_v,
+        "initial": initial,
+        "drive": drive,
+        "dt": dt,
+        "spacing": spacing,
+        "first": first,
+        "duration": duration,
+        "device": device,
+        "seed": seed,
+        "gate_trials": gate_trials,
+    }
     start = time.perf_counter()
-    with Simulation(device, dt=dt, seed=seed) as sim:
-        group = make_group(
-            model, N, {**shared_params, **placeholders}, per_neuron=tuple(varying), dt=dt, name="mc_group"
-        )
-        sim.add(group)
-        has_gate = "g" in model.state_variables
-        mon = sim.add(StateMonitor(group, ["v", "g"] if has_gate else "v", record=True, dt=spacing, name="mc_samples"))
-        gate_idx = np.concatenate([np.arange(s * K1, s * K1 + min(K1, gate_trials + 1)) for s in range(S)])
-        gmon = sim.add(StateMonitor(group, "g", record=gate_idx, name="mc_gate")) if has_gate else None
-        spikes = sim.add(SpikeMonitor(group, name="mc_spikes"))
-        if drive is not None:
-            drive = dict(drive)
-            rate, n_src, dseed = drive.pop("rate"), int(drive.pop("sources")), int(drive.pop("seed", seed))
-            src = sim.add(poisson_input(n_src, rate, duration, dseed, dt=dt, name="mc_drive"))
-            ii, jj = np.meshgrid(np.arange(n_src), np.arange(N), indexing="ij")
-            sim.add(connect(src, group, i=ii.ravel(), j=jj.ravel(), name="mc_drive_syn", **drive))
-        sim.build(duration)
-        timings["build_s"] = time.perf_counter() - start
-        run_args = {getattr(group, n): v for n, v in run_values.items()}
-        if v0 is not None:
-            run_args[group.v] = v0 * volt
-        for var, value in (initial or {}).items():
-            if var not in model.state_variables or var == "v":
-                raise ValueError(f"initial: {var!r} is not a state variable of {model.name} other than v")
-            unit = Quantity(1.0, dim=getattr(group, var).dim) if hasattr(getattr(group, var), "dim") else 1.0
-            arr = np.asarray(value / unit, dtype=float) if isinstance(value, Quantity) else np.asarray(value, float)
-            run_args[getattr(group, var)] = np.repeat(np.broadcast_to(arr, (S,)), K1) * unit
-        t0 = time.perf_counter()
-        sim.run(run_args=run_args)
-        timings["run_s"] = time.perf_counter() - t0
-        t = np.asarray(mon.t / second)
-        keep = t >= first * float(spacing) - 0.5 * float(dt)
-        v = (np.asarray(mon.v / volt)[:, keep] - v_rest).reshape(S, K1, -1)
-        gate_min = None
-        if has_gate:
-            g_samples = np.asarray(mon.g)[:, keep].reshape(S, K1, -1).min(axis=(1, 2))
-            tg = np.asarray(gmon.t / second) >= first * float(spacing) - 0.5 * float(dt)
-            g_fine = np.asarray(gmon.g)[:, tg].reshape(S, -1)
-            gate_min = np.minimum(g_samples, g_fine.min(axis=1))
-        spk = np.asarray(spikes.i)
-        spiking = np.zeros(S, dtype=int)
-        if len(spk):
-            uniq = np.unique(spk)
-            np.add.at(spiking, uniq // K1, 1)
-    timings["total_s"] = time.perf_counter() - start
+    runs = map_points(
+        partial(_mc_batch, common),
+        list(range(S)),
+        batch=None if chunk is None else int(chunk),
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
+        name=f"dgnsim-mc-{model.name}",
+    )
+    timings = {
+        "build_s": sum(r["build_s"] for r in runs),
+        "run_s": sum(r["run_s"] for r in runs),
+        "runs": len({r["seed"] for r in runs}),
+        "total_s": time.perf_counter() - start,
+    }
+    v = np.array([r["v"] for r in runs])
+    t = runs[0]["t"]
+    gate_min = np.array([r["gate_min"] for r in runs]) if runs[0]["gate_min"] is not None else None
+    spiking = np.array([r["spiking"] for r in runs], dtype=int)
+    N = S * (trials + 1)
     st = trial_statistics(v[:, 1:, :], reference=v[:, 0, :], level=level)
     return MonteCarlo(
         model=model.name,
@@ -571,7 +561,7 @@ def monte_carlo(
         stats=st,
         v_star=v[:, 0, :],
         samples=v[:, 1:, :],
-        sample_times=t[keep],
+        sample_times=t,
         gate_min=gate_min,
         spiking_trials=spiking,
         neuron_steps=int(N * round(float(duration / dt))),
@@ -718,6 +708,10 @@ def check(
     device: str = "cpp_standalone",
     level: float = 0.99,
     models=("lif", "dgn"),
+    chunk: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> CheckReport:
     """Check paper A's stationary variances against Brian2 Monte-Carlo estimates.
 
@@ -733,6 +727,7 @@ def check(
     give the exact Ito value and the exact variance of the discrete scheme (the dt bias).
     """
     dt = require_quantity("dt", dt, second, "ms")
+    where = {"chunk": chunk, "workers": workers, "scheduler": scheduler, "client": client}
     sets = draw_parameter_sets(samples, seed, regime, noise)
     th = (THRESHOLD_DISTANCE if regime == "near_threshold" else 1000 * mV) - 65 * mV
     rows, timings = [], {}
@@ -775,6 +770,7 @@ def check(
                 seed=seed + 1,
                 level=level,
                 initial_v=v0,
+                **where,
             )
         elif name == "lif":
             lna = [linear_noise_lif(s["mu"], s["sigma"], s["W"], s["g_l"], noise=noise) for s in sets]
@@ -794,6 +790,7 @@ def check(
                 seed=seed + 2,
                 level=level,
                 initial_v=v0,
+                **where,
             )
         else:
             raise ValueError(f"models: 'lif' or 'dgn', not {name!r}")
@@ -867,6 +864,10 @@ def check_bound(
     dt: Quantity = 0.1 * ms,
     device: str = "cpp_standalone",
     level: float = 0.99,
+    chunk: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> tuple[list, dict]:
     """The seed's bound E|v - v*|^2 <= sigma^2/(2 lambda_eff) for the activity-gated DGN.
 
@@ -907,6 +908,10 @@ def check_bound(
         level=level,
         initial_v=v0 * mV,
         initial={"I": I0 * mV, "g": g0},
+        chunk=chunk,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
     )
     st = mc.stats
     rows = []
@@ -944,3 +949,117 @@ def check_bound(
         },
     }
     return rows, summary
+
+
+_BRIAN = threading.Lock()  # one network at a time per process (a Dask worker may run threads)
+
+
+def chunk_seed(seed: int, first: int) -> int:
+    """The Brian2 seed of the run whose first parameter set is ``first``: ``seed`` itself for the
+    first run (so one run of every set is the unchunked Monte-Carlo), an independent seed
+    drawn from ``(seed, first)`` for the others.
+
+    Parameters
+    ----------
+    seed : int
+        The Monte-Carlo's seed.
+    first : int
+        Index of the run's first parameter set.
+
+    Returns
+    -------
+    int
+        A seed in ``[0, 2**31)``.
+    """
+    if first == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(first)]).generate_state(1)[0] % 2**31)
+
+
+def _mc_batch(common: dict, sets: list) -> list[dict]:
+    """One run of the parameter sets ``sets`` (indices, consecutive) of :func:`monte_carlo`; per set
+    its samples (trials + 1, times), smallest gate and spiking trials."""
+    with _BRIAN:
+        model, trials, dt, spacing = common["model"], common["trials"], common["dt"], common["spacing"]
+        first, duration, seed = common["first"], common["duration"], chunk_seed(common["seed"], sets[0])
+        idx = np.asarray(sets)
+        S, K1 = len(sets), trials + 1  # trial 0 of each set: the noise-free reference
+        N = S * K1
+        checked = {n: (v[idx] if np.ndim(v) == 1 else v) for n, v in common["checked"].items()}
+        noise_names = common["noise_names"]
+
+        def per_neuron(name, value):
+            unit = model.parameters[name].unit
+            arr = np.asarray(value / unit, dtype=float)
+            full = np.repeat(np.broadcast_to(arr, (S,)), K1).reshape(S, K1).copy()
+            if name in noise_names:
+                full[:, 0] = 0.0
+            return full.ravel() * unit
+
+        varying = {n for n, v in checked.items() if np.ndim(v) == 1 or n in noise_names}
+        shared_params = {n: v for n, v in checked.items() if n not in varying}
+        placeholders = {
+            n: np.full(N, float(model.parameters[n].default / model.parameters[n].unit)) * model.parameters[n].unit
+            for n in varying
+        }
+        run_values = {n: per_neuron(n, checked[n]) for n in varying}
+        v_rest = float(checked.get("v_rest", model.parameters["v_rest"].default) / volt)
+        start = time.perf_counter()
+        with Simulation(common["device"], dt=dt, seed=seed) as sim:
+            group = make_group(
+                model, N, {**shared_params, **placeholders}, per_neuron=tuple(varying), dt=dt, name="mc_group"
+            )
+            sim.add(group)
+            has_gate = "g" in model.state_variables
+            mon = sim.add(
+                StateMonitor(group, ["v", "g"] if has_gate else "v", record=True, dt=spacing, name="mc_samples")
+            )
+            gate_idx = np.concatenate(
+                [np.arange(s * K1, s * K1 + min(K1, common["gate_trials"] + 1)) for s in range(S)]
+            )
+            gmon = sim.add(StateMonitor(group, "g", record=gate_idx, name="mc_gate")) if has_gate else None
+            spikes = sim.add(SpikeMonitor(group, name="mc_spikes"))
+            if common["drive"] is not None:
+                drive = dict(common["drive"])
+                rate, n_src, dseed = drive.pop("rate"), int(drive.pop("sources")), int(drive.pop("seed"))
+                src = sim.add(poisson_input(n_src, rate, duration, dseed, dt=dt, name="mc_drive"))
+                ii, jj = np.meshgrid(np.arange(n_src), np.arange(N), indexing="ij")
+                sim.add(connect(src, group, i=ii.ravel(), j=jj.ravel(), name="mc_drive_syn", **drive))
+            sim.build(duration)
+            build_s = time.perf_counter() - start
+            run_args = {getattr(group, n): v for n, v in run_values.items()}
+            if common["initial_v"] is not None:
+                run_args[group.v] = (np.repeat(common["initial_v"][idx], K1) + v_rest) * volt
+            for var, value in common["initial"].items():
+                value = value[idx]
+                unit = Quantity(1.0, dim=getattr(group, var).dim) if hasattr(getattr(group, var), "dim") else 1.0
+                arr = np.asarray(value / unit, dtype=float) if isinstance(value, Quantity) else np.asarray(value, float)
+                run_args[getattr(group, var)] = np.repeat(arr, K1) * unit
+            t0 = time.perf_counter()
+            sim.run(run_args=run_args)
+            run_s = time.perf_counter() - t0
+            t = np.asarray(mon.t / second)
+            keep = t >= first * float(spacing) - 0.5 * float(dt)
+            v = (np.asarray(mon.v / volt)[:, keep] - v_rest).reshape(S, K1, -1)
+            gate_min = [None] * S
+            if has_gate:
+                g_samples = np.asarray(mon.g)[:, keep].reshape(S, K1, -1).min(axis=(1, 2))
+                tg = np.asarray(gmon.t / second) >= first * float(spacing) - 0.5 * float(dt)
+                g_fine = np.asarray(gmon.g)[:, tg].reshape(S, -1)
+                gate_min = np.minimum(g_samples, g_fine.min(axis=1))
+            spk = np.asarray(spikes.i)
+            spiking = np.zeros(S, dtype=int)
+            if len(spk):
+                np.add.at(spiking, np.unique(spk) // K1, 1)
+        return [
+            {
+                "v": v[s],
+                "t": t[keep],
+                "gate_min": gate_min[s],
+                "spiking": int(spiking[s]),
+                "seed": seed,
+                "build_s": build_s if s == 0 else 0.0,
+                "run_s": run_s if s == 0 else 0.0,
+            }
+            for s in range(S)
+        ]

@@ -15,6 +15,7 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,11 @@ from brian2 import SpikeMonitor, StateMonitor, get_device, prefs
 
 from dgnsim.brian.backend import STANDALONE, Simulation
 from dgnsim.brian.network import check_time_step, connect, make_group, poisson_input
+from dgnsim.core.parallel import cluster_options, map_points
 from dgnsim.io.progress import progress_bar
 from dgnsim.sweep.spec import SweepSpec, load_spec
 from dgnsim.sweep.store import DONE, FAILED, PENDING, SweepStore
-from dgnsim.sweep.worker import REDUCTIONS, ArrayFile, RunPlan, reduce, run_point
+from dgnsim.sweep.worker import REDUCTIONS, ArrayFile, RunPlan, reduce, run_batch
 
 __all__ = [
     "SweepSummary",
@@ -37,6 +39,10 @@ __all__ = [
     "standalone_plan",
     "unread_variables",
 ]
+
+#: Most points in one Dask task: a task costs the client, the scheduler and the worker a few
+#: milliseconds, a point of a small network not much more; the engine's benchmark chose it.
+BATCH = 8
 
 #: Code objects that only set up the network (initial values, connections), not the run.
 _SET_UP = re.compile(r"group_variable_set|synapses_create|synapses_connect")
@@ -175,6 +181,18 @@ def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) 
     return plan, args
 
 
+def _batch(n_points: int, n_workers: int | None) -> int:
+    """Points per Dask task: one in this process; on a cluster at most :data:`BATCH` points,
+    and at least four tasks per worker (so that the last ones balance, and the bar moves)."""
+    if n_workers is None:
+        return 1
+    return max(1, min(BATCH, n_points // (4 * n_workers)))
+
+
+def _failed_task(index: int, exc: BaseException) -> dict:
+    return {"status": "failed", "message": f"dask: {exc!r}", "values": {}, "index": index}
+
+
 def run_points(
     plan: RunPlan,
     args: list,
@@ -193,27 +211,38 @@ def run_points(
         The binary and its reduction (:func:`standalone_plan`).
     args : list of tuple of str
         Each point's command-line arguments (:func:`run_arg`).
-    workers, scheduler, client
-        Where the points run: by default one after another in this process; ``workers``: an
-        embedded Dask ``LocalCluster`` of that many processes; ``scheduler`` (an address) or
-        ``client`` (a ``dask.distributed.Client``): an existing cluster.
+    workers : int, optional
+        Run on an embedded Dask ``LocalCluster`` of that many processes (default: one
+        point after another in this process).
+    scheduler : str, optional
+        Address of a running Dask scheduler to run on instead.
+    client : dask.distributed.Client, optional
+        A client of a running cluster to run on instead.
+    progress : bool
+        Show a progress bar on stderr.
+    desc : str
+        The progress bar's label.
+
+    Returns
+    -------
+    list of dict
+        One record per point (:func:`dgnsim.sweep.worker.run_point`), in the order of ``args``.
     """
-    records: list = [None] * len(args)
     bar = progress_bar(desc=desc, unit="point", total=len(args), enabled=progress)
-
-    def record(index: int, result: dict, dask_client=None) -> None:
-        records[index] = result
-        bar.update(1)
-
     try:
-        if workers is None and scheduler is None and client is None:
-            for index, point in enumerate(args):
-                record(index, run_point(plan, index, point))
-        else:
-            _dispatch(plan, args, list(range(len(args))), record, workers=workers, scheduler=scheduler, client=client)
+        return map_points(
+            partial(run_batch, plan),
+            list(enumerate(args)),
+            batch=_batch,
+            workers=workers,
+            scheduler=scheduler,
+            client=client,
+            on_error=_failed_task,
+            progress=bar,
+            name="dgnsim-points",
+        )
     finally:
         bar.close()
-    return records
 
 
 def run_sweep(
@@ -245,6 +274,9 @@ def run_sweep(
         ``on_result(index, record, client)`` after each point is written (tests, monitoring).
     """
     started = time.perf_counter()
+    cluster_options(workers, scheduler, client)
+    if workers is None and scheduler is None and client is None:
+        workers = os.cpu_count() or 1
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     check_points(spec)
     store = SweepStore(out, spec)
@@ -275,10 +307,21 @@ def run_sweep(
                 sim.build(spec.duration)
                 if spec.device in STANDALONE:
                     plan, args = _plan(spec, sim, objects, scratch)
-                    _dispatch(plan, args, todo, record, workers=workers, scheduler=scheduler, client=client)
+                    map_points(
+                        partial(run_batch, plan),
+                        [(index, args[index]) for index in todo],
+                        batch=_batch,
+                        workers=workers,
+                        scheduler=scheduler,
+                        client=client,
+                        on_result=lambda k, result, dask_client: record(todo[k], result, dask_client),
+                        on_error=lambda k, exc: _failed_task(todo[k], exc),
+                        name="dgnsim-sweep",
+                    )
                 else:
                     _serial(spec, sim, objects, todo, record)
         finally:
+            store.flush()  # also when interrupted: every point that finished is kept
             bar.close()
     final = store.status()
     return SweepSummary(
@@ -313,52 +356,3 @@ def _serial(spec: SweepSpec, sim: Simulation, objects: dict, todo: list, record)
         result = reduce(arrays, plan)
         result.update(index=index, run_s=time.perf_counter() - start)
         record(index, result)
-
-
-def _dispatch(plan: RunPlan, args: list, todo: list, record, *, workers, scheduler, client) -> None:
-    """Submit every point to Dask and record each as it finishes; a lost worker's point runs again."""
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    owned = []
-    try:
-        if client is None:
-            if scheduler is not None:
-                client = Client(scheduler)
-            else:
-                cluster = LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
-                owned.append(cluster)
-                client = Client(cluster)
-            owned.append(client)
-        tag = os.urandom(4).hex()
-        tries = dict.fromkeys(todo, 0)
-
-        def submit(index):
-            tries[index] += 1
-            return client.submit(run_point, plan, index, args[index], key=f"dgnsim-sweep-{tag}-{index}-{tries[index]}")
-
-        futures = {submit(index): index for index in todo}
-        pending = as_completed(list(futures))
-        try:
-            for future in pending:
-                index = futures.pop(future)
-                try:
-                    result = future.result()
-                except Exception as exc:
-                    if future.status != "error" and tries[index] < 3:  # lost with its worker: run it again
-                        again = submit(index)
-                        futures[again] = index
-                        pending.add(again)
-                        continue
-                    result = {"status": "failed", "message": f"dask: {exc!r}", "values": {}, "index": index}
-                record(index, result, client)
-        except BaseException:
-            client.cancel(list(futures))
-            raise
-    finally:
-        for obj in reversed(owned):
-            obj.close()

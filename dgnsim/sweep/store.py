@@ -4,16 +4,22 @@ Layout: the grid parameters are the dimensions and coordinates (a list of points
 dimension ``point``, the parameters as coordinates along it), in their model units
 (``units`` attribute); one float variable per measured quantity (``units``); ``status``
 per point (0 pending, 1 done, 2 failed; CF ``flag_values``/``flag_meanings``), the failure
-``message`` and ``run_s``. Chunks hold one point, so each finished point is written
-alone; its status is written last, so a point counts as done only once its values are
-on disk. The store is created in a scratch folder and renamed into place, and records
-the spec and its digest: it is never resumed by another spec.
+``message`` and ``run_s``. Finished points are kept in memory and written together
+(:meth:`SweepStore.flush`: every :data:`FLUSH_POINTS` points or :data:`FLUSH_S` seconds,
+and when the sweep ends or is interrupted), a chunk at a time (up to :data:`CHUNK_POINTS`
+points along the first dimension); Zarr replaces each chunk file atomically and the
+status is written last, so a point counts as done only once its values are on disk, and
+what was flushed is never lost: a killed sweep loses at most its unflushed points, which
+the next run runs again. The store is created in a scratch folder and renamed into place,
+and records the spec and its digest: it is never resumed by another spec.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -26,6 +32,12 @@ __all__ = ["DONE", "FAILED", "PENDING", "SweepStore", "open_sweep"]
 PENDING, DONE, FAILED = 0, 1, 2
 STATUS = {"done": DONE, "failed": FAILED}
 MESSAGE_CHARS = 400
+#: A flush writes the finished points at least this often (seconds) ...
+FLUSH_S = 1.0
+#: ... or when this many are waiting.
+FLUSH_POINTS = 64
+#: Most points in one chunk of the store (the chunks split the first dimension).
+CHUNK_POINTS = 4096
 
 
 def _dataset(spec: SweepSpec):
@@ -84,11 +96,18 @@ class SweepStore:
                 f"this spec {spec.digest}); give a new --out, or the spec it was made with"
             )
         self._group = group
+        self._names = [*spec.measure, "message", "run_s", "status"]  # status last
+        self._data = {name: np.asarray(group[name][...]) for name in self._names}
+        self._dirty: set[int] = set()  # rows (first-dimension indices) with kept points
+        self._kept = 0
+        self._flushed = time.monotonic()
 
     def _create(self) -> None:
         scratch = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
         ds = _dataset(self.spec)
-        chunks = (1,) * len(self.spec.shape)
+        shape = self.spec.shape
+        inner = math.prod(shape[1:])
+        chunks = (max(1, min(shape[0], CHUNK_POINTS // max(inner, 1))), *shape[1:])
         try:
             ds.to_zarr(
                 str(scratch),
@@ -104,17 +123,50 @@ class SweepStore:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def status(self) -> np.ndarray:
-        """The status of every point, flat (C order over the grid's dimensions)."""
-        return np.asarray(self._group["status"][...]).reshape(-1)
+        """The status of every point, flat (C order over the grid's dimensions), written or not.
+
+        Returns
+        -------
+        numpy.ndarray
+            int8 codes: 0 pending, 1 done, 2 failed.
+        """
+        return self._data["status"].reshape(-1).copy()
 
     def write(self, index: int, record: dict) -> None:
-        """Write one finished point (a record of :func:`dgnsim.sweep.worker.run_point`); status last."""
+        """Keep one finished point (a record of :func:`dgnsim.sweep.worker.run_point`) for the next flush.
+
+        Flushes when :data:`FLUSH_POINTS` points wait or :data:`FLUSH_S` seconds have passed.
+
+        Parameters
+        ----------
+        index : int
+            The point's flat index (C order over the grid's dimensions).
+        record : dict
+            Its ``status`` ("done" or "failed"), ``message``, ``values`` and ``run_s``.
+        """
         where = np.unravel_index(index, self.spec.shape)
         for name in self.spec.measure:
-            self._group[name][where] = record["values"].get(name, np.nan)
-        self._group["message"][where] = record["message"][:MESSAGE_CHARS]
-        self._group["run_s"][where] = record.get("run_s", np.nan)
-        self._group["status"][where] = STATUS[record["status"]]
+            self._data[name][where] = record["values"].get(name, np.nan)
+        self._data["message"][where] = record["message"][:MESSAGE_CHARS]
+        self._data["run_s"][where] = record.get("run_s", np.nan)
+        self._data["status"][where] = STATUS[record["status"]]
+        self._dirty.add(int(where[0]))
+        self._kept += 1
+        if self._kept >= FLUSH_POINTS or time.monotonic() - self._flushed >= FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the kept points: each chunk that holds one, whole, array by array, status last."""
+        if self._dirty:
+            size = self._group["status"].chunks[0]
+            starts = sorted({row // size * size for row in self._dirty})
+            for name in self._names:
+                array = self._group[name]
+                for start in starts:
+                    array[start : start + size] = self._data[name][start : start + size]
+            self._dirty.clear()
+            self._kept = 0
+        self._flushed = time.monotonic()
 
 
 def open_sweep(path):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["REDUCTIONS", "ArrayFile", "RunPlan", "reduce", "run_point"]
+__all__ = ["REDUCTIONS", "ArrayFile", "RunPlan", "reduce", "run_batch", "run_point"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +158,21 @@ def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
     record["index"] = index
     record["run_s"] = time.perf_counter() - start
     return record
+
+
+def run_batch(plan: RunPlan, batch: list) -> list[dict]:
+    """Run several points one after another on this worker (one Dask task); their records.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The binary and its reduction.
+    batch : list of tuple
+        ``(index, args)`` pairs: each point's index in the sweep and its command-line arguments.
+
+    Returns
+    -------
+    list of dict
+        The records of :func:`run_point`, in the order of ``batch``.
+    """
+    return [run_point(plan, index, args) for index, args in batch]

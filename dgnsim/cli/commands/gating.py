@@ -15,7 +15,7 @@ import numpy as np
 from brian2.stateupdaters.base import StateUpdateMethod
 
 from dgnsim.analysis import gating, gating_rate
-from dgnsim.cli.options import check, check_writable
+from dgnsim.cli.options import UsageError, check, check_writable, count
 from dgnsim.core.models import load_model
 from dgnsim.io.files import write_json, write_npz
 
@@ -43,6 +43,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--analysis", required=True, choices=sorted(ANALYSES))
     parser.add_argument("--device", default="numpy", choices=DEVICES)
     parser.add_argument("--method", default=None, help="integration method (default: the model's)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run the operating points on a local Dask cluster of N processes (same results as in this process)",
+    )
+    parser.add_argument("--scheduler", default=None, help="run the operating points on the Dask scheduler at ADDRESS")
     parser.add_argument("--json", action="store_true", help="print a JSON summary to stdout")
     parser.add_argument("--out", default=None, help="directory for <model>_<analysis>.json/.npz")
 
@@ -61,7 +68,10 @@ def _summary(record) -> dict:
 
 def run(args) -> int:
     func = ANALYSES[args.analysis]
-    kwargs = {"device": args.device}
+    count("--workers", args.workers)
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("--workers: give --workers (a local cluster) or --scheduler (a running one), not both")
+    kwargs = {"device": args.device, "workers": args.workers, "scheduler": args.scheduler}
     if args.method and args.analysis in ("tau", "step", "freq"):
         methods = sorted(StateUpdateMethod.stateupdaters)
         check("--method", args.method in methods, f"an integration method ({', '.join(methods)})", args.method)

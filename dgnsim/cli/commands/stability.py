@@ -25,7 +25,7 @@ from brian2 import Quantity, ms, mV, second
 
 from dgnsim.analysis import stability as stab
 from dgnsim.brian.backend import DEVICES
-from dgnsim.cli.options import check, check_writable, count, number, quantity
+from dgnsim.cli.options import UsageError, check, check_writable, count, number, quantity
 from dgnsim.core.quantities import parse_quantity
 from dgnsim.io.files import write_json
 
@@ -69,6 +69,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dt", default="0.05ms", help="time step (default 0.05ms)")
     parser.add_argument("--device", default="cpp_standalone", choices=DEVICES, help="backend (default cpp_standalone)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        help="check: parameter sets per run (default: all in one run); the runs can go to Dask workers, "
+        "and the results depend on --seed and --chunk, never on where they run",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="check: run the chunks on a local Dask cluster of N processes"
+    )
+    parser.add_argument("--scheduler", default=None, help="check: run the chunks on the Dask scheduler at ADDRESS")
     parser.add_argument("--out", help="output directory (writes stability.json)")
     parser.add_argument("--json", action="store_true", help="print the JSON result to stdout")
 
@@ -206,6 +217,7 @@ def _one_set(args, dt) -> dict:
 
 def _check(args, dt) -> dict:
     started = time.perf_counter()
+    where = {"chunk": args.chunk, "workers": args.workers, "scheduler": args.scheduler}
     rep = stab.check(
         args.samples,
         args.seed,
@@ -215,6 +227,7 @@ def _check(args, dt) -> dict:
         dt=dt,
         device=args.device,
         level=args.level,
+        **where,
     )
     out = {
         "form": "check",
@@ -231,7 +244,13 @@ def _check(args, dt) -> dict:
     }
     if args.bound:
         rows, summary = stab.check_bound(
-            args.samples, args.seed, trials=args.trials, dt=max(dt, 0.1 * ms), device=args.device, level=args.level
+            args.samples,
+            args.seed,
+            trials=args.trials,
+            dt=max(dt, 0.1 * ms),
+            device=args.device,
+            level=args.level,
+            **where,
         )
         out["bound_rows"] = [asdict(r) for r in rows]
         out["bound_summary"] = summary
@@ -256,6 +275,14 @@ def run(args) -> int:
     count("--trials", args.trials, minimum=2)  # a variance needs two independent trials
     count("--samples", args.samples)
     check("--level", 0 < args.level < 1, "a probability in (0, 1)", args.level)
+    count("--chunk", args.chunk)
+    count("--workers", args.workers)
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("--workers: give --workers (a local cluster) or --scheduler (a running one), not both")
+    if args.action != "check" and (args.chunk or args.workers or args.scheduler):
+        raise UsageError("--chunk, --workers and --scheduler apply to 'dgnsim stability check' (many parameter sets)")
+    if (args.workers or args.scheduler) and args.chunk is None:
+        raise UsageError("--chunk: give the parameter sets per run to spread the check over Dask workers")
     if args.out:
         check_writable(args.out)
     result = _check(args, dt) if args.action == "check" else _one_set(args, dt)
