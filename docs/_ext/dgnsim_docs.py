@@ -68,8 +68,8 @@ def _statement_lines(code: str) -> list[str]:
 
 def _table(header: list[str], rows: list[list[str]], widths: str | None = None) -> str:
     out = [".. list-table::", "   :header-rows: 1"]
-    if widths:
-        out.append(f"   :widths: {widths}")
+    if widths:  # the page's full width, shared as given (a table wider than that scrolls)
+        out += [f"   :widths: {widths}", "   :width: 100%"]
     out.append("")
     for row in [header, *rows]:
         first = True
