@@ -107,3 +107,38 @@ def test_every_model_page_is_generated_from_its_file(docs_ext):
     dgn = pages.model_page("dgn")
     assert r"E_{\mathrm{gate}}" in dgn and r"\frac{\mathrm{d}v}{\mathrm{d}t}" in dgn
     assert "Reset variant ``soft``" in dgn and r"\max\left(0, \rho_{v}\right)" in dgn
+
+
+def test_committed_intersphinx_inventories_are_real_small_and_link_online():
+    """Each ``docs/_inv/<name>.inv`` is a Sphinx inventory under 1 MB, of a name that ``docs/conf.py``
+    maps to an online URL (its links go there, not to the file), and ``docs/_inv/README`` says where
+    it comes from."""
+    pytest.importorskip("sphinx", reason="the docs extra (pip install -e '.[docs]')")
+    import ast
+    import posixpath
+
+    from sphinx.util.inventory import InventoryFile
+
+    tree = ast.parse((DOCS / "conf.py").read_text())
+    online = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_INVENTORIES" for t in node.targets)
+    )
+    readme = (DOCS / "_inv" / "README").read_text()
+    known = {"python": ("py:class", "pathlib.Path")}  # an object each inventory must hold
+    inventories = sorted((DOCS / "_inv").glob("*.inv"))
+    assert inventories, "no committed inventory"
+    for inv in inventories:
+        name = inv.stem
+        assert inv.stat().st_size < 1 << 20, f"{inv}: over 1 MB"
+        assert name in online and online[name].startswith("https://"), f"{inv}: docs/conf.py maps no URL to it"
+        assert f"{name}.inv" in readme, f"{inv}: docs/_inv/README does not say where it comes from"
+        with inv.open("rb") as fh:
+            data = InventoryFile.load(fh, online[name], posixpath.join)
+        assert sum(len(entries) for entries in data.values()) > 1000, f"{inv}: too few entries for a real inventory"
+        if name in known:
+            kind, obj = known[name]
+            item = data[kind][obj]
+            uri = getattr(item, "uri", None) or item[2]
+            assert uri.startswith(online[name]), f"{inv}: {obj} links to {uri}, not to {online[name]}"
