@@ -6,14 +6,19 @@ conductances c x 10 membrane time constants), measuring the firing rate, four wa
 (a) a loop that builds the network for each point (its values set at construction, so each
     point's generated data differ and the binary is compiled again);
 (b) one build, then the points run one after another with run arguments (``Simulation.run``);
-(c) the engine (``dgnsim.sweep.run_sweep``) with 1 and with 2 Dask workers.
+(c) the engine (``dgnsim.sweep.run_sweep``) with 1 and with 2 Dask workers, each call
+    starting its own LocalCluster (as ``dgnsim sweep --workers N`` does), so its time holds
+    the cluster's start-up and shut-down;
+(d) the engine with 1 and with 2 workers on a running cluster (``client=`` of a LocalCluster
+    started once before the rounds, as on a cluster that is up), its steady state.
 
 The contenders are interleaved in rounds: the points are split into ``--rounds`` parts and
 every contender runs its share of each round, one after the other; (a) runs
 ``--rebuild-points`` points in all (a build costs the same for every point), and is
-reported per point. Reported: (a)/(b) per point, 2 workers against 1, and the engine's
-overhead per point beyond the binary's own run time. Writes benchmarks/results/sweep.json
-and sweep.md. Usage: python benchmarks/bench_sweep.py [--quick]
+reported per point. Reported: (a)/(b) per point, 2 workers against 1 (running cluster, and
+with start-up), the engine's overhead per point beyond the worker's run of the binary, and
+the start-up and shut-down of a cluster per sweep. Writes benchmarks/results/sweep.json and
+sweep.md. Usage: python benchmarks/bench_sweep.py [--quick]
 """
 
 from __future__ import annotations
@@ -105,42 +110,65 @@ def one_build_serial(raw: dict) -> tuple[float, list[float], float]:
         return time.perf_counter() - start, rates, build_s
 
 
-def engine(raw: dict, workers: int, store: Path) -> tuple[float, list[float], float]:
-    """(c): the engine; seconds, rates (in point order), mean run time of the binary per point."""
+def engine(raw: dict, store: Path, **where) -> tuple[float, list[float], float]:
+    """(c), (d): the engine (``where``: workers= or client=); seconds, rates (in point order),
+    mean time of a point on its worker (the binary's run, reading and removing its results)."""
     spec = parse_spec(raw)
     start = time.perf_counter()
-    run_sweep(spec, store, workers=workers, progress=False)
+    run_sweep(spec, store, progress=False, **where)
     wall = time.perf_counter() - start
     ds = open_sweep(store)
     return wall, [float(x) for x in np.asarray(ds.rate).ravel()], float(np.asarray(ds.run_s).mean())
 
 
+ENGINES = {
+    "c_engine_1_worker": {"workers": 1},
+    "c_engine_2_workers": {"workers": 2},
+    "d_running_1_worker": {"client": 1},
+    "d_running_2_workers": {"client": 2},
+}
+
+
 def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
+    from dask.distributed import Client, LocalCluster
+
     neurons, duration = (200, "200 ms") if quick else (1000, "1 s")
     points = _grid(quick)
     shares = [points[r::rounds] for r in range(rounds)]
     rebuild = [points[k * len(points) // rebuild_points] for k in range(rebuild_points)]
     rebuild_shares = [rebuild[r::rounds] for r in range(rounds)]
-    times = {"a_build_per_point": [], "b_one_build_serial": [], "c_engine_1_worker": [], "c_engine_2_workers": []}
+    times = {"a_build_per_point": [], "b_one_build_serial": [], **{k: [] for k in ENGINES}}
     counts = {k: [] for k in times}
-    run_s, agree, build_s = [], True, []
+    run_s = {k: [] for k in ENGINES}
+    agree, build_s = True, []
     scratch = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    clusters, clients = [], {}
     try:
-        # warm-up: compile the one binary of (b) and (c) (built at the defaults), so none of them pays for it
+        # warm-up: compile the one binary of (b), (c) and (d) (built at the defaults), so none of them pays for it
         one_build_serial(_spec(neurons, duration, points=shares[0][:1]))
+        for n in (1, 2):
+            clusters.append(LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None))
+            clients[n] = Client(clusters[-1])
+            run_sweep(
+                parse_spec(_spec(neurons, duration, points=shares[0][:2])),
+                scratch / f"warm{n}.zarr",
+                client=clients[n],
+                progress=False,
+            )  # the workers import dgnsim once
         for r in range(rounds):
             share = shares[r]
             t, rates_b, b = one_build_serial(_spec(neurons, duration, points=share))
             times["b_one_build_serial"].append(t)
             counts["b_one_build_serial"].append(len(share))
             build_s.append(b)
-            for workers, key in ((1, "c_engine_1_worker"), (2, "c_engine_2_workers")):
+            for key, where in ENGINES.items():
+                where = {"client": clients[where["client"]]} if "client" in where else where
                 t, rates_c, mean_run = engine(
-                    _spec(neurons, duration, points=share), workers, scratch / f"r{r}_w{workers}.zarr"
+                    _spec(neurons, duration, points=share), scratch / f"r{r}_{key}.zarr", **where
                 )
                 times[key].append(t)
                 counts[key].append(len(share))
-                run_s.append(mean_run)
+                run_s[key].append(mean_run)
                 agree &= bool(np.allclose(rates_b, rates_c, rtol=0, atol=1e-12))
             if rebuild_shares[r]:
                 t, _ = build_per_point(_spec(neurons, duration, points=rebuild_shares[r]), scratch / f"builds{r}")
@@ -148,8 +176,21 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
                 counts["a_build_per_point"].append(len(rebuild_shares[r]))
             print(f"round {r + 1}/{rounds} done", flush=True)
     finally:
+        for c in [*clients.values(), *clusters]:
+            c.close()
         shutil.rmtree(scratch, ignore_errors=True)
     per_point = {k: float(np.median(np.array(times[k]) / np.array(counts[k]))) for k in times}
+    # a cluster's start-up and shut-down per sweep: an engine call that starts its own, minus one on a running one
+    startup = {
+        n: float(
+            np.median(
+                np.array(times[f"c_engine_{n}_worker{'s' if n > 1 else ''}"])
+                - np.array(times[f"d_running_{n}_worker{'s' if n > 1 else ''}"])
+            )
+        )
+        for n in (1, 2)
+    }
+    point_on_worker = float(np.median(run_s["d_running_1_worker"]))
     res = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "network": {
@@ -163,12 +204,14 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
         "seconds_per_point": per_point,
         "rounds": times,
         "points_per_round": counts,
-        "binary_run_s_per_point": float(np.median(run_s)),
+        "point_on_worker_s": {k: float(np.median(v)) for k, v in run_s.items()},
         "build_s": float(np.median(build_s)),
         "engine_equals_serial": agree,
         "ratio_build_per_point_vs_one_build": per_point["a_build_per_point"] / per_point["b_one_build_serial"],
-        "ratio_2_workers_vs_1": per_point["c_engine_1_worker"] / per_point["c_engine_2_workers"],
-        "engine_overhead_per_point_s": per_point["c_engine_1_worker"] - float(np.median(run_s)),
+        "ratio_2_workers_vs_1_running": per_point["d_running_1_worker"] / per_point["d_running_2_workers"],
+        "ratio_2_workers_vs_1_with_startup": per_point["c_engine_1_worker"] / per_point["c_engine_2_workers"],
+        "engine_overhead_per_point_s": per_point["d_running_1_worker"] - point_on_worker,
+        "cluster_startup_s": startup,
     }
     return res
 
@@ -176,25 +219,34 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
 def report(res: dict) -> str:
     p = res["seconds_per_point"]
     n = res["network"]
+    w = res["point_on_worker_s"]
+    per_round = n["points"] // n["rounds"]
     return "\n".join(
         [
             "# Sweep engine benchmark (C++ standalone)",
             "",
             f"Machine: {res['machine']['cpus']} cores. {n['points']} points of a {n['neurons']}-neuron DGN for "
-            f"{n['duration']} (rate measured); contenders interleaved in {n['rounds']} rounds; the build-per-point "
-            f"loop on {n['rebuild_points']} points. Medians per point.",
+            f"{n['duration']} (rate measured); contenders interleaved in {n['rounds']} rounds of {per_round} points; "
+            f"the build-per-point loop on {n['rebuild_points']} points. Medians per point.",
             "",
             "| contender | s per point |",
             "|---|---|",
             f"| (a) a build per point | {p['a_build_per_point']:.2f} |",
-            f"| (b) one build, serial run arguments | {p['b_one_build_serial']:.3f} |",
-            f"| (c) engine, 1 worker | {p['c_engine_1_worker']:.3f} |",
-            f"| (c) engine, 2 workers | {p['c_engine_2_workers']:.3f} |",
+            f"| (b) one build, serial run arguments | {p['b_one_build_serial']:.4f} |",
+            f"| (c) engine, 1 worker, starting its cluster | {p['c_engine_1_worker']:.4f} |",
+            f"| (c) engine, 2 workers, starting its cluster | {p['c_engine_2_workers']:.4f} |",
+            f"| (d) engine, 1 worker, running cluster | {p['d_running_1_worker']:.4f} |",
+            f"| (d) engine, 2 workers, running cluster | {p['d_running_2_workers']:.4f} |",
             "",
             f"- (a)/(b): **{res['ratio_build_per_point_vs_one_build']:.1f}x** (target >= 20x).",
-            f"- engine 2 workers against 1: **{res['ratio_2_workers_vs_1']:.2f}x** (target >= 1.7x on 2 cores).",
-            f"- the binary's own run time {res['binary_run_s_per_point']:.3f} s per point; the engine's overhead "
-            f"beyond it (1 worker) {res['engine_overhead_per_point_s']:.3f} s per point.",
+            f"- engine 2 workers against 1 on a running cluster: **{res['ratio_2_workers_vs_1_running']:.2f}x** "
+            f"(target >= 1.7x on 2 cores); with each sweep starting its own cluster "
+            f"({per_round} points): {res['ratio_2_workers_vs_1_with_startup']:.2f}x.",
+            f"- a point on its worker (the binary's run, reading and removing its results) "
+            f"{w['d_running_1_worker']:.4f} s; the engine's overhead beyond it (1 worker, running cluster: "
+            f"dispatch, transfer, store) {res['engine_overhead_per_point_s']:.4f} s per point.",
+            f"- starting and closing a LocalCluster per sweep: {res['cluster_startup_s'][1]:.1f} s (1 worker), "
+            f"{res['cluster_startup_s'][2]:.1f} s (2 workers) (worker processes start and import dgnsim).",
             f"- the engine's rates equal the serial run's at every point: {res['engine_equals_serial']}.",
             f"- one build: {res['build_s']:.1f} s (reused where the binary exists).",
             "",

@@ -8,12 +8,7 @@ studies do (:mod:`dgnsim.interop.study`). Needs the ``sweep`` extra (dask[distri
 xarray, zarr).
 """
 
-try:
-    import dask.distributed  # noqa: F401
-    import xarray  # noqa: F401
-    import zarr  # noqa: F401
-except ImportError as exc:  # pragma: no cover - exercised without the extra only
-    raise ImportError(f"dgnsim.sweep needs the 'sweep' extra: pip install 'dgnsim[sweep]' ({exc})") from exc
+from importlib.util import find_spec
 
 from dgnsim.sweep.engine import (
     SweepSummary,
@@ -27,7 +22,15 @@ from dgnsim.sweep.engine import (
 )
 from dgnsim.sweep.spec import MEASURES, SweepSpec, load_spec, parse_spec
 from dgnsim.sweep.store import SweepStore, open_sweep
-from dgnsim.sweep.worker import RunPlan, reduce, run_point
+from dgnsim.sweep.worker import RunPlan, reduce, run_batch, run_point
+
+# found, not imported: a worker process imports this package to run its points, and needs
+# neither xarray nor zarr (the client imports them where it writes and reads the store)
+_missing = [name for name in ("dask", "distributed", "xarray", "zarr") if find_spec(name) is None]
+if _missing:  # pragma: no cover - exercised without the extra only
+    raise ImportError(
+        f"dgnsim.sweep needs the 'sweep' extra: pip install 'dgnsim[sweep]' (missing: {', '.join(_missing)})"
+    )
 
 __all__ = [
     "MEASURES",
@@ -42,6 +45,7 @@ __all__ = [
     "parse_spec",
     "reduce",
     "run_arg",
+    "run_batch",
     "run_point",
     "run_points",
     "run_sweep",

@@ -11,10 +11,12 @@ one in this process, through the same reductions.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -153,8 +155,8 @@ def run_arg(owner: str, name: str, value) -> str:
     return f"{owner}.{name}={float(np.asarray(value)).__repr__()}"
 
 
-def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) -> tuple[RunPlan, list]:
-    """The run plan of a built standalone sweep, and each point's command-line arguments."""
+def _plan(spec: SweepSpec, sim: Simulation, objects: dict) -> RunPlan:
+    """The run plan of a built standalone sweep."""
     owners = {"neurons": objects["neurons"], "synapses": objects["input_synapses"]}
     unread = unread_variables(sim, {v.name: owners[v.owner].variables[v.name] for v in spec.varied})
     if unread:
@@ -167,18 +169,48 @@ def _plan(spec: SweepSpec, sim: Simulation, objects: dict, scratch: str | None) 
         arrays.update(
             {name: (objects["states"].variables[name], spec.neurons) for name in objects["states"].record_variables}
         )
-    plan = standalone_plan(
-        sim, arrays, n_neurons=spec.neurons, duration_s=float(spec.duration), measure=spec.measure, scratch=scratch
-    )
+    return standalone_plan(sim, arrays, n_neurons=spec.neurons, duration_s=float(spec.duration), measure=spec.measure)
+
+
+#: Run plans of the networks built in this process, by :func:`_network_key`: a later sweep of the
+#: same network (other values of the same parameters) reuses the binary without generating it again.
+_PLANS: dict[str, RunPlan] = {}
+
+
+def _network_key(spec: SweepSpec) -> str:
+    """What the built binary depends on: the spec without the varied values (built at the defaults)."""
+    canonical = json.loads(spec.canonical)
+    for key in ("grid", "points"):
+        canonical["spec"].pop(key, None)
+    canonical["varied"] = [(v.name, v.owner) for v in spec.varied]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _built_plan(spec: SweepSpec, scratch: str | None) -> RunPlan:
+    """The run plan of the spec's standalone binary: built once per network and process."""
+    key = _network_key(spec)
+    plan = _PLANS.get(key)
+    if plan is None or not os.path.exists(plan.binary):
+        with Simulation(spec.device, dt=spec.dt, seed=spec.seed, namespace={}) as sim:
+            # built at the model's defaults: every point is a run argument, and sweeps that vary
+            # the same parameters of the same network share one binary
+            objects = build_network(spec, _defaults(spec))
+            sim.add(*objects.values())
+            sim.build(spec.duration)
+            plan = _PLANS[key] = _plan(spec, sim, objects)
+    return replace(plan, scratch=scratch)
+
+
+def _point_args(spec: SweepSpec) -> list[tuple[str, ...]]:
+    """Each point's command-line arguments."""
     owner_names = {"neurons": "neurons", "synapses": "input_synapses"}
-    args = [
+    return [
         tuple(
             run_arg(owner_names[v.owner], v.name, np.asarray(point[v.name] / v.unit) * float(v.unit))
             for v in spec.varied
         )
         for point in spec.points
     ]
-    return plan, args
 
 
 def _batch(n_points: int, n_workers: int | None) -> int:
@@ -299,26 +331,24 @@ def run_sweep(
                 on_result(index, result, dask_client)
 
         try:
-            with Simulation(spec.device, dt=spec.dt, seed=spec.seed, namespace={}) as sim:
-                # built at the model's defaults: every point is a run argument, and sweeps that vary
-                # the same parameters of the same network share one binary
-                objects = build_network(spec, _defaults(spec))
-                sim.add(*objects.values())
-                sim.build(spec.duration)
-                if spec.device in STANDALONE:
-                    plan, args = _plan(spec, sim, objects, scratch)
-                    map_points(
-                        partial(run_batch, plan),
-                        [(index, args[index]) for index in todo],
-                        batch=_batch,
-                        workers=workers,
-                        scheduler=scheduler,
-                        client=client,
-                        on_result=lambda k, result, dask_client: record(todo[k], result, dask_client),
-                        on_error=lambda k, exc: _failed_task(todo[k], exc),
-                        name="dgnsim-sweep",
-                    )
-                else:
+            if spec.device in STANDALONE:
+                plan, args = _built_plan(spec, scratch), _point_args(spec)
+                map_points(
+                    partial(run_batch, plan),
+                    [(index, args[index]) for index in todo],
+                    batch=_batch,
+                    workers=workers,
+                    scheduler=scheduler,
+                    client=client,
+                    on_result=lambda k, result, dask_client: record(todo[k], result, dask_client),
+                    on_error=lambda k, exc: _failed_task(todo[k], exc),
+                    name="dgnsim-sweep",
+                )
+            else:
+                with Simulation(spec.device, dt=spec.dt, seed=spec.seed, namespace={}) as sim:
+                    objects = build_network(spec, _defaults(spec))
+                    sim.add(*objects.values())
+                    sim.build(spec.duration)
                     _serial(spec, sim, objects, todo, record)
         finally:
             store.flush()  # also when interrupted: every point that finished is kept
