@@ -127,11 +127,21 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
     for var, _ in blocks:
         advance[var] = scope[f"_advance_{var}"]
     label = f"{where}: reset" if reset in (None, "default") else f"{where}: reset {reset!r}"
-    resets = []
-    for target, op, expr in parse_statements(model.reset_code(reset), label):
+    reset_sources, reset_ops = [], []
+    for k, (target, op, expr) in enumerate(parse_statements(model.reset_code(reset), label)):
         if target not in state:
             raise ValueError(f"{label}: {target} {op} {expr}: {target!r} is not a state variable of {model.name}")
-        resets.append((target, op, _state_function(compile_expression(expr, f"{label}: {target} {op} {expr}"))))
+        checked = compile_expression(expr, f"{label}: {target} {op} {expr}")  # refuses what does not parse
+        unknown = checked.names - set(state) - params - set(scope)
+        if unknown:
+            raise ValueError(f"{label}: {target} {op} {expr}: unknown name(s) {sorted(unknown)}")
+        # generated like the step (no eval per step: torch.compile traces it)
+        reset_sources.append(_reset_function(f"_reset_{k}", expr.strip(), state, params))
+        reset_ops.append((target, op))
+    reset_source = "\n".join(reset_sources)
+    exec(compile(reset_source, f"<dgnsim reset of {model.name}>", "exec"), scope)
+    resets = [(target, op, scope[f"_reset_{k}"]) for k, (target, op) in enumerate(reset_ops)]
+    source = source + "\n" + reset_source
     initial = {v: compile_expression(e, f"{where}: initial value of {v}") for v, e in model.initial.items()}
     return StepProgram(
         model=model,
@@ -148,9 +158,13 @@ def compile_model(model, reset: str | None = None) -> StepProgram:
     )
 
 
-def _state_function(expr):
+def _reset_function(name, expr, state, params):
     """``expr`` as a function of (state, params), the state shadowing the parameters."""
-    return lambda s, p: expr({**p, **s})
+    used = set(re.findall(r"[A-Za-z_]\w*", expr))
+    lines = [f"def {name}(_state, _params):"]
+    lines += _unpack(set(params) - set(state), "_params", used) + _unpack(state, "_state", used)
+    lines.append(f"    return {expr}")
+    return "\n".join(lines) + "\n"
 
 
 def _input_targets(model, where) -> dict[str, str]:
