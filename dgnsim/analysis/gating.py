@@ -67,12 +67,22 @@ NO_SPIKE_THRESHOLD = 1e4 * mV
 
 @dataclass(frozen=True)
 class GateSpec:
-    """How to hold a model at an operating point.
+    """How to hold a model at an operating point (a model file's ``[gating]`` table).
 
-    ``gate``: the gate state variable (None: no gate); ``gate_tau``: its time-constant
-    parameter; ``drive``: where the constant drive goes (``I_ext``, or a trace held by
-    ``drive_tau``); ``gate_follows_v``: the gate is driven by the membrane (it stays
-    dynamic in the small-signal analysis).
+    Parameters
+    ----------
+    gate : str or None
+        The gate state variable (None: no gate).
+    gate_tau : str or None
+        The parameter that is the gate's time constant (made very long to hold it).
+    drive : str
+        Where the constant drive goes: ``I_ext``, or a trace held by ``drive_tau``.
+    drive_tau : str or None
+        The time-constant parameter of a held drive trace.
+    gate_follows_v : bool
+        The gate is driven by the membrane (it stays dynamic in the small-signal analysis).
+    strength : str
+        The synapse parameter that drives the gate (``c``, or ``w``).
     """
 
     gate: str | None = None
@@ -84,8 +94,23 @@ class GateSpec:
 
 
 def gate_spec(model: NeuronModel) -> GateSpec:
-    """How the analyses hold ``model``: its file's optional ``[gating]`` table (the fields of
-    :class:`GateSpec`), else an ungated neuron driven through ``I_ext``."""
+    """How the analyses hold ``model``: its file's ``[gating]`` table, else an ungated neuron driven by ``I_ext``.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        The model.
+
+    Returns
+    -------
+    GateSpec
+        The fields of the ``[gating]`` table.
+
+    Raises
+    ------
+    ModelError
+        No ``[gating]`` table and no ``I_ext``, an unknown key, or a name the model does not have.
+    """
     where = model_origin(model)
     if not model.gating and "I_ext" not in model.parameters:
         raise ModelError(
@@ -330,6 +355,39 @@ class StepResult:
     Step: drive switched on at t=0, ``v`` starting at rest; impulse: ``v`` kicked by
     ``kick_mV`` above its steady state at t=0 (the response to a delta input of area
     kick*tau_mem). Traces in mV relative to ``v_rest``; one row per gate level.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    method : str
+        The integration method.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    gate : ndarray
+        The gate levels (in units of the leak conductance).
+    drive_mV : float (mV)
+        The constant drive.
+    kick_mV : float (mV)
+        The impulse's kick.
+    t_ms : ndarray (ms)
+        The sample times.
+    step_sim_mV : ndarray (mV)
+        Simulated step responses (gates, times).
+    step_analytic_mV : ndarray (mV)
+        Their continuous closed form.
+    impulse_sim_mV : ndarray (mV)
+        Simulated impulse responses, relative to the steady state (gates, times).
+    impulse_analytic_mV : ndarray (mV)
+        Their continuous closed form.
+    tau_ms : ndarray (ms)
+        Effective time constant per gate level (continuous model).
+    tau_discrete_ms : ndarray (ms)
+        The scheme's effective time constant.
+    v_ss_mV : ndarray (mV)
+        Steady state per gate level, relative to rest.
     """
 
     model: str
@@ -351,11 +409,34 @@ class StepResult:
 
 @dataclass(frozen=True)
 class TauResult:
-    """Effective membrane time constant and steady state against the gate level.
+    """Effective membrane time constant and steady state against the gate level (potentials relative to rest).
 
-    ``tau_ms``/``v_ss_mV``: continuous model; ``tau_discrete_ms``: the scheme's;
-    ``tau_step_ms``/``tau_impulse_ms``: fitted to the simulated step and impulse
-    responses; ``v_ss_sim_mV``: simulated final value. Potentials relative to rest.
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    method : str
+        The integration method.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    gate : ndarray
+        The gate levels.
+    drive_mV : float (mV)
+        The constant drive.
+    tau_ms : ndarray (ms)
+        Continuous model's time constant.
+    tau_discrete_ms : ndarray (ms)
+        The scheme's time constant.
+    tau_step_ms : ndarray (ms)
+        Fitted to the simulated step response.
+    tau_impulse_ms : ndarray (ms)
+        Fitted to the simulated impulse response.
+    v_ss_mV : ndarray (mV)
+        Continuous model's steady state.
+    v_ss_sim_mV : ndarray (mV)
+        Simulated final value.
     """
 
     model: str
@@ -387,10 +468,40 @@ def step_response(
     scheduler: str | None = None,
     client=None,
 ) -> StepResult:
-    """Step and impulse responses at each gate level, in one build (2 neurons per level).
+    """Step and impulse responses at each gate level, in one network (2 neurons per level).
 
-    ``gates``: gate levels (dimensionless, in units of the leak conductance);
-    ``drive``: the constant input (mV, as current times membrane resistance).
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model (a name, a path, or a loaded model).
+    gates : array_like
+        Gate levels (dimensionless, in units of the leak conductance).
+    drive : Quantity (voltage)
+        The constant input (as current times membrane resistance).
+    kick : Quantity (voltage)
+        The impulse's kick above the steady state.
+    params : dict, optional
+        Model parameters (quantities) other than the defaults.
+    device : str
+        Brian2 device (numpy, cython, cpp_standalone).
+    dt : Quantity (time)
+        Time step.
+    method : str, optional
+        Integration method (default: the model's).
+    seed : int
+        Brian2 seed.
+    workers : int, optional
+        Run the operating points on an embedded Dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address instead.
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster instead. The neurons are independent, so the results
+        equal the serial ones (default: all in one network, in this process).
+
+    Returns
+    -------
+    StepResult
+        Simulated and analytic responses.
     """
     model = _model(model)
     gates = _levels("gates", gates, 1, "1")
@@ -448,7 +559,25 @@ def step_response(
 
 
 def time_constants(model, gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0), drive=10 * mV, **kwargs) -> TauResult:
-    """Effective time constant and steady state at each gate level (see :func:`step_response`)."""
+    """Effective time constant and steady state at each gate level (see :func:`step_response`).
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    gates : array_like
+        Gate levels (dimensionless).
+    drive : Quantity (voltage)
+        The constant input.
+    **kwargs
+        Passed to :func:`step_response` (``kick``, ``params``, ``device``, ``dt``, ``method``,
+        ``seed``, ``workers``, ``scheduler``, ``client``).
+
+    Returns
+    -------
+    TauResult
+        Analytic, discrete and fitted time constants.
+    """
     s = step_response(model, gates, drive, **kwargs)
     t = s.t_ms
     v_end = s.step_sim_mV[:, -1]
@@ -481,10 +610,42 @@ def time_constants(model, gates=(0.0, 0.5, 1.0, 2.0, 4.0, 9.0), drive=10 * mV, *
 class FreqResult:
     """Gain (mV/mV) and phase (degrees) from ``I_ext`` to ``v`` at each (gate, frequency).
 
-    Arrays of shape (gates, freqs): ``*_analytic`` continuous linearised model,
-    ``*_discrete`` the scheme's H(z), ``*_sim`` fitted to the simulated response.
-    ``gate_ss``: the gate at the operating point (differs from ``gate`` when the
-    gate follows v, as in dgn_activity, where ``drive`` sets the point).
+    Arrays of shape (gates, freqs): ``*_analytic`` continuous linearised model, ``*_discrete``
+    the scheme's H(z), ``*_sim`` fitted to the simulated response.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    method : str
+        The integration method.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    gate : ndarray
+        The held gate levels.
+    gate_ss : ndarray
+        The gate at the operating point (differs from ``gate`` when the gate follows v, as in
+        dgn_activity, where the drive sets the point).
+    drive_mV : ndarray (mV)
+        The constant drive per gate level.
+    freq_hz : ndarray (Hz)
+        The frequencies.
+    amplitude_mV : float (mV)
+        The sinusoid's amplitude.
+    gain_analytic : ndarray
+        Continuous gain.
+    phase_analytic_deg : ndarray (degrees)
+        Continuous phase.
+    gain_discrete : ndarray
+        The scheme's gain.
+    phase_discrete_deg : ndarray (degrees)
+        The scheme's phase.
+    gain_sim : ndarray
+        Simulated gain.
+    phase_sim_deg : ndarray (degrees)
+        Simulated phase.
     """
 
     model: str
@@ -529,11 +690,47 @@ def frequency_response(
     scheduler: str | None = None,
     client=None,
 ) -> FreqResult:
-    """Small-signal response to ``I_ext = I0 + amplitude sin(2 pi f t)``, all points in one build.
+    """Small-signal response to ``I_ext = I0 + amplitude sin(2 pi f t)``, all points in one network.
 
-    ``gates``: held gate levels; ``drive``: the operating point's constant input, one
-    value or one per gate (mV). The response is fitted over the last ``window``
-    after the onset transient (8 slowest time constants) has died out.
+    The response is fitted over the last ``window`` after the onset transient (8 slowest time
+    constants) has died out.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    freqs : Quantity (frequency)
+        The frequencies.
+    gates : array_like
+        Held gate levels (dimensionless).
+    drive : Quantity (voltage)
+        The operating point's constant input, one value or one per gate.
+    amplitude : Quantity (voltage)
+        The sinusoid's amplitude.
+    window : Quantity (time)
+        The fitted window.
+    params : dict, optional
+        Model parameters (quantities) other than the defaults.
+    device : str
+        Brian2 device (numpy, cython, cpp_standalone).
+    dt : Quantity (time)
+        Time step.
+    method : str, optional
+        Integration method (default: the model's).
+    seed : int
+        Brian2 seed.
+    workers : int, optional
+        Run the operating points on an embedded Dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address instead.
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster instead. The neurons are independent, so the results
+        equal the serial ones (default: all in one network, in this process).
+
+    Returns
+    -------
+    FreqResult
+        Gains and phases.
     """
     model = _model(model)
     freqs = _levels("freqs", freqs, Hz, "Hz")
@@ -627,11 +824,38 @@ def frequency_response(
 class GateResult:
     """The gate's trace under bursts of input spikes, one row per synaptic strength.
 
-    ``gate_analytic`` (dgn, sdgn): sum of exponentials, one per spike, appearing one
-    step after the spike (Brian2 applies synaptic effects after the state update);
-    NaN for a membrane-driven gate (dgn_activity). ``decay_*_ms``: time constant of
-    the gate's decay after the last burst (analytic: the gate trace's own time
-    constant); ``rise_*_ms``: 10-90 % rise time of the gate during the first burst.
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    strength : ndarray
+        The synaptic strengths (unit of the synapse parameter).
+    strength_name : str
+        The synapse parameter (``c`` or ``w``).
+    spike_times_ms : ndarray (ms)
+        The input spike times.
+    t_ms : ndarray (ms)
+        The sample times.
+    gate_sim : ndarray
+        Simulated gate (strengths, times).
+    gate_analytic : ndarray
+        dgn, sdgn: sum of exponentials, one per spike, appearing one step after the spike (Brian2
+        applies synaptic effects after the state update); NaN for a membrane-driven gate
+        (dgn_activity).
+    v_sim_mV : ndarray (mV)
+        Simulated membrane potential.
+    rise_sim_ms : ndarray (ms)
+        10-90 % rise time of the gate during the first burst, simulated.
+    rise_analytic_ms : ndarray (ms)
+        The same from ``gate_analytic``.
+    decay_sim_ms : ndarray (ms)
+        Time constant of the gate's decay after the last burst, fitted.
+    decay_analytic_ms : float (ms)
+        The gate trace's own time constant.
     """
 
     model: str
@@ -678,8 +902,47 @@ def gate_dynamics(
     scheduler: str | None = None,
     client=None,
 ) -> GateResult:
-    """Bursts of ``n_spikes`` at ``burst_rate``, every ``period``, into neurons with per-neuron
-    synaptic strength (``c`` for dgn/sdgn, ``w`` in mV for dgn_activity and the LIF family)."""
+    """The gate under bursts of input spikes, one neuron per synaptic strength.
+
+    Bursts of ``n_spikes`` at ``burst_rate``, every ``period``, into neurons with per-neuron
+    synaptic strength (``c`` for dgn/sdgn, ``w`` for dgn_activity and the LIF family).
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    strengths : Quantity or array_like, optional
+        Synaptic strengths in the unit of the synapse parameter (default: 0.1, 0.5, 1 for ``c``;
+        2, 5, 10 mV for ``w``).
+    n_bursts : int
+        Bursts.
+    n_spikes : int
+        Spikes per burst.
+    burst_rate : Quantity (frequency)
+        Rate within a burst.
+    period : Quantity (time)
+        Time between burst onsets.
+    params : dict, optional
+        Model parameters (quantities) other than the defaults.
+    device : str
+        Brian2 device (numpy, cython, cpp_standalone).
+    dt : Quantity (time)
+        Time step.
+    seed : int
+        Brian2 seed.
+    workers : int, optional
+        Run the operating points on an embedded Dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address instead.
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster instead. The neurons are independent, so the results
+        equal the serial ones (default: all in one network, in this process).
+
+    Returns
+    -------
+    GateResult
+        Simulated and analytic gate traces, rise and decay times.
+    """
     model = _model(model)
     spec = gate_spec(model)
     syn_p = model.synapse.parameters[spec.strength]
@@ -767,12 +1030,33 @@ def gate_dynamics(
 class FIResult:
     """Firing rate (Hz) against constant drive (mV) at each gate level, without and with noise.
 
-    Arrays (gates, drives). ``rate_analytic``: noise-free continuous model,
-    ``1/(tau_eff ln((x_ss - x_reset)/(x_ss - x_th)))``; ``rate_discrete``: the scheme's
-    exact spike period (a whole number of steps); ``rate_noise_analytic``: Siegert's
-    formula with the linearised model's stationary std (continuous; the simulated rate
-    carries an O(sqrt(dt)) threshold-crossing bias); NaN where no closed form applies
-    (adaptive thresholds: alif, multiscale).
+    Arrays (gates, drives); NaN where no closed form applies (adaptive thresholds: alif, multiscale).
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    gate : ndarray
+        The held gate levels.
+    drive_mV : ndarray (mV)
+        The constant drives.
+    noise_sigma_mV : float (mV)
+        Std of the free membrane under the noise.
+    rate_analytic : ndarray (Hz)
+        Noise-free continuous model, ``1/(tau_eff ln((x_ss - x_reset)/(x_ss - x_th)))``.
+    rate_discrete : ndarray (Hz)
+        The scheme's exact spike period (a whole number of steps).
+    rate_sim : ndarray (Hz)
+        Simulated, noise-free.
+    rate_noise_analytic : ndarray (Hz)
+        Siegert's formula with the linearised model's stationary std (continuous; the simulated rate
+        carries an O(sqrt(dt)) threshold-crossing bias).
+    rate_noise_sim : ndarray (Hz)
+        Simulated with noise.
     """
 
     model: str
@@ -789,10 +1073,27 @@ class FIResult:
 
 
 def siegert_rate(tau, mu, sigma, x_th, x_reset, t_ref=0.0) -> float:
-    """Mean rate (Hz) of a leaky integrator with white noise (Siegert/Ricciardi); SI inputs.
+    """Mean rate of a leaky integrator with white noise (Siegert/Ricciardi), in SI units.
 
-    ``tau`` time constant (s), ``mu`` mean and ``sigma`` stationary std of the free
-    membrane (V), threshold and reset (V).
+    Parameters
+    ----------
+    tau : float (s)
+        Time constant.
+    mu : float (V)
+        Mean of the free membrane.
+    sigma : float (V)
+        Stationary std of the free membrane (0: the noise-free rate).
+    x_th : float (V)
+        Threshold.
+    x_reset : float (V)
+        Reset.
+    t_ref : float (s)
+        Refractory period.
+
+    Returns
+    -------
+    float
+        The rate (Hz).
     """
     if sigma <= 0:
         return float(1.0 / (t_ref + tau * np.log((mu - x_reset) / (mu - x_th)))) if mu > x_th else 0.0
@@ -820,10 +1121,44 @@ def fi_curve(
     scheduler: str | None = None,
     client=None,
 ) -> FIResult:
-    """f-I curves at held gate levels, noise-free and with white noise, in one build.
+    """f-I curves at held gate levels, noise-free and with white noise, in one network.
 
-    Noise (the model's term, std ``noise_sigma`` for a free LIF membrane) comes from a
-    frozen table whose columns are zero for the noise-free neurons.
+    Noise (the model's term, std ``noise_sigma`` for a free LIF membrane) comes from a frozen
+    table whose columns are zero for the noise-free neurons, so it does not depend on how the
+    points are batched.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    drives : Quantity (voltage)
+        The constant drives.
+    gates : array_like
+        Held gate levels (dimensionless).
+    noise_sigma : Quantity (voltage)
+        Std of the free membrane under the noise.
+    duration : Quantity (time)
+        Simulated time.
+    params : dict, optional
+        Model parameters (quantities) other than the defaults.
+    device : str
+        Brian2 device (numpy, cython, cpp_standalone).
+    dt : Quantity (time)
+        Time step.
+    seed : int
+        Seed of the noise table and of Brian2.
+    workers : int, optional
+        Run the operating points on an embedded Dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address instead.
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster instead. The neurons are independent, so the results
+        equal the serial ones (default: all in one network, in this process).
+
+    Returns
+    -------
+    FIResult
+        Analytic, discrete and simulated rates.
     """
     model = _model(model)
     drives = _levels("drives", drives, volt, "mV")
@@ -897,15 +1232,36 @@ def fi_curve(
 class SNRResult:
     """Output SNR against input SNR at held gate levels (linear membrane, no spikes).
 
-    Protocol: input = ``drive`` + signal ``A sin(2 pi f t)`` (in I_ext) + white noise
-    (the model's noise term with std ``sigma`` for a free LIF membrane), so input SNR
-    = (A^2/2)/sigma^2. Measured: the membrane ``v``; output SNR = power of the fitted
-    sinusoid at f over the variance of the residual, pooled over ``replicas``
-    neurons with independent noise (signal power from the replica-averaged
-    complex amplitude, so the noise's own share of it shrinks by ``replicas``).
-    Analytic: ``|H(f)|^2 (A^2/2) / var(v)`` of the linearised model, continuous and
-    discrete (the scheme's AR(1) variance).
-    Arrays (gates, snr levels); SNRs in dB.
+    Protocol: input = ``drive`` + signal ``A sin(2 pi f t)`` (in I_ext) + white noise (the
+    model's noise term with std ``sigma`` for a free LIF membrane), so input SNR =
+    (A^2/2)/sigma^2. Measured: the membrane ``v``; output SNR = power of the fitted sinusoid
+    at f over the variance of the residual, pooled over ``replicas`` neurons with independent
+    noise (signal power from the replica-averaged complex amplitude, so the noise's own share
+    of it shrinks by ``replicas``). Analytic: ``abs(H(f))**2 (A^2/2) / var(v)`` of the
+    linearised model, continuous and discrete (the scheme's AR(1) variance).
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    gate : ndarray
+        The held gate levels.
+    signal_hz : float (Hz)
+        The signal's frequency.
+    amplitude_mV : float (mV)
+        The signal's amplitude.
+    snr_in_db : ndarray (dB)
+        The input SNRs.
+    snr_out_analytic_db : ndarray (dB)
+        Output SNR of the continuous linearised model (gates, SNRs).
+    snr_out_discrete_db : ndarray (dB)
+        Output SNR of the discrete scheme.
+    snr_out_sim_db : ndarray (dB)
+        Simulated output SNR.
     """
 
     model: str
@@ -938,7 +1294,47 @@ def snr_transfer(
     scheduler: str | None = None,
     client=None,
 ) -> SNRResult:
-    """Output against input signal-to-noise ratio, all points in one build (see :class:`SNRResult`)."""
+    """Output against input signal-to-noise ratio, all points in one network (see :class:`SNRResult`).
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    gates : array_like
+        Held gate levels (dimensionless).
+    snr_in_db : array_like
+        Input SNRs (dB).
+    signal : Quantity (frequency)
+        The signal's frequency.
+    amplitude : Quantity (voltage)
+        The signal's amplitude.
+    drive : Quantity (voltage)
+        The constant drive.
+    replicas : int
+        Neurons with independent noise per (gate, SNR).
+    window : Quantity (time)
+        The fitted window after the transient.
+    params : dict, optional
+        Model parameters (quantities) other than the defaults.
+    device : str
+        Brian2 device (numpy, cython, cpp_standalone).
+    dt : Quantity (time)
+        Time step.
+    seed : int
+        Seed of the noise table and of Brian2.
+    workers : int, optional
+        Run the operating points on an embedded Dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address instead.
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster instead. The neurons are independent, so the results
+        equal the serial ones (default: all in one network, in this process).
+
+    Returns
+    -------
+    SNRResult
+        Output SNRs, analytic and simulated.
+    """
     model = _model(model)
     gates = _levels("gates", gates, 1, "1")
     snr_in = np.atleast_1d(np.asarray(snr_in_db, dtype=float))

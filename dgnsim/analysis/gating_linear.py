@@ -45,10 +45,30 @@ __all__ = ["LinearModel", "linearise", "step_map"]
 class LinearModel:
     """A model linearised around a fixed point (SI units: volt, second).
 
-    ``states``: the dynamic state variables, in order; ``x0``: the fixed point
-    (``v`` absolute, in volts); ``J``, ``b``, ``n``: continuous Jacobian (1/s),
-    input vector (1/s per volt of ``I_ext``) and noise vector; ``A``, ``B``, ``N``:
-    the same for one step ``dt`` (s) of ``method``.
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    method : str
+        Integration scheme of the discrete map.
+    dt : float (s)
+        Its time step.
+    states : tuple of str
+        The dynamic state variables, in order.
+    x0 : ndarray
+        The fixed point (``v`` absolute, in volts).
+    J : ndarray (1/s)
+        Continuous Jacobian.
+    b : ndarray (1/s)
+        Continuous input vector, per volt of ``I_ext``.
+    n : ndarray
+        Continuous noise vector.
+    A : ndarray
+        One step's Jacobian.
+    B : ndarray
+        One step's input vector.
+    N : ndarray
+        One step's noise vector.
     """
 
     model: str
@@ -77,21 +97,48 @@ class LinearModel:
         return float(-1.0 / np.max(np.linalg.eigvals(self.J).real))
 
     def tau_discrete(self) -> float:
-        """Effective time constant of the discrete scheme: -dt/ln|slowest eigenvalue| (s)."""
+        """Effective time constant of the discrete scheme: ``-dt/ln(abs(slowest eigenvalue))`` (s).
+
+        Returns
+        -------
+        float
+            The time constant (s).
+        """
         lam = np.max(np.abs(np.linalg.eigvals(self.A)))
         return float(-self.dt / np.log(lam))
 
     def transfer(self, freq_hz) -> np.ndarray:
-        """Continuous transfer function from ``I_ext`` to ``v`` at ``freq_hz`` (V/V)."""
+        """Continuous transfer function from ``I_ext`` to ``v``.
+
+        Parameters
+        ----------
+        freq_hz : float or array_like (Hz)
+            Frequencies.
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex gains (V/V), one per frequency.
+        """
         f = np.atleast_1d(np.asarray(freq_hz, dtype=float))
         eye = np.eye(len(self.states))
         return np.array([np.linalg.solve(2j * np.pi * fk * eye - self.J, self.b)[self.v_index] for fk in f])
 
     def transfer_discrete(self, freq_hz) -> np.ndarray:
-        """Transfer function ``H(z)`` of the discrete scheme, ``z = exp(2j pi f dt)`` (V/V).
+        """Transfer function ``H(z)`` of the discrete scheme, ``z = exp(2j pi f dt)``.
 
-        Convention: ``v[k]`` is recorded at ``t_k`` before the step that uses ``u[k]``,
-        so ``v[k] = A v[k-1] + B u[k-1]`` and ``H(z) = e_v (z - A)^-1 B``.
+        Convention: ``v[k]`` is recorded at ``t_k`` before the step that uses ``u[k]``, so
+        ``v[k] = A v[k-1] + B u[k-1]`` and ``H(z) = e_v (z - A)^-1 B``.
+
+        Parameters
+        ----------
+        freq_hz : float or array_like (Hz)
+            Frequencies.
+
+        Returns
+        -------
+        numpy.ndarray
+            Complex gains (V/V), one per frequency.
         """
         f = np.atleast_1d(np.asarray(freq_hz, dtype=float))
         eye = np.eye(len(self.states))
@@ -132,9 +179,24 @@ def _step_code(model: NeuronModel, method: str, noise: bool) -> str:
 
 
 def step_map(model, method: str | None = None, noise: bool = False):
-    """One step of ``model``'s discrete scheme as a function of a dict of SI values (numbers or
-    arrays): state variables, parameters, ``dt``, ``not_refractory`` and ``_randn`` (the standard
-    normal sample of the noise term; give 0 for none). Returns the dict after the step."""
+    """One step of ``model``'s discrete scheme, as a function of a dict of SI values.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    method : str, optional
+        Integration scheme (default: the model's).
+    noise : bool
+        Include the model's white-noise term.
+
+    Returns
+    -------
+    callable
+        ``step(values) -> values``: ``values`` holds numbers or arrays for the state variables,
+        the parameters, ``dt``, ``not_refractory`` and ``_randn`` (the standard normal sample of
+        the noise term; 0 for none); it returns the dict after the step.
+    """
     model = model if isinstance(model, NeuronModel) else load_model(model)
     method = method or model.method
     where = model_origin(model)

@@ -71,10 +71,26 @@ _GL_Y, _GL_W = 0.5 * (_GL_Y + 1), 0.5 * _GL_W  # nodes and weights on [0, 1]
 class Membrane:
     """Coefficients of the membrane equation (SI), derived numerically from the model file.
 
-    ``a0`` leak rate at zero gate (1/s), ``a1`` leak rate per unit gate (1/s; 0 without
-    a gate), ``drive_g`` = a1 (E - v_rest) (V/s per unit gate), ``b_I`` and ``b_ext``
-    (1/s per volt of ``I`` and ``I_ext``); ``jumps`` {trace: synapse parameter};
-    ``tau`` {trace: its decay time constant (s)}; ``v_rest`` (V).
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    a0 : float (1/s)
+        Leak rate at zero gate.
+    a1 : float (1/s)
+        Leak rate per unit gate (0 without a gate).
+    drive_g : float (V/s)
+        ``a1 (E - v_rest)``, per unit gate.
+    b_I : float (1/s)
+        Drive per volt of the synaptic trace ``I``.
+    b_ext : float (1/s)
+        Drive per volt of ``I_ext``.
+    jumps : dict
+        Trace -> the synapse parameter that it jumps by.
+    tau : dict
+        Trace -> its decay time constant (s).
+    v_rest : float (V)
+        Resting potential.
     """
 
     model: str
@@ -100,9 +116,24 @@ def _model(model) -> NeuronModel:
 
 
 def membrane(model, params: dict | None = None) -> Membrane:
-    """Read the gated linear membrane of ``model`` from its equations (see module docstring).
+    """Read the gated linear membrane of ``model`` from its equations (see the module docstring).
 
-    Raises ValueError if ``dv/dt`` is not affine in ``v`` and the traces as assumed.
+    Parameters
+    ----------
+    model : str or NeuronModel
+        One of :data:`RATE_MODELS` (or a model of the same form).
+    params : dict, optional
+        Parameter values (quantities) other than the defaults.
+
+    Returns
+    -------
+    Membrane
+        The coefficients.
+
+    Raises
+    ------
+    ValueError
+        If ``dv/dt`` is not affine in ``v`` and the traces as assumed.
     """
     model = _model(model)
     params = dict(params or {})
@@ -173,16 +204,41 @@ def shot_noise_theory(
     t_max=None,
     t_step=None,
 ) -> dict:
-    """Mean-field and exact (shot-noise) predictions at each input rate (Hz per train).
+    """Mean-field and exact (shot-noise) predictions at each input rate.
 
-    Returns a dict of arrays (one value per rate; potentials in volts relative to rest,
-    times in seconds): ``gate_mf`` = lam c tau_g, ``gate_discrete`` (the discrete
-    trace's exact mean as recorded at the start of a step), ``I_mf`` = lam w tau_I,
-    ``tau_mf``, ``v_mf``, ``gain_mf`` (mean field), ``v_exact``, ``gain_exact``,
-    ``tau_exact`` (integral time constant of the exact mean step response), and the
-    exact mean step response ``R`` (rates x T) on the grid ``T`` (s) for a step
-    ``probe`` in ``I_ext``; the Laplace functional ``L`` = <exp(-G_T)> and ``gL`` =
-    <g(t-T) exp(-G_T)> (rates x T), ``G_T = a1 int_{t-T}^t g``.
+    Parameters
+    ----------
+    model : str or NeuronModel
+        One of :data:`RATE_MODELS`.
+    rates : Quantity (frequency)
+        Rate of each input train.
+    n_inputs : int
+        Poisson trains per neuron.
+    c : float
+        The synapse's gate jump.
+    w : Quantity (voltage)
+        The synapse's current jump.
+    probe : Quantity (voltage)
+        The step in ``I_ext`` of the step response.
+    params : dict, optional
+        Parameter values (quantities) other than the defaults.
+    dt : Quantity (time)
+        Time step of the discrete trace's mean.
+    t_max : float (s), optional
+        End of the response grid (default: 20 effective time constants).
+    t_step : float (s), optional
+        Its step (default: ``dt``).
+
+    Returns
+    -------
+    dict
+        Arrays, one value per rate (potentials in volts relative to rest, times in seconds):
+        ``gate_mf`` = lam c tau_g, ``gate_discrete`` (the discrete trace's exact mean as recorded
+        at the start of a step), ``I_mf`` = lam w tau_I, ``tau_mf``, ``v_mf``, ``gain_mf`` (mean
+        field), ``v_exact``, ``gain_exact``, ``tau_exact`` (integral time constant of the exact
+        mean step response), the exact mean step response ``R`` (rates x T) on the grid ``T``
+        (s), the Laplace functional ``L`` = <exp(-G_T)> and ``gL`` = <g(t-T) exp(-G_T)>
+        (rates x T), ``G_T = a1 int_{t-T}^t g``, and ``membrane`` (:class:`Membrane`).
     """
     mem = membrane(model, params)
     rates = _levels("rates", rates, Hz, "Hz")
@@ -267,13 +323,69 @@ class RateResult:
     """Mean gate, effective time constant and steady state against input rate.
 
     Per rate (arrays of length ``rate_hz``): ``*_mf`` mean field, ``*_exact`` the exact
-    shot-noise mean (continuous time), ``*_sim`` simulated, ``*_ci`` the half-width of
-    its 95 % interval. Gate: ``gate_discrete`` is the discrete trace's exact mean (what
-    the simulation should match to statistical error). ``v_*_mV``: mean ``v - v_rest``;
-    ``gain_*``: small-step gain from ``I_ext`` to mean ``v`` (mV/mV); ``tau_*_ms``:
-    integral time constant of the mean step response. ``t_ms``, ``step_*`` (rates x
-    samples): normalised mean step response (0 -> 1) over one half period. Models
-    without a gate (lif) report gate 0.
+    shot-noise mean (continuous time), ``*_sim`` simulated, ``*_ci`` the half-width of its
+    95 % interval.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    device : str
+        The Brian2 device it ran on.
+    dt_ms : float (ms)
+        The time step.
+    n_inputs : int
+        Poisson trains per neuron.
+    c : float
+        The synapse's gate jump (0 without a gate).
+    w_mV : float (mV)
+        The synapse's current jump (0 without a current trace).
+    probe_mV : float (mV)
+        The ``I_ext`` probe step.
+    trials : int
+        Neuron pairs per rate.
+    rate_hz : ndarray (Hz)
+        Rate of each input train.
+    gate_mf : ndarray
+        Mean gate, mean field.
+    gate_discrete : ndarray
+        The discrete trace's exact mean (what the simulation should match to statistical error).
+    gate_sim : ndarray
+        Simulated mean gate.
+    gate_ci : ndarray
+        Half-width of its 95 % interval.
+    v_mf_mV : ndarray (mV)
+        Mean ``v - v_rest``, mean field.
+    v_exact_mV : ndarray (mV)
+        Mean ``v - v_rest``, exact shot-noise mean.
+    v_sim_mV : ndarray (mV)
+        Simulated.
+    v_ci_mV : ndarray (mV)
+        Half-width of its 95 % interval.
+    tau_mf_ms : ndarray (ms)
+        Integral time constant of the mean step response, mean field.
+    tau_exact_ms : ndarray (ms)
+        The same, exact.
+    tau_sim_ms : ndarray (ms)
+        The same, simulated.
+    tau_ci_ms : ndarray (ms)
+        Half-width of its 95 % bootstrap interval.
+    gain_mf : ndarray
+        Small-step gain from ``I_ext`` to mean ``v`` (mV/mV), mean field.
+    gain_exact : ndarray
+        The same, exact.
+    gain_sim : ndarray
+        The same, simulated.
+    gain_ci : ndarray
+        Half-width of its 95 % bootstrap interval.
+    t_ms : ndarray (ms)
+        Times of the step responses.
+    step_mf : ndarray
+        Normalised mean step responses (rates x times), mean field.
+    step_exact : ndarray
+        The same, exact.
+    step_sim : ndarray
+        The same, simulated.
     """
 
     model: str
@@ -368,15 +480,57 @@ def rate_response(
     scheduler: str | None = None,
     client=None,
 ) -> RateResult:
-    """Simulate the gate, mean ``v`` and effective time constant at each input rate (one build).
+    """Simulate the gate, mean ``v`` and effective time constant at each input rate.
 
-    ``rates``: rate of each of the ``n_inputs`` Poisson trains per neuron (Hz);
-    ``c``, ``w``: the synapse's gate and current jumps (``w`` ignored by sdgn, ``c`` by
-    lif); ``trials``: neuron pairs per rate; ``probe``: the ``I_ext`` step (mV), a
-    square wave of half period ``period`` for ``cycles`` cycles after ``settle``.
-    95 % intervals: mean gate and v from the spread across unprobed neurons (independent
-    inputs), tau and gain from ``bootstrap`` resamples of the pairs.
-    See the module docstring for the protocol and the theory.
+    The rates are the operating points: each has its own Poisson inputs (seeded by ``seed`` and
+    its index), so the points can run in batches, here or on Dask workers, with the same
+    results. See the module docstring for the protocol and the theory. 95 % intervals: mean
+    gate and v from the spread across unprobed neurons (independent inputs), tau and gain from
+    ``bootstrap`` resamples of the pairs.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        One of :data:`RATE_MODELS`.
+    rates : Quantity (frequency)
+        Rate of each of the ``n_inputs`` Poisson trains per neuron.
+    n_inputs : int
+        Poisson trains per neuron.
+    c : float
+        The synapse's gate jump (ignored by lif).
+    w : Quantity (voltage)
+        The synapse's current jump (ignored by sdgn).
+    trials : int
+        Neuron pairs per rate (one probed, one not).
+    probe : Quantity (voltage)
+        The ``I_ext`` step: a square wave of half period ``period``.
+    period : Quantity (time)
+        Half period of the probe.
+    cycles : int
+        Probe cycles after ``settle``.
+    settle : Quantity (time)
+        Time before the probe (a multiple of ``period``).
+    params : dict, optional
+        Parameter values (quantities) other than the defaults.
+    device : str
+        Brian2 device (numpy, cython, cpp_standalone).
+    dt : Quantity (time)
+        Time step.
+    seed : int
+        Seed of the inputs, the simulation and the bootstrap.
+    bootstrap : int
+        Bootstrap resamples for the intervals of tau and gain.
+    workers : int, optional
+        Run the rates on an embedded Dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address instead.
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster instead (default: one network, in this process).
+
+    Returns
+    -------
+    RateResult
+        Theory and simulation per rate.
     """
     model = _model(model)
     rates_hz = _levels("rates", rates, Hz, "Hz")

@@ -8,7 +8,7 @@ from rest, inputs ``I_i = mu_i + sigma_i xi_i`` dimensionless, ``xi`` white nois
 - :func:`linear_noise_dgn`, :func:`linear_noise_lif`: steady state, effective leak,
   stationary variance (paper A's two formulas), for one shared noise or independent
   noises, with the exact stationary variance of the linear Ito SDE beside it;
-- :func:`seed_bound`: E|v - v*|^2 <= sigma^2/(2 lambda_eff), lambda_eff = lambda_0 + g,
+- :func:`seed_bound`: E[(v - v*)^2] <= sigma^2/(2 lambda_eff), lambda_eff = lambda_0 + g,
   for a constant or a time-varying gate (then the smallest gate seen);
 - :func:`noise_compensation`, :func:`variance_ratio`;
 - :func:`discrete_variance_dgn_diffusion`, :func:`discrete_variance_lif`: the exact
@@ -52,6 +52,7 @@ __all__ = [
     "autocorrelation_time",
     "check",
     "check_bound",
+    "chunk_seed",
     "diffusion_parameters",
     "discrete_variance_dgn_diffusion",
     "discrete_variance_lif",
@@ -77,12 +78,21 @@ _SQRT_S = second**0.5
 class LinearNoise:
     """Linear-noise approximation around the steady state (paper A).
 
-    ``v_ss``: steady state V (volt, from rest); ``G0``: effective leak (1/s);
-    ``variance``: paper A's stationary variance (volt^2), the linear-noise value;
-    ``variance_ito``: the exact stationary variance of the linear Ito SDE that the
-    inputs define (the multiplicative gate noise widens it:
-    ``variance * 2 G0 / (2 G0 - q^2)``); ``a2``, ``q2``: diffusion terms at ``v_ss``
-    and the gate-noise rate q^2 (1/s); ``noise``: the convention used.
+    Parameters
+    ----------
+    v_ss : Quantity (volt)
+        Steady state V, from rest.
+    G0 : Quantity (1/second)
+        Effective leak.
+    variance : Quantity (volt**2)
+        Paper A's stationary variance, the linear-noise value.
+    variance_ito : Quantity (volt**2)
+        The exact stationary variance of the linear Ito SDE that the inputs define (the
+        multiplicative gate noise widens it: ``variance * 2 G0 / (2 G0 - q^2)``).
+    noise : str
+        The noise convention used.
+    q2 : Quantity (1/second)
+        The gate-noise rate q^2.
     """
 
     v_ss: Quantity
@@ -129,7 +139,7 @@ def _inputs(mu, sigma, W, C, g_l):
 def linear_noise_dgn(mu, sigma, W, C, g_l, noise: str = "shared") -> LinearNoise:
     """Paper A's linear-noise approximation of the DGN.
 
-    Inputs ``I_i = mu_i + sigma_i xi_i`` drive ``dV/dt = -(g_l + sum C_i I_i) V + sum W_i I_i``.
+    Inputs ``I_i = mu_i + sigma_i xi_i`` drive ``dV/dt = -(g_l + sum C_i I_i) V + sum W_i I_i``;
     ``G0 = g_l + sum C_i mu_i``, ``V_ss = sum W_i mu_i / G0``, and
 
     - ``noise="shared"`` (one xi for all inputs; the convention of paper A's formula):
@@ -137,9 +147,30 @@ def linear_noise_dgn(mu, sigma, W, C, g_l, noise: str = "shared") -> LinearNoise
     - ``noise="independent"`` (independent xi_i):
       ``<dV^2> = sum_i sigma_i^2 (W_i - C_i V_ss)^2 / (2 G0)``.
 
-    Parameters: ``mu`` (dimensionless, one per input), ``sigma`` (second**0.5),
-    ``W`` (volt/second), ``C`` (1/second), ``g_l`` (1/second). ``G0 <= 0`` (no stable
-    steady state) is an error.
+    Parameters
+    ----------
+    mu : array_like
+        Input means (dimensionless), one per input.
+    sigma : Quantity (second**0.5)
+        Input noise amplitudes, one per input (or one for all).
+    W : Quantity (volt/second)
+        Input weights on the membrane, one per input.
+    C : Quantity (1/second)
+        Input conductances of the gate, one per input.
+    g_l : Quantity (1/second)
+        Leak conductance (1/tau_mem).
+    noise : str
+        ``"shared"`` (one xi for all inputs, paper A's convention) or ``"independent"``.
+
+    Returns
+    -------
+    LinearNoise
+        Steady state, effective leak and variances.
+
+    Raises
+    ------
+    ValueError
+        ``G0 <= 0`` (no stable steady state), negative amplitudes, inconsistent lengths.
     """
     if noise not in NOISE_CONVENTIONS:
         raise ValueError(f"noise: one of {NOISE_CONVENTIONS}, not {noise!r}")
@@ -171,8 +202,26 @@ def linear_noise_dgn(mu, sigma, W, C, g_l, noise: str = "shared") -> LinearNoise
 def linear_noise_lif(mu, sigma, W, g_l, noise: str = "shared") -> LinearNoise:
     """The same for a LIF with the same ``W_i`` and ``sigma_i`` (no gate, ``C_i = 0``).
 
-    Shared xi: ``<dV^2> = [sum_i W_i sigma_i]^2 / (2 g_l)`` (paper A);
-    independent xi_i: ``sum_i W_i^2 sigma_i^2 / (2 g_l)``. Exact for the LIF.
+    Shared xi: ``<dV^2> = [sum_i W_i sigma_i]^2 / (2 g_l)`` (paper A); independent xi_i:
+    ``sum_i W_i^2 sigma_i^2 / (2 g_l)``. Exact for the LIF.
+
+    Parameters
+    ----------
+    mu : array_like
+        Input means (dimensionless), one per input.
+    sigma : Quantity (second**0.5)
+        Input noise amplitudes.
+    W : Quantity (volt/second)
+        Input weights.
+    g_l : Quantity (1/second)
+        Leak conductance.
+    noise : str
+        ``"shared"`` (one xi for all inputs, paper A's convention) or ``"independent"``.
+
+    Returns
+    -------
+    LinearNoise
+        Steady state, leak and variance.
     """
     W_q = require_quantity("W", W, volt / second, "volt/second")
     return linear_noise_dgn(mu, sigma, W, np.zeros(np.size(W_q)) / second, g_l, noise)
@@ -190,7 +239,20 @@ class Compensation:
 
 
 def noise_compensation(W, C) -> Compensation:
-    """Whether each ``C_i`` (1/s) has the sign of ``W_i`` (V/s) (zero weights are ignored)."""
+    """Whether each ``C_i`` has the sign of ``W_i`` (paper A's noise compensation; zero weights are ignored).
+
+    Parameters
+    ----------
+    W : Quantity (volt/second)
+        Input weights.
+    C : Quantity (1/second)
+        Input conductances of the gate.
+
+    Returns
+    -------
+    Compensation
+        ``per_input`` (bool array) and ``holds`` (for every input).
+    """
     w = np.atleast_1d(magnitude(require_quantity("W", W, volt / second, "volt/second"), volt / second))
     c = np.atleast_1d(magnitude(require_quantity("C", C, 1 / second, "1/second"), 1 / second))
     ok = (np.sign(c) == np.sign(w)) | (w == 0)
@@ -198,25 +260,59 @@ def noise_compensation(W, C) -> Compensation:
 
 
 def variance_ratio(mu, sigma, W, C, g_l, noise: str = "shared") -> float:
-    """Stationary variance of the DGN over that of the LIF with the same ``W_i``, ``sigma_i``
-    (linear-noise values; < 1: the gate removes noise). Infinite when the LIF variance is 0."""
+    """Stationary variance of the DGN over that of the LIF with the same ``W_i``, ``sigma_i``.
+
+    Linear-noise values; below 1 the gate removes noise.
+
+    Parameters
+    ----------
+    mu : array_like
+        Input means (dimensionless), one per input.
+    sigma : Quantity (second**0.5)
+        Input noise amplitudes, one per input (or one for all).
+    W : Quantity (volt/second)
+        Input weights on the membrane, one per input.
+    C : Quantity (1/second)
+        Input conductances of the gate, one per input.
+    g_l : Quantity (1/second)
+        Leak conductance (1/tau_mem).
+    noise : str
+        ``"shared"`` (one xi for all inputs, paper A's convention) or ``"independent"``.
+
+    Returns
+    -------
+    float
+        The ratio (infinite when the LIF's variance is 0).
+    """
     dgn = linear_noise_dgn(mu, sigma, W, C, g_l, noise)
     lif = linear_noise_lif(mu, sigma, W, g_l, noise)
     return float(dgn.variance / lif.variance) if float(lif.variance) > 0 else float("inf")
 
 
 def seed_bound(sigma, lambda0, gate) -> Quantity:
-    """The seed's bound ``E|v - v*|^2 <= sigma^2 / (2 lambda_eff)``, ``lambda_eff = lambda0 + g``.
+    """The seed's bound ``E[(v - v*)^2] <= sigma^2 / (2 lambda_eff)``, ``lambda_eff = lambda0 + g``.
 
-    ``sigma``: noise intensity (volt/second**0.5; ``dv = ... dt + sigma dW``);
-    ``lambda0``: the leak rate (1/s); ``gate``: the gate's extra decay rate (1/s), one
-    value (a constant gate) or an array of the values seen (a time-varying gate: the
-    bound uses the smallest). Exact for a constant gate and additive noise (the
-    stationary variance of an Ornstein-Uhlenbeck process); for a gate that varies
-    independently of the noise, E|dv|^2 obeys d/dt E = -2 lambda(t) E + sigma^2 <=
-    -2 lambda_min E + sigma^2, hence the bound. In dgnsim units (noise term
-    ``noise_sigma*sqrt(2/tau_mem)*xi``, gate g in units of the leak):
-    ``seed_bound(noise_sigma*sqrt(2/tau_mem), 1/tau_mem, g/tau_mem) = noise_sigma^2/(1 + g_min)``.
+    Exact for a constant gate and additive noise (the stationary variance of an
+    Ornstein-Uhlenbeck process); for a gate that varies independently of the noise,
+    ``E[dv^2]`` obeys ``d/dt E = -2 lambda(t) E + sigma^2 <= -2 lambda_min E + sigma^2``, hence
+    the bound. In dgnsim units (noise term ``noise_sigma*sqrt(2/tau_mem)*xi``, gate g in units
+    of the leak): ``seed_bound(noise_sigma*sqrt(2/tau_mem), 1/tau_mem, g/tau_mem) =
+    noise_sigma^2/(1 + g_min)``.
+
+    Parameters
+    ----------
+    sigma : Quantity (volt/second**0.5)
+        Noise intensity (``dv = ... dt + sigma dW``).
+    lambda0 : Quantity (1/second)
+        The leak rate.
+    gate : Quantity (1/second)
+        The gate's extra decay rate: one value (a constant gate) or the values seen (a
+        time-varying gate: the bound uses the smallest).
+
+    Returns
+    -------
+    Quantity (volt**2)
+        The bound.
     """
     s = float(magnitude(require_quantity("sigma", sigma, volt / _SQRT_S, "volt/second**0.5"), volt / _SQRT_S))
     lam = float(magnitude(require_quantity("lambda0", lambda0, 1 / second, "1/second"), 1 / second))
@@ -232,9 +328,28 @@ def seed_bound(sigma, lambda0, gate) -> Quantity:
 def diffusion_parameters(mu, sigma, W, C, g_l, noise: str = "shared") -> dict:
     """Parameters of ``equations/dgn_diffusion.toml`` for these inputs (see that file).
 
-    Returns ``tau_mem``, ``g_mean``, ``I_mean``, ``noise_sigma``, ``noise_gate``,
-    ``noise_indep`` as quantities. For independent noises the diffusion coefficient
-    ``sum sigma_i^2 (W_i - C_i V)^2`` is written ``(p - q V)^2 + r^2``.
+    For independent noises the diffusion coefficient ``sum sigma_i^2 (W_i - C_i V)^2`` is
+    written ``(p - q V)^2 + r^2``.
+
+    Parameters
+    ----------
+    mu : array_like
+        Input means (dimensionless), one per input.
+    sigma : Quantity (second**0.5)
+        Input noise amplitudes, one per input (or one for all).
+    W : Quantity (volt/second)
+        Input weights on the membrane, one per input.
+    C : Quantity (1/second)
+        Input conductances of the gate, one per input.
+    g_l : Quantity (1/second)
+        Leak conductance (1/tau_mem).
+    noise : str
+        ``"shared"`` (one xi for all inputs, paper A's convention) or ``"independent"``.
+
+    Returns
+    -------
+    dict
+        ``tau_mem``, ``g_mean``, ``I_mean``, ``noise_sigma``, ``noise_gate``, ``noise_indep`` (quantities).
     """
     if noise not in NOISE_CONVENTIONS:
         raise ValueError(f"noise: one of {NOISE_CONVENTIONS}, not {noise!r}")
@@ -259,8 +374,18 @@ def diffusion_parameters(mu, sigma, W, C, g_l, noise: str = "shared") -> dict:
 
 
 def stack_parameters(sets: list[dict]) -> dict:
-    """Parameter dicts of several sets (e.g. from :func:`diffusion_parameters`) as one dict
-    of per-set arrays, for :func:`monte_carlo`."""
+    """Parameter dicts of several sets as one dict of per-set arrays, for :func:`monte_carlo`.
+
+    Parameters
+    ----------
+    sets : list of dict
+        One dict per set (e.g. from :func:`diffusion_parameters`), with the same keys.
+
+    Returns
+    -------
+    dict
+        Name -> array of one value per set (a Quantity where the values have units).
+    """
     out = {}
     for k in sets[0]:
         if isinstance(sets[0][k], Quantity) and sets[0][k].dim is not Quantity(1.0).dim:
@@ -271,11 +396,33 @@ def stack_parameters(sets: list[dict]) -> dict:
 
 
 def discrete_variance_dgn_diffusion(tau_mem, g_mean, I_mean, noise_sigma, noise_gate, noise_indep, dt) -> Quantity:
-    """Exact stationary variance of the Euler-Maruyama scheme that Brian2 runs for
-    ``dgn_diffusion`` (second-moment recursion of the linear update, clipping ignored).
+    """Exact stationary variance of the Euler-Maruyama scheme that Brian2 runs for ``dgn_diffusion``.
 
-    Compare with :func:`linear_noise_dgn` (continuous time): the difference is the
-    O(dt) discretisation bias, about ``G0 dt / 2`` relative. Arrays broadcast.
+    Second-moment recursion of the linear update, clipping ignored. Compare with
+    :func:`linear_noise_dgn` (continuous time): the difference is the O(dt) discretisation
+    bias, about ``G0 dt / 2`` relative. Arrays broadcast.
+
+    Parameters
+    ----------
+    tau_mem : Quantity (time)
+        Membrane time constant.
+    g_mean : float or array_like
+        Mean gate (dimensionless).
+    I_mean : Quantity (volt)
+        Mean drive.
+    noise_sigma : Quantity (volt)
+        Additive noise term ``p``.
+    noise_gate : float or array_like
+        Gate noise term ``q`` (dimensionless).
+    noise_indep : Quantity (volt)
+        Independent noise term ``r``.
+    dt : Quantity (time)
+        Time step.
+
+    Returns
+    -------
+    Quantity (volt**2)
+        The stationary variance.
     """
     tau = magnitude(require_quantity("tau_mem", tau_mem, second, "ms"), second)
     h = float(magnitude(require_quantity("dt", dt, second, "ms"), second))
@@ -292,8 +439,24 @@ def discrete_variance_dgn_diffusion(tau_mem, g_mean, I_mean, noise_sigma, noise_
 
 
 def discrete_variance_lif(noise_sigma, tau_mem, dt) -> Quantity:
-    """Exact stationary variance of the exponential-Euler LIF step Brian2 runs for ``lif``:
-    ``noise_sigma^2 (2/h) tanh(h/2)``, ``h = dt/tau_mem`` (continuous value: ``noise_sigma^2``)."""
+    """Exact stationary variance of the exponential-Euler LIF step Brian2 runs for ``lif``.
+
+    It is ``noise_sigma^2 (2/h) tanh(h/2)``, ``h = dt/tau_mem`` (continuous value: ``noise_sigma^2``).
+
+    Parameters
+    ----------
+    noise_sigma : Quantity (volt)
+        Stationary std of the continuous model.
+    tau_mem : Quantity (time)
+        Membrane time constant.
+    dt : Quantity (time)
+        Time step.
+
+    Returns
+    -------
+    Quantity (volt**2)
+        The stationary variance.
+    """
     s = magnitude(require_quantity("noise_sigma", noise_sigma, volt, "mV"), volt)
     h = magnitude(require_quantity("dt", dt, second, "ms"), second) / magnitude(
         require_quantity("tau_mem", tau_mem, second, "ms"), second
@@ -306,9 +469,29 @@ def discrete_variance_lif(noise_sigma, tau_mem, dt) -> Quantity:
 class TrialStatistics:
     """Per-set estimates from K independent trials (arrays of length S; volts).
 
-    ``mean``/``variance``/``msd``: stationary mean, variance, and E|v - v*|^2 (v* the
-    reference, e.g. the noise-free trajectory); ``*_ci``: (S, 2) intervals at ``level``
-    from the spread across trials (normal interval of the per-trial averages)."""
+    Intervals from the spread across trials (normal interval of the per-trial averages).
+
+    Parameters
+    ----------
+    mean : ndarray (volt)
+        Stationary mean.
+    mean_ci : ndarray (volt)
+        Its (S, 2) interval at ``level``.
+    variance : ndarray (volt**2)
+        Stationary variance.
+    variance_ci : ndarray (volt**2)
+        Its (S, 2) interval.
+    msd : ndarray (volt**2)
+        ``E[(v - v*)^2]``, v* the reference (e.g. the noise-free trajectory).
+    msd_ci : ndarray (volt**2)
+        Its (S, 2) interval.
+    level : float
+        Level of the intervals.
+    trials : int
+        Trials K.
+    samples_per_trial : int
+        Samples T per trial.
+    """
 
     mean: np.ndarray
     mean_ci: np.ndarray
@@ -324,10 +507,23 @@ class TrialStatistics:
 def trial_statistics(v: np.ndarray, reference: np.ndarray | None = None, level: float = 0.99) -> TrialStatistics:
     """Estimates and intervals from samples ``v`` of shape (S sets, K trials, T times).
 
-    Each trial's T samples are averaged first (``(v - mean_t)^2`` averaged over t),
-    so the K per-trial numbers are independent and their spread gives a valid interval
-    whatever the correlation between one trial's samples; well-separated samples only
-    make it narrower. ``reference``: (S, T) values v* for E|v - v*|^2 (default: the mean).
+    Each trial's T samples are averaged first (``(v - mean_t)^2`` averaged over t), so the K
+    per-trial numbers are independent and their spread gives a valid interval whatever the
+    correlation between one trial's samples; well-separated samples only make it narrower.
+
+    Parameters
+    ----------
+    v : numpy.ndarray
+        Samples (sets, trials, times).
+    reference : numpy.ndarray, optional
+        (S, T) values v* for ``E[(v - v*)^2]`` (default: the across-trial mean).
+    level : float
+        Level of the intervals, in (0, 1).
+
+    Returns
+    -------
+    TrialStatistics
+        Means, variances, mean squared deviations and their intervals.
     """
     v = np.asarray(v, dtype=float)
     if v.ndim != 3:
@@ -356,10 +552,22 @@ def trial_statistics(v: np.ndarray, reference: np.ndarray | None = None, level: 
 
 
 def autocorrelation_time(v: np.ndarray, times) -> float:
-    """Autocorrelation time (s) of a stationary process from K trials sampled at ``times``.
+    """Autocorrelation time of a stationary process from K trials sampled at ``times``.
 
-    ``v``: (K trials, T times). Fits ``corr(v(t_i), v(t_j)) = exp(-|t_i - t_j|/tau)``
-    by least squares on log-correlations across trials (pairs with corr > 0.05).
+    Fits ``corr(v(t_i), v(t_j)) = exp(-abs(t_i - t_j)/tau)`` by least squares on
+    log-correlations across trials (pairs with corr > 0.05).
+
+    Parameters
+    ----------
+    v : numpy.ndarray
+        Samples (K trials, T times).
+    times : Quantity (time)
+        The T sample times.
+
+    Returns
+    -------
+    float
+        The time constant (s).
     """
     v = np.asarray(v, dtype=float)
     t = magnitude(require_quantity("times", times, second, "ms"), second)
@@ -383,11 +591,30 @@ def autocorrelation_time(v: np.ndarray, times) -> float:
 class MonteCarlo:
     """Monte-Carlo result for S parameter sets of one model (see :func:`monte_carlo`).
 
-    ``stats``: :class:`TrialStatistics` of v - v_rest (volts); ``v_star``: (S, T) the
-    noise-free reference trajectory at the sample times (volts, from rest);
-    ``samples``: (S, K, T) raw samples (volts, from rest); ``sample_times``: seconds;
-    ``gate_min``: smallest gate g seen per set (models with a gate) or None;
-    ``spiking_trials``: per set, trials that crossed the threshold; ``timings``: seconds.
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    device : str
+        The Brian2 device it ran on.
+    dt : float (s)
+        The time step.
+    stats : TrialStatistics
+        Statistics of v - v_rest (volts).
+    v_star : ndarray (volt)
+        (S, T) the noise-free reference trajectory at the sample times, from rest.
+    samples : ndarray (volt)
+        (S, K, T) raw samples, from rest.
+    sample_times : ndarray (s)
+        The sample times.
+    gate_min : ndarray or None
+        Smallest gate g seen per set (models with a gate).
+    spiking_trials : ndarray
+        Per set, trials that crossed the threshold.
+    neuron_steps : int
+        Neurons times steps simulated.
+    timings : dict
+        Seconds: ``build_s`` and ``run_s`` (summed over the runs), ``total_s`` (wall), and ``runs``.
     """
 
     model: str
@@ -440,22 +667,70 @@ def monte_carlo(
     scheduler: str | None = None,
     client=None,
 ) -> MonteCarlo:
-    """Estimate the stationary mean, variance and E|v - v*|^2 of ``model`` under noise.
+    """Estimate the stationary mean, variance and ``E[(v - v*)^2]`` of ``model`` under noise.
 
-    ``params``: model parameters, each one value or one per parameter set (S values;
-    ``noise_sigma`` must be given: it switches the white noise on). Each set gets
-    ``trials`` noisy trials plus one noise-free reference trial (v*), all neurons of
-    one group, so one build serves every set. The threshold is as given in ``params``
-    (put it far away to stay subthreshold; trials that cross it are counted).
-    v is sampled at ``samples`` times ``burn_in + k*spacing`` (choose ``spacing`` a few
-    correlation times, ``burn_in`` several). ``initial_v``: starting v (from rest; one
-    or S values), e.g. the steady state; ``initial``: other state variables' starting
-    values ``{name: one or S values}`` (e.g. a gate g and current I that stay constant
-    when ``tau_syn`` is very long: a constant gate). ``drive``: optional frozen Poisson input shared
-    by every trial, ``{"rate": Hz, "sources": n, "seed": s, **synapse weights}`` (a
-    time-varying gate for dgn/sdgn). Intervals: :func:`trial_statistics`.
-    Per-neuron parameter values go in as run arguments, so a standalone binary is
-    reused for any values with the same shapes.
+    Each set gets ``trials`` noisy trials plus one noise-free reference trial (v*), all
+    neurons of one group, so one build serves every set; per-neuron parameter values go in as
+    run arguments, so a standalone binary is reused for any values with the same shapes. v is
+    sampled at ``samples`` times ``burn_in + k*spacing`` (choose ``spacing`` a few correlation
+    times, ``burn_in`` several). The sets can be split into runs of ``chunk`` sets, which go to
+    Dask workers with ``workers``, ``scheduler`` or ``client``: run ``k`` (its first set
+    ``first``) draws its noise from :func:`chunk_seed` ``(seed, first)``, so the results depend
+    on ``seed`` and ``chunk``, never on where the runs go, and one run of every set (the default)
+    is the unchunked Monte-Carlo.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model.
+    params : dict
+        Model parameters, each one value or one per parameter set (S values); ``noise_sigma``
+        must be given (it switches the white noise on). The threshold is as given (put it far
+        away to stay subthreshold; trials that cross it are counted).
+    trials : int
+        Independent noisy trials per set (at least 2).
+    burn_in : Quantity (time)
+        Time before the first sample (a multiple of ``dt``).
+    spacing : Quantity (time)
+        Time between samples (a multiple of ``dt``).
+    samples : int
+        Samples per trial.
+    dt : Quantity (time)
+        Time step.
+    device : str
+        Brian2 device.
+    seed : int
+        Seed of the noise.
+    level : float
+        Level of the intervals (:func:`trial_statistics`).
+    initial_v : Quantity (volt), optional
+        Starting v (from rest), one or S values, e.g. the steady state.
+    initial : dict, optional
+        Other state variables' starting values ``{name: one or S values}`` (e.g. a gate g and
+        current I that stay constant when ``tau_syn`` is very long: a constant gate).
+    drive : dict, optional
+        Frozen Poisson input shared by every trial and run, ``{"rate": Hz, "sources": n,
+        "seed": s, **synapse weights}`` (a time-varying gate for dgn/sdgn; ``seed`` defaults to ``seed``).
+    gate_trials : int
+        Trials per set whose gate is recorded at every step (for ``gate_min``).
+    chunk : int, optional
+        Parameter sets per run (default: all in one run).
+    workers : int, optional
+        Run the runs on an embedded Dask LocalCluster of this many processes (needs ``chunk``).
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address (needs ``chunk``).
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster (needs ``chunk``).
+
+    Returns
+    -------
+    MonteCarlo
+        Samples, statistics, gate minima, spiking trials, timings.
+
+    Raises
+    ------
+    ValueError
+        Naming the bad argument (also ``chunk`` when a cluster is given without it).
     """
     model = model if isinstance(model, NeuronModel) else load_model(model)
     if not isinstance(trials, (int, np.integer)) or trials < 2:
@@ -579,15 +854,31 @@ THRESHOLD_DISTANCE = 15 * mV  # v_th - v_rest of the models
 def draw_parameter_sets(n: int, seed: int, regime: str = "weak", noise: str = "shared") -> list[dict]:
     """``n`` random input configurations ``{mu, sigma, W, C, g_l}`` (quantities) in ``regime``.
 
-    weak: 2-5 inputs, tau = 1/g_l in [10, 30] ms, mu_i in [0.2, 2], |w_i| = |W_i| tau
-    in [0.5, 4] mV, c_i = C_i tau in [0, 1] with the sign of W_i for 80 % of inputs
-    (never letting G0 < g_l/2), sigma_i in [0.05, 0.4] sqrt(ms): the gate-noise ratio
-    q^2/(2 G0) stays below about 1 % and |V_ss| + 6 std below the threshold distance.
-    strong_noise: sigma_i 10-30 times larger (q^2/(2 G0) of order 0.1-1).
-    weak_gate: the gate's mean cancels most of the leak (G0 down to 0.1 g_l, tau up to
-    30 ms), so the gate noise dominates the leak.
-    near_threshold: V_ss 0.5-2 std below the threshold distance (the real threshold
-    then resets some trials).
+    - weak: 2-5 inputs, tau = 1/g_l in [10, 30] ms, mu_i in [0.2, 2], ``abs(w_i) = abs(W_i) tau``
+      in [0.5, 4] mV, c_i = C_i tau in [0, 1] with the sign of W_i for 80 % of inputs (never
+      letting G0 < g_l/2), sigma_i in [0.05, 0.4] sqrt(ms): the gate-noise ratio q^2/(2 G0)
+      stays below about 1 % and ``abs(V_ss)`` + 6 std below the threshold distance.
+    - strong_noise: sigma_i 10-30 times larger (q^2/(2 G0) of order 0.1-1).
+    - weak_gate: the gate's mean cancels most of the leak (G0 down to 0.1 g_l, tau up to
+      30 ms), so the gate noise dominates the leak.
+    - near_threshold: V_ss 0.5-2 std below the threshold distance (the real threshold then
+      resets some trials).
+
+    Parameters
+    ----------
+    n : int
+        Parameter sets.
+    seed : int
+        Seed of the draw.
+    regime : str
+        One of :data:`REGIMES`.
+    noise : str
+        ``"shared"`` or ``"independent"``: the convention the std checks use.
+
+    Returns
+    -------
+    list of dict
+        The sets, as keyword arguments of :func:`linear_noise_dgn`.
     """
     if regime not in REGIMES:
         raise ValueError(f"regime: one of {REGIMES}, not {regime!r}")
@@ -634,7 +925,41 @@ def draw_parameter_sets(n: int, seed: int, regime: str = "weak", noise: str = "s
 
 @dataclass(frozen=True)
 class CheckRow:
-    """One parameter set of the check: analytic values, estimate, interval, verdict (mV^2, mV)."""
+    """One parameter set of the check: analytic values, estimate, interval, verdict.
+
+    Parameters
+    ----------
+    index : int
+        The set.
+    model : str
+        ``lif`` or ``dgn``.
+    v_ss_mv : float (mV)
+        Steady state, from rest.
+    analytic_var : float (mV**2)
+        Linear-noise (continuous) variance.
+    analytic_ito_var : float (mV**2)
+        Exact Ito variance.
+    discrete_var : float (mV**2)
+        Exact variance of the discrete scheme.
+    estimate_var : float (mV**2)
+        Monte-Carlo estimate.
+    ci_low : float (mV**2)
+        Lower end of its interval.
+    ci_high : float (mV**2)
+        Upper end.
+    passed : bool
+        The analytic variance lies in the interval.
+    rel_error : float
+        (estimate - analytic)/analytic.
+    weak_noise : float
+        q^2/(2 G0).
+    estimate_mean_mv : float (mV)
+        Estimated mean, from rest.
+    mean_ci : tuple (mV)
+        Its interval.
+    spiking_trials : int
+        Trials that crossed the threshold.
+    """
 
     index: int
     model: str
@@ -655,7 +980,31 @@ class CheckRow:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The check's rows per model and its summary (fraction passed per model)."""
+    """The check's rows per model and its summary (fraction passed per model).
+
+    Parameters
+    ----------
+    regime : str
+        The regime of the drawn sets.
+    noise : str
+        The noise convention.
+    seed : int
+        The seed.
+    trials : int
+        Trials per set.
+    level : float
+        Level of the intervals.
+    dt_ms : float (ms)
+        The time step used.
+    device : str
+        The Brian2 device.
+    rows : list of CheckRow
+        One row per set and model.
+    summary : dict
+        Per model: sets, passed, fraction, errors, sets with spikes.
+    timings : dict
+        Per model: seconds and neuron steps per second.
+    """
 
     regime: str
     noise: str
@@ -715,16 +1064,49 @@ def check(
 ) -> CheckReport:
     """Check paper A's stationary variances against Brian2 Monte-Carlo estimates.
 
-    Draws ``samples`` parameter sets (:func:`draw_parameter_sets`), and for each model
-    in ``models`` runs all sets as one group of samples*(trials+1) neurons (one build):
-    "dgn" simulates ``equations/dgn_diffusion.toml`` (multiplicative gate noise, Ito)
-    and compares with :func:`linear_noise_dgn`; "lif" simulates ``equations/lif.toml``
-    with the same W_i, sigma_i (additive noise) and compares with :func:`linear_noise_lif`.
-    A set passes when the analytic (continuous-time) variance lies in the ``level``
-    interval of the estimate. ``dt`` is lowered (to a multiple of 0.01 ms) where a drawn
-    set's effective leak needs it (G0 dt <= 0.05); the report gives the dt used. The threshold
-    is 15 mV above rest (the models' default) for "near_threshold", else 1 V away. Rows also
-    give the exact Ito value and the exact variance of the discrete scheme (the dt bias).
+    Draws ``samples`` parameter sets (:func:`draw_parameter_sets`) and for each model in
+    ``models`` runs all sets as one group of samples*(trials+1) neurons (one build; or runs of
+    ``chunk`` sets, here or on Dask workers): "dgn" simulates ``equations/dgn_diffusion.toml``
+    (multiplicative gate noise, Ito) and compares with :func:`linear_noise_dgn`; "lif" simulates
+    ``equations/lif.toml`` with the same W_i, sigma_i (additive noise) and compares with
+    :func:`linear_noise_lif`. A set passes when the analytic (continuous-time) variance lies in
+    the ``level`` interval of the estimate. ``dt`` is lowered (to a multiple of 0.01 ms) where a
+    drawn set's effective leak needs it (G0 dt <= 0.05); the report gives the dt used. The
+    threshold is 15 mV above rest for "near_threshold", else 1 V away.
+
+    Parameters
+    ----------
+    samples : int
+        Parameter sets.
+    seed : int
+        Seed of the draw (and, shifted, of the noise).
+    regime : str
+        One of :data:`REGIMES`.
+    noise : str
+        ``"shared"`` or ``"independent"``.
+    trials : int
+        Trials per set.
+    dt : Quantity (time)
+        Largest time step.
+    device : str
+        Brian2 device.
+    level : float
+        Level of the intervals.
+    models : tuple of str
+        ``"lif"`` and/or ``"dgn"``.
+    chunk : int, optional
+        Parameter sets per Monte-Carlo run (default: all in one run; see :func:`monte_carlo`).
+    workers : int, optional
+        Run the runs on an embedded Dask LocalCluster of this many processes (needs ``chunk``).
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address (needs ``chunk``).
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster (needs ``chunk``).
+
+    Returns
+    -------
+    CheckReport
+        Rows, summary and timings.
     """
     dt = require_quantity("dt", dt, second, "ms")
     where = {"chunk": chunk, "workers": workers, "scheduler": scheduler, "client": client}
@@ -828,10 +1210,37 @@ def check(
 # ----------------------------------------------------- the seed's bound, dgn_activity
 @dataclass(frozen=True)
 class BoundRow:
-    """One dgn_activity set: E|v - v*|^2 (mV^2) with its interval, and the seed's bound
-    with the smallest gate seen (``bound_seed`` = noise_sigma^2/(1 + g_min)) and with
-    the leak alone (``bound_leak`` = noise_sigma^2); ``margin_*`` = bound/estimate - 1.
-    A bound is violated when the interval's lower end lies above it."""
+    """One dgn_activity set: ``E[(v - v*)^2]`` with its interval, and the seed's bound.
+
+    A bound is violated when the interval's lower end lies above it.
+
+    Parameters
+    ----------
+    index : int
+        The set.
+    msd : float (mV**2)
+        Estimated ``E[(v - v*)^2]``.
+    ci_low : float (mV**2)
+        Lower end of its interval.
+    ci_high : float (mV**2)
+        Upper end.
+    gate_min : float
+        Smallest gate seen.
+    bound_seed : float (mV**2)
+        The seed's bound with the smallest gate, noise_sigma^2/(1 + g_min).
+    bound_leak : float (mV**2)
+        The bound with the leak alone, noise_sigma^2.
+    margin_seed : float
+        bound_seed/estimate - 1.
+    margin_leak : float
+        bound_leak/estimate - 1.
+    holds_seed : bool
+        The seed's bound is not rejected.
+    holds_leak : bool
+        The leak-only bound is not rejected.
+    v_star_mv : float (mV)
+        Mean of the noise-free trajectory, from rest.
+    """
 
     index: int
     msd: float
@@ -869,15 +1278,42 @@ def check_bound(
     scheduler: str | None = None,
     client=None,
 ) -> tuple[list, dict]:
-    """The seed's bound E|v - v*|^2 <= sigma^2/(2 lambda_eff) for the activity-gated DGN.
+    """The seed's bound ``E[(v - v*)^2] <= sigma^2/(2 lambda_eff)`` for the activity-gated DGN.
 
-    Draws ``samples`` sets of ``dgn_activity`` (tau_mem 10-30 ms, tau_g 50-150 ms,
-    alpha 0.5-2, beta 0.2-1 /mV, gamma 0-1, a constant synaptic input I 4-12 mV held by
-    tau_syn = 10^4 s, noise_sigma 0.3-1.5 mV, threshold 1 V away), starts each at its
-    noise-free fixed point v*, and compares E|v - v*|^2 with the bound for
-    lambda_eff = (1 + g_min)/tau_mem (the seed) and lambda_eff = 1/tau_mem (the leak
-    alone: in this divisive form the gate scales the input, it adds no leak).
-    Returns (rows, summary).
+    Draws ``samples`` sets of ``dgn_activity`` (tau_mem 10-30 ms, tau_g 50-150 ms, alpha 0.5-2,
+    beta 0.2-1 /mV, gamma 0-1, a constant synaptic input I 4-12 mV held by tau_syn = 10^4 s,
+    noise_sigma 0.3-1.5 mV, threshold 1 V away), starts each at its noise-free fixed point v*,
+    and compares ``E[(v - v*)^2]`` with the bound for lambda_eff = (1 + g_min)/tau_mem (the seed)
+    and lambda_eff = 1/tau_mem (the leak alone: in this divisive form the gate scales the
+    input, it adds no leak).
+
+    Parameters
+    ----------
+    samples : int
+        Parameter sets.
+    seed : int
+        Seed of the draw (and, shifted, of the noise).
+    trials : int
+        Trials per set.
+    dt : Quantity (time)
+        Time step.
+    device : str
+        Brian2 device.
+    level : float
+        Level of the intervals.
+    chunk : int, optional
+        Parameter sets per Monte-Carlo run (default: all in one run; see :func:`monte_carlo`).
+    workers : int, optional
+        Run the runs on an embedded Dask LocalCluster of this many processes (needs ``chunk``).
+    scheduler : str, optional
+        Run them on the Dask scheduler at this address (needs ``chunk``).
+    client : dask.distributed.Client, optional
+        Run them on this client's cluster (needs ``chunk``).
+
+    Returns
+    -------
+    tuple of (list of BoundRow, dict)
+        The rows and a summary (bounds held, margins, timings).
     """
     dt = require_quantity("dt", dt, second, "ms")
     rng = np.random.default_rng(seed)

@@ -52,7 +52,27 @@ _SET_UP = re.compile(r"group_variable_set|synapses_create|synapses_connect")
 
 @dataclass
 class SweepSummary:
-    """What one call of :func:`run_sweep` did: points run, skipped (already in the store), failed."""
+    """What one call of :func:`run_sweep` did: points run, skipped (already in the store), failed.
+
+    Parameters
+    ----------
+    ran : int
+        Points run by this call.
+    skipped : int
+        Points already finished in the store (done, or failed unless ``retry_failed``).
+    failed : int
+        Points of this call that failed.
+    points : int
+        Points of the spec.
+    done_total : int
+        Points done in the store after this call.
+    failed_total : int
+        Points failed in the store after this call.
+    store : str
+        The store's path.
+    wall_s : float (s)
+        Wall time of the call.
+    """
 
     ran: int
     skipped: int
@@ -64,11 +84,29 @@ class SweepSummary:
     wall_s: float
 
     def as_dict(self) -> dict:
+        """The summary as a plain dict (the ``--json`` output of ``dgnsim sweep``).
+
+        Returns
+        -------
+        dict
+            The fields by name.
+        """
         return asdict(self)
 
 
 def check_points(spec: SweepSpec) -> None:
-    """Refuse points the network cannot run (e.g. a time constant too short for ``dt``), before building."""
+    """Refuse points the network cannot run (e.g. a time constant too short for ``dt``), before building.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        The sweep.
+
+    Raises
+    ------
+    ValueError
+        Naming ``grid`` (or ``points[k]``) and the parameter.
+    """
     for k, point in enumerate(spec.points):
         neuron = {v.name: point[v.name] for v in spec.varied if v.owner == "neurons"}
         try:
@@ -78,10 +116,23 @@ def check_points(spec: SweepSpec) -> None:
 
 
 def build_network(spec: SweepSpec, point: dict) -> dict:
-    """Create the sweep's network at ``point`` in the current :class:`Simulation`; its objects by name.
+    """Create the sweep's network at ``point`` in the current :class:`~dgnsim.Simulation`.
 
     Connectivity and input are drawn from ``spec.seed`` alone, so every point (and every
     backend) has the same network; only the varied parameters differ.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        The sweep.
+    point : dict
+        The varied parameters' values (Brian2 quantities) by name.
+
+    Returns
+    -------
+    dict
+        The Brian2 objects by name: ``neurons``, ``input``, ``input_synapses``, ``spikes`` and,
+        when a measure needs traces, ``states``.
     """
     seeds = np.random.default_rng(spec.seed).integers(0, 2**31, size=2)
     neuron = {**spec.params, **{v.name: point[v.name] for v in spec.varied if v.owner == "neurons"}}
@@ -117,9 +168,20 @@ def _views(spec: SweepSpec, objects: dict, point: dict) -> dict:
 def standalone_plan(sim: Simulation, arrays: dict, **fields) -> RunPlan:
     """The :class:`RunPlan` of the binary that ``sim`` (a built standalone Simulation) compiled.
 
-    ``arrays``: ``{key: (Variable, columns)}``, the monitored variables a worker reads back
-    (``columns``: recorded neurons of a StateMonitor, 1 for a spike monitor's arrays);
-    ``fields``: the other fields of :class:`RunPlan` (``n_neurons``, ``duration_s``, ...).
+    Parameters
+    ----------
+    sim : Simulation
+        A standalone simulation after ``build``.
+    arrays : dict
+        ``{key: (Variable, columns)}``: the monitored variables a worker reads back
+        (``columns``: recorded neurons of a StateMonitor, 1 for a spike monitor's arrays).
+    **fields
+        The other fields of :class:`RunPlan` (``n_neurons``, ``duration_s``, ``reducer``, ...).
+
+    Returns
+    -------
+    RunPlan
+        Picklable; what a worker needs to run a point.
     """
     dev = get_device()
     directory = Path(sim.directory)
@@ -137,8 +199,22 @@ def standalone_plan(sim: Simulation, arrays: dict, **fields) -> RunPlan:
 
 
 def unread_variables(sim: Simulation, variables: dict) -> list[str]:
-    """The names in ``variables`` (``{name: Variable}``) that no code of ``sim``'s built binary reads
-    while it runs (only set-up code: initial values, connections), so a run argument would change nothing."""
+    """The names in ``variables`` that no code of ``sim``'s built binary reads while it runs.
+
+    Only set-up code (initial values, connections) reads them, so a run argument would change nothing.
+
+    Parameters
+    ----------
+    sim : Simulation
+        A standalone simulation after ``build``.
+    variables : dict
+        ``{name: Variable}``.
+
+    Returns
+    -------
+    list of str
+        The names not read while running.
+    """
     dev = get_device()
     code = [p.read_text() for p in (Path(sim.directory) / "code_objects").glob("*.cpp") if not _SET_UP.search(p.name)]
     return [
@@ -149,7 +225,22 @@ def unread_variables(sim: Simulation, variables: dict) -> list[str]:
 
 
 def run_arg(owner: str, name: str, value) -> str:
-    """The binary's command-line argument ``owner.name=value`` (``value`` in SI units, as Brian2's ``run_args``)."""
+    """The binary's command-line argument ``owner.name=value``, as Brian2's ``run_args``.
+
+    Parameters
+    ----------
+    owner : str
+        Name of the Brian2 object (e.g. ``"neurons"``).
+    name : str
+        The variable.
+    value : float or int
+        Its value in SI units (an int stays an int).
+
+    Returns
+    -------
+    str
+        The argument.
+    """
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f"{owner}.{name}={int(value)}"
     return f"{owner}.{name}={float(np.asarray(value)).__repr__()}"
@@ -290,20 +381,48 @@ def run_sweep(
     on_result=None,
     scratch: str | None = None,
 ) -> SweepSummary:
-    """Run the points of ``spec`` (a :class:`SweepSpec` or a TOML path) missing from the store ``out``.
+    """Run the points of ``spec`` missing from the Zarr store ``out``; the store is written as they finish.
+
+    The client builds the C++ standalone binary once (once per network and process); Dask
+    workers run its points in tasks of a few points each; finished points are flushed to the
+    store every :data:`dgnsim.sweep.store.FLUSH_POINTS` points or :data:`~dgnsim.sweep.store.FLUSH_S`
+    seconds and when the call ends (also by an interrupt), so a second call resumes. A runtime
+    device (numpy, cython) runs the points one by one in this process.
 
     Parameters
     ----------
+    spec : SweepSpec or str or pathlib.Path
+        The sweep, or the path of its TOML spec.
+    out : str or pathlib.Path
+        The store (``DIR.zarr``); created, or resumed when it was made by the same spec.
     workers : int, optional
-        Worker processes of the embedded LocalCluster (default: the CPU count).
+        Worker processes of an embedded LocalCluster (the default when neither ``scheduler`` nor
+        ``client`` is given: as many as CPUs).
     scheduler : str, optional
-        Address of a running Dask scheduler to use instead; ``client``: a Dask Client.
+        Address of a running Dask scheduler to run on instead (e.g. one of dask-jobqueue's SLURMCluster).
+    client : dask.distributed.Client, optional
+        A client of a running cluster to run on instead.
     limit : int, optional
         Run at most this many of the missing points (the rest stay pending).
     retry_failed : bool
         Run the points that failed before again (by default a failed point is finished).
+    progress : bool
+        Show a progress bar on stderr (points done, failed, rate, time left).
     on_result : callable, optional
-        ``on_result(index, record, client)`` after each point is written (tests, monitoring).
+        ``on_result(index, record, client)`` after each point is kept for the store (tests, monitoring).
+    scratch : str, optional
+        Folder for the points' raw results on the workers (default: the system's temp folder).
+
+    Returns
+    -------
+    SweepSummary
+        What this call ran, skipped and failed.
+
+    Raises
+    ------
+    ValueError
+        For a bad spec, a store of another spec, or a varied parameter the binary cannot take
+        as a run argument (before anything runs).
     """
     started = time.perf_counter()
     cluster_options(workers, scheduler, client)

@@ -50,7 +50,19 @@ _MEASURE = {"quantities"}
 
 @dataclass(frozen=True)
 class Varied:
-    """One parameter a sweep varies: where it lives (``neurons`` or ``synapses``), its unit."""
+    """One parameter a sweep varies: where it lives, its unit.
+
+    Parameters
+    ----------
+    name : str
+        The parameter.
+    owner : str
+        ``"neurons"`` (a neuron parameter) or ``"synapses"`` (a parameter of the input synapses).
+    unit : Quantity
+        Its unit.
+    unit_text : str
+        The unit as written in the store's ``units`` attribute.
+    """
 
     name: str
     owner: str  # "neurons" (a neuron parameter) or "synapses" (a synapse parameter)
@@ -60,12 +72,49 @@ class Varied:
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """A checked sweep specification.
+    """A checked sweep specification (:func:`parse_spec`).
 
-    ``points``: one dict per point, parameter name -> Brian2 quantity. ``shape``: the
-    grid's shape (one axis per entry of ``varied``, in order) or ``(len(points),)`` for
-    a list of points (``grid`` False). ``digest``: hash of the canonical spec and the model
-    file, which a store records so that it is never resumed by another spec.
+    ``shape``: the grid's shape (one axis per entry of ``varied``, in order) or ``(len(points),)``
+    for a list of points (``grid`` False); ``dims``: the names of its axes.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        The neuron model.
+    neurons : int
+        Neurons of the population.
+    duration : Quantity (time)
+        Simulated time per point.
+    dt : Quantity (time)
+        Time step.
+    device : str
+        Brian2 device (``cpp_standalone``, or a runtime device).
+    seed : int
+        Seed of the connectivity, the input and the simulation.
+    sources : int
+        Poisson sources of the input.
+    input_rate : Quantity (1/time)
+        Their rate.
+    p : float
+        Connection probability from the sources.
+    synapse : dict
+        Synapse parameters (quantities) that are not varied.
+    params : dict
+        Neuron parameters (quantities) that are not varied.
+    varied : tuple of Varied
+        The varied parameters, in axis order.
+    values : dict
+        Name -> list of values along its axis (grid), or along ``point``.
+    grid : bool
+        True for a grid (every combination), False for a list of points.
+    points : tuple of dict
+        One dict per point: parameter name -> Brian2 quantity.
+    measure : tuple of str
+        The measured quantities (keys of :data:`MEASURES`).
+    canonical : str
+        The spec as canonical JSON, with the model file's hash.
+    digest : str
+        Hash of ``canonical``: a store records it and is never resumed by another spec.
     """
 
     model: NeuronModel
@@ -97,7 +146,23 @@ class SweepSpec:
 
 
 def load_spec(path) -> SweepSpec:
-    """Read and check the TOML spec at ``path`` (a model path in it is relative to the spec's folder)."""
+    """Read and check the TOML spec at ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The spec; a model path in it is relative to the spec's folder.
+
+    Returns
+    -------
+    SweepSpec
+        The checked spec.
+
+    Raises
+    ------
+    ValueError
+        Invalid TOML, or a bad key (see :func:`parse_spec`).
+    """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -157,8 +222,23 @@ def _checked(model: NeuronModel, key: str, varied: Varied, value) -> Quantity:
 def parse_spec(raw: dict, base: Path | None = None) -> SweepSpec:
     """Check a spec table (as read from TOML) and return it as a :class:`SweepSpec`.
 
-    Raises ValueError naming the first bad key: unknown keys, an unknown model or
-    parameter, a bare number where a unit is needed, a negative duration, an empty grid.
+    Parameters
+    ----------
+    raw : dict
+        The table (keys as in ``examples/sweeps/*.toml``).
+    base : pathlib.Path, optional
+        Folder that a relative model path is relative to.
+
+    Returns
+    -------
+    SweepSpec
+        The checked spec.
+
+    Raises
+    ------
+    ValueError
+        Naming the first bad key: unknown keys, an unknown model or parameter, a bare number
+        where a unit is needed, a negative duration, an empty grid.
     """
     if not isinstance(raw, dict):
         raise ValueError(f"spec: a table of keys, got {type(raw).__name__}")

@@ -76,8 +76,17 @@ def _dataset(spec: SweepSpec):
 class SweepStore:
     """A sweep's Zarr store, opened for writing points (created on first use).
 
-    Raises ValueError (naming ``--out``) when ``path`` holds something else, or a store
-    made by another spec.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The store (``DIR.zarr``).
+    spec : SweepSpec
+        The sweep it holds.
+
+    Raises
+    ------
+    ValueError
+        Naming ``--out``, when ``path`` holds something else, or a store made by another spec.
     """
 
     def __init__(self, path, spec: SweepSpec):
@@ -170,7 +179,18 @@ class SweepStore:
 
 
 def open_sweep(path):
-    """The sweep at ``path`` as an xarray Dataset (lazy; ``.load()`` reads it)."""
+    """The sweep at ``path`` as an xarray Dataset (lazy; ``.load()`` reads it).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The store.
+
+    Returns
+    -------
+    xarray.Dataset
+        The measured quantities over the grid (or the points), with ``status``, ``message``, ``run_s``.
+    """
     import xarray as xr
 
     return xr.open_zarr(str(path), consolidated=False)

@@ -23,7 +23,17 @@ __all__ = ["REDUCTIONS", "ArrayFile", "RunPlan", "reduce", "run_batch", "run_poi
 
 @dataclass(frozen=True)
 class ArrayFile:
-    """A monitored array as the binary writes it: file name in the results folder, dtype, columns."""
+    """A monitored array as the binary writes it.
+
+    Parameters
+    ----------
+    filename : str
+        File name in the results folder.
+    dtype : str
+        Its numpy dtype.
+    columns : int
+        Columns per row (a StateMonitor writes time steps x recorded neurons, row by row; 1 otherwise).
+    """
 
     filename: str
     dtype: str
@@ -32,7 +42,32 @@ class ArrayFile:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Everything a worker needs to run one point of a built sweep (picklable, small)."""
+    """Everything a worker needs to run points of a built sweep (picklable, small).
+
+    Parameters
+    ----------
+    binary : str
+        The compiled binary.
+    cwd : str
+        Its folder (where it finds its static arrays).
+    arrays : dict
+        Key (``"spike_i"``, ``"spike_t"``, ``"v"``, ``"g"``, ...) -> :class:`ArrayFile`.
+    n_neurons : int
+        Neurons of the population (for rates).
+    duration_s : float (s)
+        Simulated time per point.
+    measure : tuple of str
+        The measured quantities (keys of :data:`REDUCTIONS`).
+    env : dict
+        Environment variables of the binary.
+    scratch : str, optional
+        Where results folders are made (default: the system's temp folder).
+    timeout_s : float (s), optional
+        A point running longer fails.
+    reducer : callable, optional
+        Instead of ``measure``: a picklable ``reducer(arrays) -> {name: value}`` (arrays in SI
+        units), for networks other than a sweep spec's (e.g. the bridged network's perturbation studies).
+    """
 
     binary: str
     cwd: str
@@ -88,11 +123,22 @@ REDUCTIONS = {
 
 
 def reduce(arrays: dict, plan: RunPlan) -> dict:
-    """The measured quantities of one point from its monitored arrays (SI units).
+    """The measured quantities of one point from its monitored arrays.
 
-    Returns ``{"status": "done"|"failed", "message": str, "values": {name: float}}``; a NaN in
-    an array or a quantity fails the point, with a message naming it. A plan with a
+    A NaN in an array or a quantity fails the point, with a message naming it. A plan with a
     ``reducer`` gets that function's values (any picklable values) instead.
+
+    Parameters
+    ----------
+    arrays : dict
+        The monitored arrays by key, in SI units.
+    plan : RunPlan
+        The plan, with ``measure`` or ``reducer``.
+
+    Returns
+    -------
+    dict
+        ``{"status": "done" or "failed", "message": str, "values": {name: float}}``.
     """
     for name, array in arrays.items():
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
@@ -124,10 +170,24 @@ def _read(folder: str, spec: ArrayFile) -> np.ndarray:
 
 
 def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
-    """Run the binary for one point (``args``: its ``owner.var=value`` arguments) and reduce.
+    """Run the binary for one point and reduce its results.
 
     Every failure of the point (a non-zero exit, a time-out, a NaN) is returned as a failed
     record with its message, so that the other points go on; the raw results are removed.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The binary and its reduction.
+    index : int
+        The point's index (recorded).
+    args : tuple of str
+        Its ``owner.var=value`` command-line arguments.
+
+    Returns
+    -------
+    dict
+        The record of :func:`reduce` with ``index`` and ``run_s`` (seconds on the worker).
     """
     start = time.perf_counter()
     folder = tempfile.mkdtemp(prefix=f"dgnsim-sweep-{index}-", dir=plan.scratch)
