@@ -431,3 +431,67 @@ def test_classifier_config_names_the_model_given_by_path_or_record(tmp_path):
         assert net.config["model"] == name and net.hidden.spec.name == name
         assert json.loads(json.dumps(net.config))["model"] == name
     assert Classifier(record, 3, 4, 2).hidden.spec is record
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model,recurrent,options",
+    [("dgn", True, {}), ("alif", False, {"params": {"tau_ref": 3.0 * ms}}), ("dgn", False, {"reset": "soft"})],
+)
+def test_compiled_loop_matches_brian2_and_the_eager_gradient(model, recurrent, options):
+    """``compile_loop`` (torch.compile, float64, gradients on): spikes and traces step for step
+    as Brian2's, and the gradient of a loss on spikes and traces that of the eager loop up to
+    rounding, also for a sequence that is no whole number of compiled chunks."""
+    from dgnsim.surrogate.layers import COMPILE_STEPS
+
+    layer, x = _random_layer(model, recurrent, seed=3, **options)
+    eager, _ = _random_layer(model, recurrent, seed=3, **options)
+    layer.compile_loop = True
+    b_traces, b_i, b_t = _brian2_run(layer, x)
+    z, traces = layer.run(x, record=True)  # gradients on: the compiled loop
+    assert layer._compiled_loop is not None and not layer._compile_failed
+    order = np.lexsort((b_i, b_t))
+    t_idx, n_idx = np.nonzero(z[:, 0, :].detach().numpy())
+    assert len(t_idx) > 5, "the comparison needs spikes"
+    np.testing.assert_array_equal(np.stack([t_idx, n_idx]), np.stack([b_t[order], b_i[order]]))
+    for var in layer.spec.update_order:
+        np.testing.assert_allclose(traces[var][:, 0, :].detach().numpy(), b_traces[var], rtol=0, atol=1e-9)
+    steps = T - COMPILE_STEPS // 2  # a remainder after the last whole chunk, run eagerly
+    assert steps % COMPILE_STEPS
+    weights = torch.linspace(-1, 1, steps * N, dtype=torch.float64).reshape(steps, 1, N)
+    grads = []
+    for net in (layer, eager):
+        z, traces = net.run(x[:steps], record=True)
+        loss = (z * weights).sum() + sum((tr * weights).sum() for tr in traces.values()) * 1e-3
+        grads.append(torch.autograd.grad(loss, [p for p in net.parameters() if p.requires_grad]))
+    for compiled, plain in zip(*grads):
+        torch.testing.assert_close(compiled, plain, rtol=1e-10, atol=1e-12)
+
+
+def test_compile_loop_falls_back_to_eager_where_compilation_fails(monkeypatch):
+    """No compiler (here: torch.compile raising): a warning, then the eager loop's result."""
+
+    def broken(fn, *args, **kwargs):
+        def run(*a, **k):
+            raise RuntimeError("no C++ compiler")
+
+        return run
+
+    layer, x = _random_layer("lif", False, seed=3)
+    eager, _ = _random_layer("lif", False, seed=3)
+    layer.compile_loop = True
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        z = layer(x)
+    assert layer._compile_failed
+    assert torch.equal(z, eager(x))
+    z.sum().backward()  # and it trains
+
+
+def test_compile_loop_is_an_option_of_the_run_not_of_the_network():
+    from dgnsim.surrogate import Classifier
+
+    with pytest.raises(ValueError, match="compile_loop"):
+        SpikingLayer("lif", 2, 2, compile_loop="yes")
+    net = Classifier("lif", 4, 3, 2, compile_loop=True)
+    assert net.hidden.compile_loop and "compile_loop" not in net.config

@@ -36,12 +36,36 @@ ORDERS = ("brian", "paper")
 class StepParameters:
     """Everything a step needs besides its input and state (constant over a sequence).
 
-    ``params``: neuron parameters in mV-ms numbers, broadcastable to (batch, n);
-    ``invariants``: ``program.prepare(params, dt)``; ``recurrent``: the (n, n) recurrent
-    weights by synapse parameter (empty for a feed-forward layer); ``refractory``:
-    Brian2's ``timestep(tau_ref, dt)`` per neuron, or None when it is below 2 (then no
-    step is ever refractory); ``clamped``: the variables flagged ``(unless refractory)``.
-    The other fields are the layer's options of the same names.
+    The fields after ``clamped`` are the layer's options of the same names
+    (:class:`~dgnsim.surrogate.SpikingLayer`).
+
+    Parameters
+    ----------
+    program : StepProgram
+        The model's compiled step.
+    params : dict of str to torch.Tensor
+        Neuron parameters in mV-ms numbers, broadcastable to (batch, n).
+    invariants : dict of str to torch.Tensor
+        ``program.prepare(params, dt)``: the values hoisted out of the time loop.
+    recurrent : dict of str to torch.Tensor
+        The (n, n) recurrent weights by synapse parameter (empty for a feed-forward layer).
+    refractory : torch.Tensor or None
+        Brian2's ``timestep(tau_ref, dt)`` per neuron (int), or None when it is below 2 (then
+        no step is ever refractory).
+    clamped : frozenset of str
+        The variables flagged ``(unless refractory)``.
+    order : {"brian", "paper"}
+        Brian2's order of a step, or paper A's discrete form.
+    spiking : bool
+        False for a non-spiking layer (no threshold, no reset).
+    surrogate : str
+        The spike function's surrogate derivative (a key of :data:`~dgnsim.surrogate.SURROGATES`).
+    width : float (mV)
+        The surrogate's width.
+    detach_reset : bool
+        The reset is a constant of the backward pass.
+    detach_recurrent : bool
+        The recurrent spikes are constants of the backward pass.
     """
 
     program: StepProgram
@@ -62,11 +86,17 @@ class StepParameters:
 class StepState:
     """The state between two steps.
 
-    ``variables``: the model's state variables, (batch, n) each, in mV-ms numbers;
-    ``z``: the spikes of the last step (the recurrent input of the next one);
-    ``refractory``: steps of refractoriness left per neuron (int), None without a
-    refractory period; ``distance``: not an input but a record: the distance to threshold
-    (mV) on which ``z`` was decided, before the reset (None for a non-spiking layer).
+    Parameters
+    ----------
+    variables : dict of str to torch.Tensor
+        The model's state variables, (batch, n) each, in mV-ms numbers.
+    z : torch.Tensor
+        The spikes of the last step (the recurrent input of the next one), (batch, n).
+    refractory : torch.Tensor or None
+        Steps of refractoriness left per neuron (int), None without a refractory period.
+    distance : torch.Tensor or None
+        Not an input but a record: the distance to threshold (mV) on which ``z`` was
+        decided, before the reset (None for a non-spiking layer or an initial state).
     """
 
     variables: dict
@@ -76,17 +106,46 @@ class StepState:
 
 
 def refractory_steps(tau_ref: torch.Tensor, dt: float) -> torch.Tensor | None:
-    """Brian2's ``timestep(tau_ref, dt) = int((tau_ref + 1e-3 dt)/dt)`` (ms, ms), or None if below 2.
+    """Brian2's ``timestep(tau_ref, dt) = int((tau_ref + 1e-3 dt)/dt)``, or None if below 2.
 
     A period under two steps has no effect in Brian2: a neuron that spiked at step s is
     free again at step s + 1 whenever ``timestep(tau_ref, dt) <= 1``.
+
+    Parameters
+    ----------
+    tau_ref : torch.Tensor (ms)
+        The refractory period, per neuron or shared.
+    dt : float (ms)
+        The time step.
+
+    Returns
+    -------
+    torch.Tensor or None
+        The period in whole steps (int64), or None if no neuron's is 2 or more.
     """
     steps = torch.floor((tau_ref.detach().double() + 1e-3 * dt) / dt).to(torch.int64)
     return steps if bool(torch.any(steps >= 2)) else None
 
 
 def initial_state(p: StepParameters, batch: int, n: int, dtype: torch.dtype) -> StepState:
-    """The model's initial values for ``batch`` copies of ``n`` neurons, no spikes, none refractory."""
+    """The model's initial values for ``batch`` copies of ``n`` neurons, no spikes, none refractory.
+
+    Parameters
+    ----------
+    p : StepParameters
+        The step's constant inputs (the initial values may read the parameters).
+    batch : int
+        Copies of the layer.
+    n : int
+        Neurons.
+    dtype : torch.dtype
+        The floating type of the state.
+
+    Returns
+    -------
+    StepState
+        The state before the first step.
+    """
     device = next(iter(p.params.values())).device
     variables = {
         var: torch.zeros(batch, n, dtype=dtype, device=device) + p.program.initial[var](p.params)
@@ -99,11 +158,30 @@ def initial_state(p: StepParameters, batch: int, n: int, dtype: torch.dtype) -> 
 def step(jumps: dict, state: StepState, p: StepParameters) -> tuple[torch.Tensor, StepState]:
     """One time step: ``(z, new_state)`` for the input ``jumps`` of this step.
 
-    ``jumps``: per input target variable (e.g. ``"I"``, ``"g"``), its feed-forward jump
-    this step, (batch, n) (the layer's :meth:`~dgnsim.surrogate.SpikingLayer.input_drive`
-    at one step); ``state``: the record returned by the previous step (or
-    :func:`initial_state`); ``p``: :class:`StepParameters`. ``z``: spikes (batch, n), 0/1.
     Pure: neither ``state`` nor ``p`` is changed.
+
+    Parameters
+    ----------
+    jumps : dict of str to torch.Tensor
+        Per input target variable (e.g. ``"I"``, ``"g"``), its feed-forward jump this step,
+        (batch, n) in mV-ms numbers (the layer's
+        :meth:`~dgnsim.surrogate.SpikingLayer.input_drive` at one step).
+    state : StepState
+        The record returned by the previous step (or :func:`initial_state`).
+    p : StepParameters
+        The step's constant inputs.
+
+    Returns
+    -------
+    z : torch.Tensor
+        Spikes (batch, n), 0/1.
+    new_state : StepState
+        The state after the step, with the distance ``z`` was decided on.
+
+    Raises
+    ------
+    ValueError
+        A refractory period with ``order="paper"``.
     """
     program, params = p.program, p.params
     variables, z = dict(state.variables), state.z

@@ -44,11 +44,29 @@ from dgnsim.surrogate.program import compile_model
 
 
 def input_delays(delays, dt: float) -> tuple[tuple[float, ...], tuple[int, ...]]:
-    """Checked input delays: (delays in ms, in whole steps of ``dt`` ms).
+    """Checked input delays: (delays in ms, in whole steps of ``dt``).
 
     Each input channel reaches each neuron through one synapse per delay, with its own
-    weights (a fixed set of axonal delays, as Brian2's per-synapse ``delay``). Delays must
-    be distinct, non-negative whole multiples of dt.
+    weights (a fixed set of axonal delays, as Brian2's per-synapse ``delay``).
+
+    Parameters
+    ----------
+    delays : sequence of float (ms)
+        Distinct, non-negative whole multiples of ``dt``.
+    dt : float (ms)
+        The time step.
+
+    Returns
+    -------
+    delays : tuple of float
+        The delays (ms).
+    steps : tuple of int
+        The delays in steps.
+
+    Raises
+    ------
+    ValueError
+        Delays that are not numbers, none, negative, repeated or not whole multiples of dt.
     """
     try:
         values = tuple(float(d) for d in delays)
@@ -68,6 +86,49 @@ class SpikingLayer(nn.Module):
     """``n_out`` neurons of ``model`` fed by ``n_in`` inputs (and themselves if ``recurrent``).
 
     A nonzero refractory period (``params={"tau_ref": ...}``) needs ``order="brian"``.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The neuron model (a name or path, as :func:`~dgnsim.core.models.load_model` takes).
+    n_in : int
+        Input channels.
+    n_out : int
+        Neurons.
+    recurrent : bool
+        Recurrent weights (the previous step's spikes jump the input targets).
+    dt : float (ms)
+        The time step.
+    params : dict of str to Quantity, optional
+        Parameter values other than the model file's defaults, with their units (scalars,
+        or one value per neuron for per-neuron parameters).
+    reset : str, optional
+        A reset variant of the model file (e.g. ``"soft"``); None: its default reset.
+    surrogate : str
+        The spike function's surrogate derivative (a key of :data:`~dgnsim.surrogate.SURROGATES`).
+    width : float (mV)
+        The surrogate's width.
+    order : {"brian", "paper"}
+        Brian2's order of a step, or paper A's discrete form (see the module).
+    detach_reset : bool
+        The reset is a constant of the backward pass.
+    spiking : bool
+        False: no threshold and no reset (a leaky integrator, as the readout).
+    detach_recurrent : bool
+        The recurrent spikes are constants of the backward pass.
+    delays : sequence of float (ms)
+        Input delays: one synapse per input channel, neuron and delay (see :func:`input_delays`).
+    compile_loop : bool
+        Run the time loop under ``torch.compile`` while gradients are on (training), in
+        chunks of :data:`COMPILE_STEPS` steps; the first batch then takes seconds to compile
+        (a batch of another size, once more). Evaluation, and every run without gradients,
+        stays eager. Falls back to eager, with a warning, where compilation fails.
+
+    Raises
+    ------
+    ValueError
+        An unknown order or parameter, sizes below 1, a parameter value of the wrong unit
+        or shape, a positive parameter that is not, a refractory period with ``order="paper"``.
     """
 
     def __init__(
@@ -146,14 +207,40 @@ class SpikingLayer(nn.Module):
         return frozenset(self._positive)
 
     def to_raw(self, name: str, value: torch.Tensor) -> torch.Tensor:
-        """The stored (learned) form of a parameter value: log for positive ones, value/scale if scaled."""
+        """The stored (learned) form of a parameter value: log for positive ones, value/scale if scaled.
+
+        Parameters
+        ----------
+        name : str
+            The parameter.
+        value : torch.Tensor
+            Its value in mV-ms numbers.
+
+        Returns
+        -------
+        torch.Tensor
+            The stored form.
+        """
         p = self.spec.parameters[name]
         if name in self._positive:
             return torch.log(value)
         return value / p.learn_scale if p.learn_scale else value
 
     def from_raw(self, name: str, raw: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`to_raw`: the parameter value in mV-ms numbers."""
+        """Inverse of :meth:`to_raw`: the parameter value in mV-ms numbers.
+
+        Parameters
+        ----------
+        name : str
+            The parameter.
+        raw : torch.Tensor
+            Its stored form.
+
+        Returns
+        -------
+        torch.Tensor
+            Its value in mV-ms numbers.
+        """
         p = self.spec.parameters[name]
         if name in self._positive:
             return torch.exp(raw)
@@ -164,7 +251,18 @@ class SpikingLayer(nn.Module):
         return {name: self.from_raw(name, getattr(self, f"p_{name}")) for name in self.spec.parameters}
 
     def weights(self, kind: str = "W") -> dict[str, torch.Tensor]:
-        """Input (``"W"``) or recurrent (``"R"``) weight matrices by synapse parameter."""
+        """Input (``"W"``) or recurrent (``"R"``) weight matrices by synapse parameter.
+
+        Parameters
+        ----------
+        kind : {"W", "R"}
+            Input weights, (K n_in, n_out) with K delays, or recurrent ones, (n_out, n_out).
+
+        Returns
+        -------
+        dict of str to torch.nn.Parameter
+            Synapse parameter (``w``, ``c``) to its matrix.
+        """
         return {n: getattr(self, f"{kind}_{n}") for n in self.program.input_targets}
 
     def project(self) -> None:
@@ -229,8 +327,21 @@ class SpikingLayer(nn.Module):
     def step_parameters(self, dtype: torch.dtype | None = None) -> StepParameters:
         """The constant inputs of :func:`~dgnsim.surrogate.functional.step` for this layer.
 
-        ``dtype``: the floating type of the run (default: the layer's); the neuron
-        parameters, ``dt`` and the invariants hoisted out of the loop are in it.
+        Parameters
+        ----------
+        dtype : torch.dtype, optional
+            The floating type of the run (default: the layer's); the neuron parameters,
+            ``dt`` and the invariants hoisted out of the loop are in it.
+
+        Returns
+        -------
+        StepParameters
+            The step's constant inputs.
+
+        Raises
+        ------
+        ValueError
+            A refractory period with ``order="paper"``.
         """
         params = self.neuron_params()
         dtype = dtype or params[next(iter(params))].dtype
@@ -259,11 +370,43 @@ class SpikingLayer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Spikes (T, B, n_out) for input spikes ``x`` (T, B, n_in)."""
+        """Spikes (T, B, n_out) for input spikes ``x`` (T, B, n_in).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input spikes, (T, B, n_in).
+
+        Returns
+        -------
+        torch.Tensor
+            Spikes, (T, B, n_out), 0/1.
+        """
         return self.run(x)[0]
 
     def run(self, x: torch.Tensor, record: bool = False):
-        """Spikes, and with ``record`` the state after each step: {var: (T, B, n_out)}."""
+        """Spikes, and with ``record`` the state after each step.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input spikes, (T, B, n_in).
+        record : bool
+            Also return the state variables after each step.
+
+        Returns
+        -------
+        spikes : torch.Tensor
+            (T, B, n_out), 0/1.
+        traces : dict of str to torch.Tensor or None
+            With ``record``, each state variable after each step, (T, B, n_out) in mV-ms
+            numbers; else None.
+
+        Raises
+        ------
+        ValueError
+            Input of another shape.
+        """
         if x.ndim != 3 or x.shape[2] != self.n_in:
             raise ValueError(f"input must be (time, batch, {self.n_in}), got {tuple(x.shape)}")
         p = self.step_parameters(x.dtype)
@@ -297,8 +440,19 @@ class SpikingLayer(nn.Module):
         return out, ({v: torch.cat([tr[v] for tr in traces]) for v in traces[0]} if record else None)
 
     def delayed_input(self, x: torch.Tensor) -> torch.Tensor:
-        """Input spikes as the synapses deliver them: (T, B, K n_in), block k is ``x`` delayed by
-        ``delay_steps[k]`` steps (silent before), the rows of ``W`` in the same order."""
+        """Input spikes as the synapses deliver them.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input spikes, (T, B, n_in).
+
+        Returns
+        -------
+        torch.Tensor
+            (T, B, K n_in): block k is ``x`` delayed by ``delay_steps[k]`` steps (silent
+            before), the rows of ``W`` in the same order.
+        """
         if self.delay_steps == (0,):
             return x
         steps = x.shape[0]
@@ -309,7 +463,18 @@ class SpikingLayer(nn.Module):
         return torch.cat(blocks, dim=2)
 
     def input_drive(self, x: torch.Tensor) -> dict:
-        """Per input target (e.g. ``I``, ``g``): its jump at each step, a tuple of T (B, n_out) tensors."""
+        """Per input target (e.g. ``I``, ``g``): its jump at each step.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input spikes, (T, B, n_in).
+
+        Returns
+        -------
+        dict of str to tuple of torch.Tensor
+            Per input target, T tensors (B, n_out) in mV-ms numbers.
+        """
         # one product for all steps; unbind once (indexing per step would cost O(T^2) backward)
         xd = self.delayed_input(x)
         return {self.program.input_targets[n]: (xd @ w).unbind(0) for n, w in self.weights("W").items()}
@@ -378,6 +543,24 @@ class Readout(SpikingLayer):
     """Non-spiking leaky integrators (the ``lif`` model without threshold).
 
     Logits: v - v_rest (mV) pooled over time, by its mean or its maximum.
+
+    Parameters
+    ----------
+    n_in : int
+        Inputs (the hidden neurons).
+    n_out : int
+        Outputs (the classes).
+    dt : float (ms)
+        The time step.
+    params : dict of str to Quantity, optional
+        ``lif`` parameter values other than the defaults.
+    pool : {"mean", "max"}
+        How the logits pool v - v_rest over time.
+
+    Raises
+    ------
+    ValueError
+        An unknown pool.
     """
 
     W_w: nn.Parameter  # registered by SpikingLayer: the readout's synapse parameter is w
@@ -389,6 +572,18 @@ class Readout(SpikingLayer):
         self.pool = pool
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_out): v - v_rest (mV) pooled over time.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Hidden spikes, (T, B, n_in).
+
+        Returns
+        -------
+        torch.Tensor
+            Logits, (B, n_out).
+        """
         if self.pool == "mean":
             return self.mean_response(x)
         _, traces = self.run(x, record=True)
@@ -402,6 +597,16 @@ class Readout(SpikingLayer):
         step-by-step loop (:meth:`run`) to unit jumps; they depend only on the time
         constants and T, and are cached. Equal to the loop up to rounding, and one
         time loop cheaper in training.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Hidden spikes, (T, B, n_in).
+
+        Returns
+        -------
+        torch.Tensor
+            The time-mean of v - v_rest (mV), (B, n_out).
         """
         steps = x.shape[0]
         kernel, k_ext = self._kernels(steps, x.dtype)
@@ -438,15 +643,71 @@ class Readout(SpikingLayer):
 
 
 def pool_logits(v: torch.Tensor, pool: str) -> torch.Tensor:
-    """Logits from readout potentials ``v`` (T, B, n) in mV: mean or max over time."""
+    """Logits from readout potentials: their mean or maximum over time.
+
+    Parameters
+    ----------
+    v : torch.Tensor (mV)
+        Readout potentials less rest, (T, B, n).
+    pool : {"mean", "max"}
+        How to pool over time.
+
+    Returns
+    -------
+    torch.Tensor
+        Logits, (B, n).
+    """
     return v.mean(dim=0) if pool == "mean" else v.max(dim=0).values
 
 
 class Classifier(nn.Module):
     """Input spikes -> one hidden layer of ``model`` (optionally recurrent) -> readout logits.
 
-    ``model``: a name, a path to a model file or a :class:`~dgnsim.core.models.NeuronModel`
-    (as :func:`~dgnsim.core.models.load_model` takes); ``config["model"]`` records its name.
+    ``config`` records the constructor's arguments (JSON; the model by name), all but
+    ``compile_loop``, which changes how the network runs, not what it computes.
+
+    Parameters
+    ----------
+    model : str, path-like or NeuronModel
+        The hidden layer's model (as :func:`~dgnsim.core.models.load_model` takes);
+        ``config["model"]`` records its name.
+    n_in : int
+        Input channels.
+    n_hidden : int
+        Hidden neurons.
+    n_out : int
+        Classes (readout neurons).
+    recurrent : bool
+        Recurrent hidden weights.
+    dt : float (ms)
+        The time step.
+    surrogate : str
+        The spike function's surrogate derivative (a key of :data:`~dgnsim.surrogate.SURROGATES`).
+    width : float (mV)
+        The surrogate's width.
+    reset : str, optional
+        A reset variant of the model file; None: its default reset.
+    order : {"brian", "paper"}
+        The hidden layer's order of a step (see :class:`SpikingLayer`).
+    seed : int
+        Seed of the initial weights.
+    weight_scale : float
+        Factor on the initial weights.
+    bias : float (mV)
+        The hidden neurons' initial ``I_ext``.
+    pool : {"mean", "max"}
+        How the readout pools over time.
+    dropout : float
+        Probability that a hidden spike is dropped on its way to the readout in training.
+    delays : sequence of float (ms)
+        The hidden layer's input delays.
+    compile_loop : bool
+        Compile the hidden layer's time loop for training (see :class:`SpikingLayer`).
+
+    Raises
+    ------
+    ValueError
+        A dropout outside [0, 1), and what :class:`SpikingLayer` and :class:`Readout` refuse.
     """
 
     config: dict[str, Any]  # JSON: the constructor's arguments, the model by name
@@ -513,7 +774,15 @@ class Classifier(nn.Module):
     def init_weights(self, seed: int, scale: float = 1.0) -> None:
         """Gaussian weights scaled by fan-in (w: mV; one input per channel and delay), small
         positive gate conductances (c), and hidden neurons biased towards threshold (I_ext =
-        ``bias`` mV)."""
+        ``bias`` mV).
+
+        Parameters
+        ----------
+        seed : int
+            Seed of the weights' generator.
+        scale : float
+            Factor on the weights.
+        """
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             cast(nn.Parameter, self.hidden.p_I_ext).fill_(self.config["bias"])  # registered by name
@@ -537,6 +806,16 @@ class Classifier(nn.Module):
         In training mode, hidden spikes reach the readout through dropout (probability
         ``dropout``, survivors scaled by 1/(1 - dropout)); in evaluation mode, and so in
         Brian2, every spike passes unchanged.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input spikes, (B, T, n_in).
+
+        Returns
+        -------
+        torch.Tensor
+            Logits, (B, n_out).
         """
         h = self.hidden(x.transpose(0, 1))
         if self.training and self.config["dropout"]:
@@ -544,10 +823,30 @@ class Classifier(nn.Module):
         return self.readout(h)
 
     def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden layer's spikes.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input spikes, (B, T, n_in).
+
+        Returns
+        -------
+        torch.Tensor
+            Hidden spikes, (T, B, n_hidden), 0/1.
+        """
         return self.hidden(x.transpose(0, 1))
 
     def regularizer(self) -> torch.Tensor:
+        """The hidden layer's and the readout's :meth:`SpikingLayer.regularizer`, summed.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar penalty.
+        """
         return self.hidden.regularizer() + self.readout.regularizer()
 
     def project(self) -> None:
+        """The hidden layer's :meth:`SpikingLayer.project` (call after each optimiser step)."""
         self.hidden.project()

@@ -35,7 +35,36 @@ from dgnsim.core.units import mv_ms_value
 
 @dataclass(frozen=True)
 class StepProgram:
-    """One model's time step as torch functions over dicts of tensors (mV, ms)."""
+    """One model's time step as torch functions over dicts of tensors (mV, ms).
+
+    Made by :func:`compile_model`.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        The model.
+    state_vars : tuple of str
+        The state variables, in update order.
+    input_targets : dict of str to str
+        Synapse parameter to the state variable it jumps (``w`` to ``I``).
+    inclusive : bool
+        The threshold is ``>=`` (else ``>``).
+    source : str
+        The generated Python, for inspection.
+    prepare : callable
+        ``(params, dt)`` to the invariants hoisted out of the time loop.
+    advance : dict of str to callable
+        Per variable, ``(state, params, invariants)`` to its value after one step.
+    distance : callable
+        ``(state, params, invariants)`` to the distance to threshold (mV).
+    reset_statements : tuple of (str, str, callable)
+        ``(target, op, expr)``: the reset's statements, ``expr`` a function of
+        ``(state, params)``.
+    initial : dict of str to Expression
+        Per variable, its initial value as a function of the parameters.
+    membrane : str
+        The variable on the left of the threshold.
+    """
 
     model: NeuronModel
     state_vars: tuple[str, ...]  # in update order
@@ -52,12 +81,28 @@ class StepProgram:
     def reset(self, state: dict, spikes: torch.Tensor, params: dict, differentiable: bool = False) -> dict:
         """Apply the reset where ``spikes`` is 1, exactly as Brian2's reset.
 
-        ``differentiable``: write ``v = z*v_reset + (1-z)*v`` (exact for z in {0, 1}) so the
-        gradient flows through the spikes. Otherwise the membrane's reset is a constant of the
-        backward pass: a cheaper ``where`` for ``v = ...``, and the spikes detached for a soft
-        reset ``v -= ...`` (with them attached, the gradient through 100 soft resets of an
-        FSDD sample overflowed to NaN in the first batch). Increments of other variables
-        (an adaptive threshold's ``a += 1``) keep their gradient either way.
+        Increments of variables other than the membrane (an adaptive threshold's ``a += 1``)
+        keep their gradient either way.
+
+        Parameters
+        ----------
+        state : dict of str to torch.Tensor
+            The state variables (mV-ms numbers); not changed.
+        spikes : torch.Tensor
+            0/1 per neuron.
+        params : dict of str to torch.Tensor
+            The neuron parameters (mV-ms numbers).
+        differentiable : bool
+            Write ``v = z*v_reset + (1-z)*v`` (exact for z in {0, 1}) so the gradient flows
+            through the spikes. Otherwise the membrane's reset is a constant of the backward
+            pass: a cheaper ``where`` for ``v = ...``, and the spikes detached for a soft
+            reset ``v -= ...`` (with them attached, the gradient through 100 soft resets of
+            an FSDD sample overflowed to NaN in the first batch).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            The state after the reset.
         """
         state = dict(state)
         fired = spikes > 0
@@ -76,12 +121,42 @@ class StepProgram:
 
 
 def parameter_values(model: NeuronModel) -> dict[str, float]:
-    """Every parameter's default in the mV-ms system."""
+    """Every parameter's default in the mV-ms system.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        The model.
+
+    Returns
+    -------
+    dict of str to float
+        Parameter name to its default (mV, ms).
+    """
     return {n: float(mv_ms_value(p.default)) for n, p in model.parameters.items()}
 
 
 def compile_model(model, reset: str | None = None) -> StepProgram:
-    """Compile ``model`` (name or record) with its default reset or a named variant."""
+    """Compile ``model`` with its default reset or a named variant.
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        A model name (or path, as :func:`~dgnsim.core.models.load_model` takes) or record.
+    reset : str or None
+        A reset variant of the model file (``resets``); None or ``"default"``: its ``reset``.
+
+    Returns
+    -------
+    StepProgram
+        The step's torch functions.
+
+    Raises
+    ------
+    ValueError
+        A noise term in a step, a reset of something not a state variable or naming an
+        unknown name, a synapse that jumps a refractory-clamped variable.
+    """
     model = model if isinstance(model, NeuronModel) else load_model(model)
     where = model_origin(model)
     blocks = step_statements(model.equations(), None, model.update_order, refractory=False)
