@@ -59,6 +59,8 @@ exclude_patterns = [
 ]
 templates_path = ["_templates"]
 default_role = "code"
+# Smart quotes and ellipses, but no dashes: "--noise" in the CLI reference (argparse help) stays an option.
+smartquotes_action = "qe"
 nitpicky = False
 myst_heading_anchors = 3
 
