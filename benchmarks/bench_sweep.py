@@ -17,7 +17,9 @@ every contender runs its share of each round, one after the other; (a) runs
 ``--rebuild-points`` points in all (a build costs the same for every point), and is
 reported per point. Reported: (a)/(b) per point, 2 workers against 1 (running cluster, and
 with start-up), the engine's overhead per point beyond the worker's run of the binary, and
-the start-up and shut-down of a cluster per sweep. Writes benchmarks/results/sweep.json and
+the start-up and shut-down of a cluster per sweep. As a control, each round also times a
+CPU-bound Python loop on one process and split over two: what the machine's two cores gave
+in that round (other work on a shared machine takes its share). Writes benchmarks/results/sweep.json and
 sweep.md. Usage: python benchmarks/bench_sweep.py [--quick]
 """
 
@@ -29,6 +31,7 @@ import platform
 import shutil
 import tempfile
 import time
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +124,24 @@ def engine(raw: dict, store: Path, **where) -> tuple[float, list[float], float]:
     return wall, [float(x) for x in np.asarray(ds.rate).ravel()], float(np.asarray(ds.run_s).mean())
 
 
+def spin(n: int) -> float:
+    """A CPU-bound loop (the machine's own 2-against-1 scaling, timed beside the engine); seconds."""
+    start, x = time.perf_counter(), 0
+    for i in range(n):
+        x += i * i
+    return time.perf_counter() - start
+
+
+def machine_scaling(pool, n: int = 4_000_000) -> float:
+    """The same work on one process and split over two: how much faster two cores made it."""
+    start = time.perf_counter()
+    pool.map(spin, [n])
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    pool.map(spin, [n // 2, n // 2])
+    return one / (time.perf_counter() - start)
+
+
 ENGINES = {
     "c_engine_1_worker": {"workers": 1},
     "c_engine_2_workers": {"workers": 2},
@@ -140,10 +161,12 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
     times = {"a_build_per_point": [], "b_one_build_serial": [], **{k: [] for k in ENGINES}}
     counts = {k: [] for k in times}
     run_s = {k: [] for k in ENGINES}
-    agree, build_s = True, []
+    agree, build_s, machine = True, [], []
     scratch = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     clusters, clients = [], {}
+    pool = get_context("spawn").Pool(2)
     try:
+        pool.map(spin, [10, 10])
         # warm-up: compile the one binary of (b), (c) and (d) (built at the defaults), so none of them pays for it
         one_build_serial(_spec(neurons, duration, points=shares[0][:1]))
         for n in (1, 2):
@@ -174,8 +197,10 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
                 t, _ = build_per_point(_spec(neurons, duration, points=rebuild_shares[r]), scratch / f"builds{r}")
                 times["a_build_per_point"].append(t)
                 counts["a_build_per_point"].append(len(rebuild_shares[r]))
+            machine.append(machine_scaling(pool))
             print(f"round {r + 1}/{rounds} done", flush=True)
     finally:
+        pool.terminate()
         for c in [*clients.values(), *clusters]:
             c.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -212,6 +237,8 @@ def main(quick: bool, rounds: int, rebuild_points: int) -> dict:
         "ratio_2_workers_vs_1_with_startup": per_point["c_engine_1_worker"] / per_point["c_engine_2_workers"],
         "engine_overhead_per_point_s": per_point["d_running_1_worker"] - point_on_worker,
         "cluster_startup_s": startup,
+        "machine_2_vs_1_cpu_loop": float(np.median(machine)),
+        "machine_2_vs_1_cpu_loop_rounds": machine,
     }
     return res
 
@@ -241,7 +268,9 @@ def report(res: dict) -> str:
             f"- (a)/(b): **{res['ratio_build_per_point_vs_one_build']:.1f}x** (target >= 20x).",
             f"- engine 2 workers against 1 on a running cluster: **{res['ratio_2_workers_vs_1_running']:.2f}x** "
             f"(target >= 1.7x on 2 cores); with each sweep starting its own cluster "
-            f"({per_round} points): {res['ratio_2_workers_vs_1_with_startup']:.2f}x.",
+            f"({per_round} points): {res['ratio_2_workers_vs_1_with_startup']:.2f}x. The machine itself, in the "
+            f"same rounds: a CPU-bound Python loop split over 2 processes ran "
+            f"{res['machine_2_vs_1_cpu_loop']:.2f}x faster than on 1 (the cores are shared with other work).",
             f"- a point on its worker (the binary's run, reading and removing its results) "
             f"{w['d_running_1_worker']:.4f} s; the engine's overhead beyond it (1 worker, running cluster: "
             f"dispatch, transfer, store) {res['engine_overhead_per_point_s']:.4f} s per point.",
@@ -257,7 +286,7 @@ def report(res: dict) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 neurons, 200 ms, 20 points")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--rebuild-points", type=int, default=4)
     args = parser.parse_args()
     result = main(args.quick, args.rounds, args.rebuild_points)
