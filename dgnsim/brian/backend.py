@@ -65,6 +65,18 @@ def configure_cuda(compute_capability: float = 8.0, gpu_id: int = 0) -> None:
 
     GPU detection is switched off, so code generation and compilation work on a
     machine without a GPU; running the binary needs one.
+
+    Parameters
+    ----------
+    compute_capability : float
+        The GPU's compute capability that nvcc compiles for (e.g. 8.0 for an A100, 9.0 for an H100).
+    gpu_id : int
+        The index of the GPU that the binary runs on.
+
+    Raises
+    ------
+    BackendError
+        If cuRAND (the ``nvidia-curand`` wheel) is not installed.
     """
     import brian2cuda  # noqa: F401  (registers the device and its preferences)
     import nvidia
@@ -186,8 +198,28 @@ class Simulation:
     Every run starts from the state at build time, with the same random numbers, so
     equal run arguments give equal results. Read monitors inside the ``with`` block.
 
-    ``device``: one of :data:`DEVICES` (``runtime`` is Brian2's runtime target with its
-    default code generation, ``numpy`` and ``cython`` pick one).
+    Parameters
+    ----------
+    device : str
+        One of :data:`DEVICES` (``runtime`` is Brian2's runtime target with its default code
+        generation, ``numpy`` and ``cython`` pick one).
+    dt : Quantity (time)
+        The time step of the default clock.
+    seed : int
+        Seed of Brian2's random numbers (the same in every run).
+    compile_only : bool
+        Standalone: build, but refuse to run (e.g. CUDA on a machine without a GPU).
+    progress : bool
+        Show the binary's progress report (standalone) or Brian2's (runtime) on stderr.
+    namespace : dict, optional
+        Names for the equations, instead of the namespace of the code that calls :meth:`build`.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is unknown or ``dt`` is not positive.
+    TypeError
+        If ``namespace`` is not a dict.
     """
 
     def __init__(
@@ -247,7 +279,18 @@ class Simulation:
         return False
 
     def add(self, *objects):
-        """Add Brian2 objects to the network; returns the (single) object for chaining."""
+        """Add Brian2 objects to the network; returns the (single) object for chaining.
+
+        Parameters
+        ----------
+        *objects : brian2.BrianObject
+            Groups, synapses, monitors and other objects to add.
+
+        Returns
+        -------
+        brian2.BrianObject or tuple
+            The object, or the objects if more than one was given.
+        """
         self.network.add(*objects)
         return objects[0] if len(objects) == 1 else objects
 
@@ -284,6 +327,18 @@ class Simulation:
         Names that the objects' equations use and that they do not define resolve from
         the caller's namespace (locals, then globals), ``level`` frames up from the
         caller, unless the simulation was given ``namespace``.
+
+        Parameters
+        ----------
+        duration : Quantity (time)
+            How long every :meth:`run` simulates.
+        level : int
+            How many frames above the caller the namespace is taken from.
+
+        Raises
+        ------
+        ValueError
+            If ``duration`` is not positive.
         """
         self.duration = require_quantity("duration", duration, second, "ms")
         if float(self.duration) <= 0:
@@ -320,7 +375,21 @@ class Simulation:
         self.directory = key
 
     def run(self, run_args: dict | None = None) -> None:
-        """Run the built network from its initial state, with optional new values."""
+        """Run the built network from its initial state, with optional new values.
+
+        Parameters
+        ----------
+        run_args : dict, optional
+            ``{group.var: value}`` (and, standalone, ``{TimedArray: values}``): new
+            parameter values or initial states for this run, without a rebuild.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`build` was not called first.
+        BackendError
+            If the simulation was made ``compile_only``, or CUDA has no GPU here.
+        """
         if self.duration is None:
             raise RuntimeError("call build(duration) before run()")
         run_args = dict(run_args or {})

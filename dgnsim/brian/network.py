@@ -50,7 +50,22 @@ class ModelGroup(NeuronGroup):
 
 
 def model_of(group: NeuronGroup) -> NeuronModel:
-    """The model a group made by :func:`make_group` was built from."""
+    """The model a group made by :func:`make_group` was built from.
+
+    Parameters
+    ----------
+    group : brian2.NeuronGroup
+        A group made by :func:`make_group`.
+
+    Returns
+    -------
+    NeuronModel
+
+    Raises
+    ------
+    ValueError
+        If ``group`` was not made by :func:`make_group`.
+    """
     try:
         return _MODEL_OF[group]
     except KeyError:
@@ -58,7 +73,23 @@ def model_of(group: NeuronGroup) -> NeuronModel:
 
 
 def check_time_step(model: NeuronModel, values: dict, dt: Quantity) -> None:
-    """Refuse a time step too coarse for the model's fastest time constant."""
+    """Refuse a time step too coarse for the model's fastest time constant.
+
+    Parameters
+    ----------
+    model : NeuronModel
+        The model.
+    values : dict
+        Its parameter values (Brian2 quantities, one value or one per neuron).
+    dt : Quantity (time)
+        The time step.
+
+    Raises
+    ------
+    ValueError
+        If ``dt`` is longer than the shortest time constant over
+        ``MIN_STEPS_PER_TIME_CONSTANT``.
+    """
     for name, value in values.items():
         p = model.parameters[name]
         if p.positive and p.unit.dim == second.dim:
@@ -105,6 +136,7 @@ def make_group(
     dt: Quantity | None = None,
     name: str | None = None,
     events: dict | None = None,
+    dtype=None,
 ) -> NeuronGroup:
     """A group of ``n`` neurons of ``model`` (a name or a :class:`NeuronModel`).
 
@@ -115,12 +147,53 @@ def make_group(
     (from :func:`frozen_noise`), which makes the noise identical on every backend.
     ``reset`` picks a reset variant of the model file (e.g. ``"soft"``); ``method``
     overrides the model's integration method (a name such as ``"exponential_euler"``, or a
-    Brian2 state updater). ``events``: custom events besides the spike, ``{name: condition}``
-    as Brian2's ``NeuronGroup(events=...)``.
+    Brian2 state updater).
+
+    Parameters
+    ----------
+    model : str or NeuronModel
+        The model: a name of ``equations/``, a path, or a loaded model.
+    n : int
+        Number of neurons.
+    params : dict, optional
+        ``{parameter: Quantity}`` overriding the model's defaults; one value, or ``n``.
+    per_neuron : sequence of str
+        Parameters to store per neuron even when given one value (so that a run argument
+        can give them one value per neuron).
+    reset : str, optional
+        A reset variant of the model file (e.g. ``"soft"``); default: the model's reset.
+    method : str or callable, optional
+        The integration method (default: the model's).
+    noise_table : brian2.TimedArray, optional
+        Frozen noise from :func:`frozen_noise` (needs ``noise_sigma`` in ``params``).
+    dt : Quantity (time), optional
+        The group's time step (default: the default clock's).
+    name : str, optional
+        The group's Brian2 name.
+    events : dict, optional
+        Custom events besides the spike, ``{name: condition}`` as Brian2's
+        ``NeuronGroup(events=...)``.
+    dtype : numpy floating-point type, optional
+        The type of the group's state variables and parameters (e.g. ``numpy.float32``,
+        which halves the bytes a standalone loop moves per neuron and step); default
+        float64. Spike times (``lastspike``) stay float64, as the clock.
+
+    Returns
+    -------
+    brian2.NeuronGroup
+
+    Raises
+    ------
+    ValueError
+        On a bad ``n``, an unknown parameter, a value of the wrong sign or shape, a ``dt``
+        too coarse for the model, or a ``noise_table`` without ``noise_sigma``.
+    TypeError
+        If ``dtype`` is not a floating-point type.
     """
     model = _as_model(model)
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n: the number of neurons must be a positive integer, got {n!r}")
+    float_type = _float_dtype(dtype)
     params = dict(params or {})
     values = _check_values(model, int(n), params)
     dt = require_quantity("dt", dt if dt is not None else defaultclock.dt, second, "ms")
@@ -150,6 +223,7 @@ def make_group(
         dt=None if dt == defaultclock.dt else dt,
         name=name or f"{model.name}*",
         events=dict(events or {}),
+        dtype=_float_variables(eqs, float_type),
     )
     for pname, value in values.items():
         if pname == "noise_sigma" and not noise:
@@ -160,6 +234,32 @@ def make_group(
     object.__setattr__(group, "_dgnsim_noise", noise)
     _MODEL_OF[group] = model
     return group
+
+
+def _float_dtype(dtype):
+    """``dtype`` checked: None (Brian2's default, float64) or a numpy floating-point type."""
+    if dtype is None:
+        return None
+    try:
+        kind = np.dtype(dtype)
+    except TypeError:
+        kind = None
+    if kind is None or kind.kind != "f":
+        raise TypeError(f"dtype: a numpy floating-point type such as numpy.float32, not {dtype!r}")
+    return kind
+
+
+def _float_variables(eqs, dtype) -> dict | None:
+    """Brian2's ``dtype`` argument: ``dtype`` for every floating-point variable of ``eqs``.
+
+    A dict (not one dtype for the group), so that Brian2 keeps ``lastspike`` in the
+    clock's float64: a spike time in float32 would lose whole steps after a few seconds.
+    """
+    if dtype is None:
+        return None
+    from brian2.equations.equations import FLOAT
+
+    return {name: dtype for name, eq in eqs.items() if eq.var_type == FLOAT}
 
 
 def _freeze(eqs, table_name: str):
@@ -180,7 +280,30 @@ def _freeze(eqs, table_name: str):
 
 
 def frozen_noise(n: int, duration: Quantity, dt: Quantity, seed: int, name: str = "noise_table") -> TimedArray:
-    """A table of standard normal samples, one per neuron and step, drawn from ``seed``."""
+    """A table of standard normal samples, one per neuron and step, drawn from ``seed``.
+
+    Parameters
+    ----------
+    n : int
+        Number of neurons (columns).
+    duration : Quantity (time)
+        The time the table covers.
+    dt : Quantity (time)
+        The time step (one row per step).
+    seed : int
+        Seed of numpy's generator.
+    name : str
+        The TimedArray's name in the equations.
+
+    Returns
+    -------
+    brian2.TimedArray
+
+    Raises
+    ------
+    ValueError
+        If the table would hold more than ``MAX_FROZEN_NOISE_VALUES`` values.
+    """
     duration = require_quantity("duration", duration, second, "ms")
     dt = require_quantity("dt", dt, second, "ms")
     steps = int(np.ceil(float(duration / dt))) + 1
@@ -199,6 +322,30 @@ def poisson_input(
     """``n`` independent Poisson trains at ``rate``, drawn in numpy (same on every backend).
 
     At most one spike per source and step (probability ``rate*dt``).
+
+    Parameters
+    ----------
+    n : int
+        Number of sources.
+    rate : Quantity (frequency)
+        The rate of each source.
+    duration : Quantity (time)
+        How long the trains last.
+    seed : int
+        Seed of numpy's generator.
+    dt : Quantity (time), optional
+        The time step (default: the default clock's).
+    name : str
+        The group's Brian2 name.
+
+    Returns
+    -------
+    brian2.SpikeGeneratorGroup
+
+    Raises
+    ------
+    ValueError
+        If ``rate`` is negative or gives more than one spike per step.
     """
     rate = require_quantity("rate", rate, Hz, "Hz")
     duration = require_quantity("duration", duration, second, "ms")
@@ -237,18 +384,54 @@ def connect(
     seed: int | None = None,
     delay: Quantity | None = None,
     name: str | None = None,
+    dtype=None,
     **weights,
 ) -> Synapses:
     """Synapses from ``source`` to ``target`` with the target model's synapse.
 
     Connectivity: explicit ``i``/``j`` index arrays, or each pair with probability
     ``p`` (drawn in numpy from ``seed``; no self-connections when ``source`` is
-    ``target``, i.e. recurrent). ``weights``: the synapse parameters of the model
-    (``w``, and ``c`` for the DGN family), each one value or one per synapse; ``delay``
-    (a time) likewise.
+    ``target``, i.e. recurrent).
+
+    Parameters
+    ----------
+    source : brian2.Group
+        The presynaptic group (any Brian2 group with spikes).
+    target : brian2.NeuronGroup
+        The postsynaptic group, made by :func:`make_group`.
+    p : float, optional
+        Connection probability of each pair (with ``seed``).
+    i : array of int, optional
+        Presynaptic indices (with ``j``).
+    j : array of int, optional
+        Postsynaptic indices (with ``i``).
+    seed : int, optional
+        Seed of the random connectivity (needed with ``p``).
+    delay : Quantity (time), optional
+        One delay, or one per synapse.
+    name : str, optional
+        The synapses' Brian2 name.
+    dtype : numpy floating-point type, optional
+        The type of the synapse parameters (e.g. ``numpy.float32``); default float64.
+    **weights : Quantity
+        The synapse parameters of the model (``w``, and ``c`` for the DGN family), each
+        one value or one per synapse.
+
+    Returns
+    -------
+    brian2.Synapses
+
+    Raises
+    ------
+    ValueError
+        On unknown synapse parameters, both or neither of ``p`` and ``i``/``j``, indices
+        outside the groups, a negative or non-finite delay, or a negative conductance.
+    TypeError
+        If ``dtype`` is not a floating-point type.
     """
     model = model_of(target)
     syn = model.synapse
+    float_type = _float_dtype(dtype)
     unknown = set(weights) - set(syn.parameters)
     if unknown:
         raise ValueError(
@@ -282,6 +465,7 @@ def connect(
         model=syn.model,
         on_pre=syn.on_pre,
         name=name or f"{model.name}_synapses*",
+        dtype=None if float_type is None else dict.fromkeys(syn.parameters, float_type),
         **({"delay": delay} if delay is not None and np.ndim(delay) == 0 else {}),
     )
     synapses.connect(i=i, j=j)

@@ -24,7 +24,37 @@ POOL_FACTOR = 4
 
 @dataclass
 class SimulationResult:
-    """Spikes (indices, times in s) and state traces of the recorded neurons."""
+    """Spikes (indices, times in s) and state traces of the recorded neurons.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    device : str
+        The backend it ran on.
+    seed : int
+        The seed of all its randomness.
+    n_neurons : int
+        Number of neurons.
+    duration_s : float (s)
+        Simulated time.
+    dt_s : float (s)
+        Time step.
+    spike_i : numpy.ndarray
+        Neuron index of each spike.
+    spike_t_s : numpy.ndarray (s)
+        Time of each spike.
+    trace_t_s : numpy.ndarray (s)
+        Times of the recorded traces.
+    traces : dict
+        ``{variable: (n_recorded, n_steps) array}`` in SI units.
+    trace_units : dict
+        ``{variable: unit text}`` of the traces.
+    recorded : numpy.ndarray
+        Indices of the recorded neurons.
+    timings : dict
+        The backend's timings (``network_s``: the binary's own run time, ...).
+    """
 
     model: str
     device: str
@@ -42,6 +72,7 @@ class SimulationResult:
 
     @property
     def mean_rate_hz(self) -> float:
+        """Mean firing rate over neurons and time (Hz)."""
         return len(self.spike_i) / (self.n_neurons * self.duration_s)
 
 
@@ -60,12 +91,49 @@ def simulate(
     n_record: int = 3,
     frozen: bool = True,
     progress: bool = False,
+    dtype=None,
 ) -> SimulationResult:
     """Simulate ``n_neurons`` of ``model`` (a name, a path or a record) for ``duration`` under Poisson input.
 
-    ``synapse``: values of the model's synapse parameters (e.g. ``{"w": 2*mV}``);
-    ``params``: neuron parameter overrides (``noise_sigma`` switches noise on; with
-    ``frozen`` the noise comes from a numpy table, identical on every backend).
+    Parameters
+    ----------
+    model : str, pathlib.Path or NeuronModel
+        The model.
+    n_neurons : int
+        Number of neurons.
+    duration : Quantity (time)
+        Simulated time.
+    input_rate : Quantity (frequency)
+        Rate of each Poisson source.
+    device : str
+        The backend (one of ``dgnsim.brian.backend.DEVICES``).
+    seed : int
+        Seed of the connectivity, the input trains and the frozen noise.
+    dt : Quantity (time)
+        Time step.
+    inputs_per_neuron : int
+        Mean number of input synapses per neuron.
+    synapse : dict, optional
+        Values of the model's synapse parameters (e.g. ``{"w": 2*mV}``).
+    params : dict, optional
+        Neuron parameter overrides (``noise_sigma`` switches noise on).
+    n_record : int
+        Number of neurons whose state variables are recorded.
+    frozen : bool
+        With noise: draw it from a numpy table, identical on every backend.
+    progress : bool
+        Report progress on stderr.
+    dtype : numpy floating-point type, optional
+        Type of the neurons' and synapses' variables (e.g. ``numpy.float32``); default float64.
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    ValueError
+        If ``input_rate`` is negative or ``n_neurons`` not a positive integer.
     """
     spec = load_model(model)
     duration = require_quantity("duration", duration, second, "s")
@@ -82,9 +150,19 @@ def simulate(
         table = None
         if "noise_sigma" in params and frozen:
             table = frozen_noise(n_neurons, duration, dt, seed=int(seeds[2]))
-        group = sim.add(make_group(spec, n_neurons, params, noise_table=table, dt=dt, name="neurons"))
+        group = sim.add(make_group(spec, n_neurons, params, noise_table=table, dt=dt, name="neurons", dtype=dtype))
         source = sim.add(poisson_input(n_sources, input_rate, duration, seed=int(seeds[0]), dt=dt, name="input"))
-        sim.add(connect(source, group, p=1 / POOL_FACTOR, seed=int(seeds[1]), name="input_synapses", **(synapse or {})))
+        sim.add(
+            connect(
+                source,
+                group,
+                p=1 / POOL_FACTOR,
+                seed=int(seeds[1]),
+                name="input_synapses",
+                dtype=dtype,
+                **(synapse or {}),
+            )
+        )
         record = np.arange(min(n_record, n_neurons))
         spikes = sim.add(SpikeMonitor(group, name="spikes"))
         states = sim.add(StateMonitor(group, list(spec.update_order), record=record, name="states"))
