@@ -170,6 +170,72 @@ def contenders() -> list[tuple[str, bool, Callable[[], Contender]]]:
     ]
 
 
+def profile(nets: list[Contender], iterations: int) -> dict:
+    """Where an iteration's time goes (torch.profiler, CPU time of the main thread's ops).
+
+    Regions: the forward pass, of which the hidden layer's :meth:`SpikingLayer.run` (input
+    projection, step parameters, time loop); the backward pass, of which the spike
+    function's surrogate derivative; the Adam step. The spike function's forward is the
+    ``_Spike`` op. Compiled networks show their graphs as ``CompiledFunction`` (forward) and
+    ``CompiledFunctionBackward``.
+    """
+    from torch.profiler import ProfilerActivity, record_function
+    from torch.profiler import profile as torch_profile
+
+    from dgnsim.surrogate import SpikingLayer
+
+    plain_run = SpikingLayer.run
+
+    def run(self, x, record=False):
+        with record_function("hidden_layer_run"):
+            return plain_run(self, x, record)
+
+    SpikingLayer.run = run  # type: ignore[method-assign]
+    out = {}
+    try:
+        for net in nets:
+
+            def iterate(net=net):
+                with record_function("forward"):
+                    loss = F.cross_entropy(net.net(net.x), net.y)
+                net.opt.zero_grad()
+                with record_function("backward"):
+                    loss.backward()
+                with record_function("adam"):
+                    net.opt.step()
+
+            iterate()
+            with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+                start = time.perf_counter()
+                for _ in range(iterations):
+                    iterate()
+                wall = (time.perf_counter() - start) / iterations
+            totals: dict[str, float] = {}
+            for event in prof.key_averages():
+                totals[event.key] = totals.get(event.key, 0.0) + event.cpu_time_total / 1e3 / iterations
+            keys = {
+                "forward": "forward",
+                "hidden_layer_run": "hidden_layer_run",
+                "spike_fn_forward": "_Spike",
+                "compiled_forward_graphs": "CompiledFunction",
+                "backward": "backward",
+                "spike_fn_backward": "_SpikeBackward",
+                "compiled_backward_graphs": "CompiledFunctionBackward",
+                "adam": "adam",
+            }
+            row = {"iteration_ms_wall_profiled": wall * 1e3}
+            row.update({name: totals.get(key, 0.0) for name, key in keys.items()})
+            row["top_ops_self_ms"] = {
+                e.key: e.self_cpu_time_total / 1e3 / iterations
+                for e in sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:12]
+            }
+            out[net.label] = row
+            print(f"{net.label}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k != "top_ops_self_ms"))
+    finally:
+        SpikingLayer.run = plain_run  # type: ignore[method-assign]
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 3 iterations (development)")
@@ -177,6 +243,11 @@ def main(argv=None) -> int:
     parser.add_argument("--iterations", type=int, default=None, help="iterations per round (default 10; quick 3)")
     parser.add_argument("--warm-cache", action="store_true", help="keep the inductor cache (compile times then low)")
     parser.add_argument("--only", default="", help="comma-separated labels to run (development)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of timing: profile the dgnsim 40-128-10 networks (training_profile.json/.md)",
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 5)
     iterations = args.iterations or (3 if args.quick else 10)
@@ -186,6 +257,8 @@ def main(argv=None) -> int:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="dgnsim-bench-inductor-")
     torch.set_num_threads(THREADS)
     only = {s for s in args.only.split(",") if s}
+    if args.profile and not only:
+        only = {"dgnsim_lif", "dgnsim_lif_compiled", "dgnsim_dgn", "dgnsim_dgn_compiled"}
     nets: list[Contender] = []
     for label, _, make in contenders():
         if only and label not in only:
@@ -196,6 +269,8 @@ def main(argv=None) -> int:
         net.iterate(2)  # warm-up
         print(f"{label}: first iteration {net.first_s:.2f} s", file=sys.stderr)
         nets.append(net)
+    if args.profile:
+        return _write_profile(profile([n for n in nets if not n.peer and "fsdd" not in n.label], iterations), args)
     for r in range(rounds):
         order = nets[r % len(nets) :] + nets[: r % len(nets)]
         for net in order:
@@ -245,6 +320,31 @@ def main(argv=None) -> int:
     for label, row in rows.items():
         ratio = f"{row['ratio_to_fastest_peer']:.2f}" if fastest else "-"
         lines.append(f"| {label} | {row['samples_per_second']:.0f} | {ratio} | {row['first_iteration_s']:.1f} |")
+    write_text(RESULTS / f"{name}.md", "\n".join([*lines, ""]))
+    return 0
+
+
+def _write_profile(rows: dict, args) -> int:
+    name = "training_profile_quick" if args.quick else "training_profile"
+    write_json(RESULTS / f"{name}.json", {"networks": rows, "threads": THREADS, "torch": torch.__version__})
+    cols = [
+        ("iteration_ms_wall_profiled", "iteration"),
+        ("forward", "forward"),
+        ("hidden_layer_run", "of which hidden layer"),
+        ("spike_fn_forward", "spike fn fwd"),
+        ("backward", "backward"),
+        ("spike_fn_backward", "spike fn bwd"),
+        ("adam", "Adam"),
+    ]
+    lines = [
+        "# Where a training iteration's time goes (ms per iteration, torch.profiler, 2 threads)",
+        "40-128-10, T = 100, batch 64, float32; CPU time of the regions (the profiler's overhead included).",
+        "",
+        "| network | " + " | ".join(c for _, c in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for label, row in rows.items():
+        lines.append(f"| {label} | " + " | ".join(f"{row[k]:.1f}" for k, _ in cols) + " |")
     write_text(RESULTS / f"{name}.md", "\n".join([*lines, ""]))
     return 0
 
