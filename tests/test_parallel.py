@@ -79,6 +79,7 @@ def client():
     cluster.close()
 
 
+@pytest.mark.slow
 def test_map_points_on_the_cluster_equals_serial(client):
     serial = map_points(partial(_square_batch, 5), range(11), batch=2)
     assert map_points(partial(_square_batch, 5), range(11), batch=2, client=client) == serial

@@ -2,8 +2,8 @@
 A small parameter sweep
 =======================
 
-:func:`dgnsim.sweep.run_sweep` runs one network over a grid of parameter values and writes each
-point to a Zarr store as it finishes (:doc:`/guide/sweeps`). The spec is the same as a TOML file
+:func:`dgnsim.sweep.run_sweep` runs one network over a grid of parameter values and writes the
+points to a Zarr store as they finish (:doc:`/guide/sweeps`). The spec is the same as a TOML file
 for ``dgnsim sweep`` (``examples/sweeps/dgn_gate.toml``), here as a dict: the DGN's firing rate
 over its synaptic gate conductance ``c`` and its membrane time constant. On C++ standalone the
 binary is built once and the points run on Dask workers as run arguments; on the runtime target
