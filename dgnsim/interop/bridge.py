@@ -7,7 +7,7 @@ A :class:`~dgnsim.surrogate.Classifier` (input -> hidden layer of a model of
 =====================  ===========================  =====================================
 object                 Brian2 schedule               surrogate step
 =====================  ===========================  =====================================
-input generator        ``before_groups``, order 0    x_t
+input neurons          ``before_groups``, order 0    x_t
 input synapses         ``before_groups``, order 1    I += x_t W (and g += x_t C)
 recurrent synapses     ``before_groups``, order 2    I += z_{t-1} R (last step's spikes)
 hidden state update    ``groups``                    'sequential' step of the model
@@ -40,6 +40,13 @@ longest input delay lets the delayed spikes of the sample before arrive. The ser
 has B times fewer synapses, which makes a run of a wide batch much cheaper (perturbation
 studies, :mod:`dgnsim.interop.study`).
 
+The input neurons spike where the bits of an input table (:func:`input_table`: one row per
+step, the spikes of 48 input neurons in each float64) are set. In cpp_standalone,
+:func:`run_brian2` builds with an empty table and gives the inputs to each run as a run
+argument, written with numpy; the build depends on the shape of the inputs only, and a
+second call in the same process with the same network and input shape runs the binary
+directly (no Brian2 objects, no code generation) and reads its monitors with numpy.
+
 Parameter values travel in the surrogate's mV-ms number system (see
 :func:`dgnsim.core.units.mv_ms_value`); they are turned back into quantities by dividing by
 the unit's power of 1000. The reverse direction (:func:`to_surrogate`) reads groups and
@@ -50,19 +57,22 @@ every value bit for bit (exp(log(x)) and x*1000/1000 alone would not).
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from brian2 import Quantity, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, get_dimensions, ms, mV
+from brian2 import NeuronGroup, Quantity, SpikeMonitor, StateMonitor, TimedArray, get_dimensions, ms, mV
 
-from dgnsim.brian.backend import Simulation
+from dgnsim.brian.backend import BackendError, Simulation
 from dgnsim.brian.network import connect, make_group, model_of
 from dgnsim.core.units import mv_ms_value
 from dgnsim.io.checkpoint import load as load_checkpoint
 
 __all__ = [
+    "INPUT_BITS",
     "LAYOUTS",
     "READOUT_V_TH",
     "RECURRENT_SCHEDULE",
@@ -77,6 +87,7 @@ __all__ = [
     "compare",
     "dense_pairs",
     "from_surrogate_groups",
+    "input_table",
     "load_surrogate",
     "readout_logits",
     "readout_v_rest",
@@ -117,6 +128,27 @@ def load_surrogate(path, *, model: str | None = None, **config):
     record them, and a delayed network read without ``delays=...`` would load as an
     undelayed one with K times the inputs). No equations hash is stored in a state_dict, so
     that check is not possible there.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The checkpoint directory or file.
+    model : str, optional
+        The hidden model's name (needed for a plain state_dict).
+    **config
+        Other Classifier options for a plain state_dict (e.g. ``delays``).
+
+    Returns
+    -------
+    tuple of (dgnsim.surrogate.Classifier, dict or None)
+        The network in float64 and the manifest (None for a file).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    BridgeError
+        If the file is not a readable Classifier, or its tensors do not fit.
     """
     import torch
 
@@ -222,6 +254,15 @@ def brian2_values(net) -> dict:
     Returns ``{"hidden": {param: Quantity}, "readout": {...}, "W": {syn_param: (n_in, H)},
     "R": {...} or {}, "W_out": {"w": (H, n_out)}}``; per-neuron parameters are arrays,
     shared ones scalars. ``noise_sigma`` is left out (giving it would switch noise on).
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+
+    Returns
+    -------
+    dict
     """
     out = {}
     for prefix, layer in (("hidden", net.hidden), ("readout", net.readout)):
@@ -263,6 +304,21 @@ class Layout:
     ``copies``: copies of the network in its groups; ``period``: steps per sample, with the
     initialising step and the gap (serial); ``offset``: steps before a sample's first step.
     Small and picklable: the sweep engine's workers unpack results with it.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`LAYOUTS`.
+    samples : int
+        Number of samples.
+    steps : int
+        Steps per sample.
+    copies : int
+        Copies of the network in its groups.
+    period : int
+        Steps per sample, with the initialising step and the gap (serial).
+    offset : int
+        Steps before a sample's first step.
     """
 
     kind: str
@@ -274,7 +330,28 @@ class Layout:
 
     @classmethod
     def make(cls, kind: str, samples: int, steps: int, gap: int = 0) -> Layout:
-        """The layout of ``samples`` samples of ``steps`` steps; ``gap``: the longest input delay (steps)."""
+        """The layout of ``samples`` samples of ``steps`` steps.
+
+        Parameters
+        ----------
+        kind : str
+            One of :data:`LAYOUTS`.
+        samples : int
+            Number of samples.
+        steps : int
+            Steps per sample.
+        gap : int
+            The longest input delay (steps): the serial layout waits as long between samples.
+
+        Returns
+        -------
+        Layout
+
+        Raises
+        ------
+        BridgeError
+            If ``kind`` is unknown.
+        """
         if kind not in LAYOUTS:
             raise BridgeError(f"layout: one of {', '.join(LAYOUTS)}, not {kind!r}")
         if kind == "copies":
@@ -287,14 +364,42 @@ class Layout:
         return self.period * self.samples if self.kind == "serial" else self.steps
 
     def position(self, b: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(copy, Brian2 step) of sample ``b``, step ``t``."""
+        """(copy, Brian2 step) of sample ``b``, step ``t``.
+
+        Parameters
+        ----------
+        b : numpy.ndarray
+            Sample indices.
+        t : numpy.ndarray
+            Steps within the samples.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+        """
         if self.kind == "copies":
             return b, t
         return np.zeros_like(b), b * self.period + self.offset + t
 
     def spikes(self, i: np.ndarray, step: np.ndarray, n: int) -> np.ndarray:
-        """Spikes (samples, steps, n) from Brian2's neuron indices ``i`` and steps ``step`` of a group of
-        ``copies*n`` neurons; spikes outside the samples (the serial layout's gaps) are left out."""
+        """Spikes (samples, steps, n) from Brian2's neuron indices and steps of a group of ``copies*n`` neurons.
+
+        Spikes outside the samples (the serial layout's gaps) are left out.
+
+        Parameters
+        ----------
+        i : numpy.ndarray
+            Neuron index of each spike.
+        step : numpy.ndarray
+            Brian2 step of each spike.
+        n : int
+            Neurons per copy.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool (samples, steps, n).
+        """
         out = np.zeros((self.samples, self.steps, n), dtype=bool)
         i, step = np.asarray(i, dtype=np.int64), np.asarray(step, dtype=np.int64)
         if self.kind == "copies":
@@ -307,7 +412,19 @@ class Layout:
         return out
 
     def trace(self, values: np.ndarray, n: int) -> np.ndarray:
-        """A recorded variable (samples, steps, n) from its monitor's values, (total_steps, copies*n)."""
+        """A recorded variable (samples, steps, n) from its monitor's values.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            The monitor's values, (total_steps, copies*n).
+        n : int
+            Neurons per copy.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         values = np.asarray(values)
         if self.kind == "copies":
             return values.reshape(self.steps, self.copies, n).transpose(1, 0, 2)
@@ -319,9 +436,10 @@ class BrianNetwork:
     """The Brian2 objects of a bridged Classifier (all added to a Simulation), and their :class:`Layout`."""
 
     layout: Layout
-    input: SpikeGeneratorGroup
-    hidden: object
-    readout: object
+    input: NeuronGroup
+    input_table: TimedArray
+    hidden: NeuronGroup
+    readout: NeuronGroup
     synapses: dict
     spikes: SpikeMonitor
     readout_v: StateMonitor
@@ -358,6 +476,19 @@ def dense_pairs(n_src: int, n_tgt: int, copies: int) -> tuple[np.ndarray, np.nda
     Copy b has sources ``b*n_src .. (b+1)*n_src - 1`` and targets ``b*n_tgt ..``: B samples
     run as B copies of a network in one group. Pairs are in row-major (source, target)
     order, the order of a flattened (n_src, n_tgt) weight matrix, tiled over the copies.
+
+    Parameters
+    ----------
+    n_src : int
+        Sources per copy.
+    n_tgt : int
+        Targets per copy.
+    copies : int
+        Number of copies.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
     """
     i, j = np.meshgrid(np.arange(n_src), np.arange(n_tgt), indexing="ij")
     off = np.arange(copies)[:, None]
@@ -385,13 +516,98 @@ def _input_synapses(net, weights: dict, copies: int):
 
 
 def check_input(x: np.ndarray, n_in: int) -> np.ndarray:
-    """Input spikes ``x`` (samples, steps, ``n_in``) of 0 and 1 as a bool array; else :class:`BridgeError`."""
+    """Input spikes ``x`` (samples, steps, ``n_in``) of 0 and 1 as a bool array.
+
+    Parameters
+    ----------
+    x : array_like
+        The input spikes.
+    n_in : int
+        Input channels.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    BridgeError
+        If ``x`` has another shape or values other than 0 and 1.
+    """
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != n_in:
         raise BridgeError(f"input must be (samples, steps, {n_in}) spikes, got shape {x.shape}")
     if not np.all(np.isfinite(x)) or not np.all((x == 0) | (x == 1)):
         raise BridgeError("input must contain only 0 and 1 (one spike per channel and step at most)")
     return x.astype(bool)
+
+
+#: Input neurons per number of the input table (bit k of number w: neuron ``INPUT_BITS*w + k``): six
+#: bytes, an integer that float64 holds exactly.
+INPUT_BITS = 48
+
+
+def input_table(lay: Layout, x: np.ndarray) -> np.ndarray:
+    """The input spikes ``x`` (B, T, n_in) as the bridge's input table, bit-packed.
+
+    Row ``s`` holds Brian2 step ``s`` (one row more than the steps: a TimedArray holds its
+    last row beyond its end); bit ``k`` of number ``w`` is input neuron ``INPUT_BITS*w + k``
+    (of the ``copies*n_in`` input neurons of ``lay``). 36,300 steps of 320 channels take
+    2 MB instead of 93 MB as 0/1 values.
+
+    Parameters
+    ----------
+    lay : Layout
+        Where the samples run.
+    x : numpy.ndarray
+        Input spikes (samples, steps, ``n_in``) of 0 and 1 (checked by :func:`check_input`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (``lay.total_steps + 1``, words).
+    """
+    samples, steps, n_in = x.shape
+    n = lay.copies * n_in
+    words = -(-n // INPUT_BITS)
+    # one row of neurons per Brian2 step that has input: (copies: step t, all samples side by side)
+    rows = x.transpose(1, 0, 2).reshape(steps, n) if lay.kind == "copies" else x.reshape(samples * steps, n)
+    bits = np.zeros((len(rows), words * INPUT_BITS), dtype=bool)
+    bits[:, :n] = rows
+    packed = np.packbits(bits.reshape(len(rows), words, INPUT_BITS), axis=-1, bitorder="little")
+    number = np.zeros((len(rows), words, 8), dtype=np.uint8)
+    number[..., : INPUT_BITS // 8] = packed
+    values = number.view("<u8")[..., 0].astype(np.float64)  # below 2**48: exact
+    table = np.zeros((lay.total_steps + 1, words))
+    if lay.kind == "copies":
+        table[:steps] = values
+    else:
+        table[: samples * lay.period].reshape(samples, lay.period, words)[:, lay.offset : lay.offset + steps] = (
+            values.reshape(samples, steps, words)
+        )
+    return table
+
+
+def _input_group(lay: Layout, n_in: int, values: np.ndarray, dt: Quantity) -> tuple[NeuronGroup, TimedArray]:
+    """The input neurons: neuron ``j`` spikes at step ``s`` where bit ``j`` of row ``s`` of the table is set.
+
+    In the slot of a spike generator (``before_groups``, order 0), spikes in index order. Bit
+    ``k`` of a number ``x`` is set where ``(x 2**-k) mod 2 >= 1``, exact in floating point."""
+    n = lay.copies * n_in
+    table = TimedArray(values, dt=dt, name="bridge_input_table")
+    group = NeuronGroup(
+        n,
+        "word : integer (constant)\nscale : 1 (constant)",
+        threshold="(bridge_input_table(t, word) * scale) % 2 >= 1",
+        reset="",
+        namespace={"bridge_input_table": table},
+        name="bridge_input",
+    )
+    index = np.arange(n)
+    group.word = index // INPUT_BITS
+    group.scale = np.ldexp(1.0, -(index % INPUT_BITS))
+    group.thresholder["spike"].when, group.thresholder["spike"].order = "before_groups", 0
+    return group, table
 
 
 @dataclass(frozen=True)
@@ -456,12 +672,23 @@ def _check_initial_below_threshold(net) -> None:
 
 
 def build(
-    net, x: np.ndarray, sim: Simulation, *, record_state: bool = True, noise: bool = False, layout: str = "copies"
+    net,
+    x: np.ndarray,
+    sim: Simulation,
+    *,
+    record_state: bool = True,
+    noise: bool = False,
+    layout: str = "copies",
+    inputs_at_run: bool = False,
 ) -> BrianNetwork:
     """Create and add to ``sim`` the Brian2 network of ``net`` for the inputs ``x`` (B, T, n_in).
 
     Parameters
     ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+    x : numpy.ndarray
+        Input spikes (samples, steps, ``n_in``) of 0 and 1.
     sim : Simulation
         With the network's time step (``net.hidden.dt`` ms).
     record_state : bool
@@ -472,6 +699,19 @@ def build(
         ``noise_sigma`` later, e.g. as a run argument (:mod:`dgnsim.interop.study`).
     layout : str
         One of :data:`LAYOUTS` (see the module docstring and :class:`Layout`).
+    inputs_at_run : bool
+        Build with an empty input table and give the inputs to each run as a run argument
+        (``{bn.input_table: input_table(layout, x)}``, standalone): then the build depends
+        on the shape of ``x``, not on its spikes, and serves any input of that shape.
+
+    Returns
+    -------
+    BrianNetwork
+
+    Raises
+    ------
+    BridgeError
+        If the input, the time step or the layout do not fit the network.
     """
     cfg = net.config
     order = cfg.get("order", "brian")
@@ -490,11 +730,8 @@ def build(
     n_in, n_h, n_out = net.hidden.n_in, net.hidden.n_out, net.readout.n_out
     values = brian2_values(net)
     dt = sim.dt
-    b, t, c = np.nonzero(x)
-    copy, step = lay.position(b, t)
-    gen = SpikeGeneratorGroup(
-        copies * n_in, copy * n_in + c, step * dt, when="before_groups", order=0, name="bridge_input"
-    )
+    packed = input_table(lay, x)
+    gen, table = _input_group(lay, n_in, np.zeros_like(packed) if inputs_at_run else packed, dt)
     hidden_params = {k: _tile(v, copies) for k, v in values["hidden"].items()}
     if noise:
         hidden_params["noise_sigma"] = 0 * mV
@@ -565,7 +802,7 @@ def build(
         [hidden_state] if hidden_state is not None else []
     )
     sim.add(*objs)
-    return BrianNetwork(lay, gen, hidden, readout, synapses, spikes, readout_v, hidden_state)
+    return BrianNetwork(lay, gen, table, hidden, readout, synapses, spikes, readout_v, hidden_state)
 
 
 @dataclass
@@ -575,6 +812,19 @@ class ForwardRecord:
     ``spikes``: bool (B, T, H); ``logits``: (B, n_out), mV; ``distance``: (B, T, H), mV,
     the threshold expression's distance (e.g. v - v_th) just before the threshold test
     (None if not recorded); ``seconds``: wall time; ``timings``: backend detail.
+
+    Parameters
+    ----------
+    spikes : numpy.ndarray
+        bool (B, T, H).
+    logits : numpy.ndarray
+        (B, n_out), mV.
+    distance : numpy.ndarray or None
+        (B, T, H), mV.
+    seconds : float (s)
+        Wall time.
+    timings : dict
+        Backend detail (s).
     """
 
     spikes: np.ndarray
@@ -593,14 +843,40 @@ def _distance(net, state: dict, dtype) -> np.ndarray:
 
 
 def readout_v_rest(net) -> np.ndarray:
-    """The readout's v_rest in mV (one value, or one per output neuron)."""
+    """The readout's v_rest in mV (one value, or one per output neuron).
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return np.asarray(mv_ms_value(brian2_values(net)["readout"]["v_rest"]))
 
 
 def readout_logits(layout: Layout, v: np.ndarray, v_rest: np.ndarray, pool: str) -> np.ndarray:
-    """Logits (B, n_out) in mV from the readout's recorded v (total_steps, copies*n_out), in mV:
-    ``v - v_rest`` pooled over each sample's steps as the surrogate's readout does (``pool``:
-    ``"mean"`` or ``"max"``)."""
+    """Logits (B, n_out) in mV from the readout's recorded v.
+
+    ``v - v_rest`` pooled over each sample's steps as the surrogate's readout does.
+
+    Parameters
+    ----------
+    layout : Layout
+        Where the samples ran.
+    v : numpy.ndarray
+        The readout's v (total_steps, copies*n_out), in mV.
+    v_rest : numpy.ndarray
+        The readout's v_rest in mV.
+    pool : str
+        ``"mean"`` or ``"max"``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     import torch
 
     from dgnsim.surrogate.layers import pool_logits
@@ -616,35 +892,208 @@ def run_brian2(
     """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples).
 
     The logits pool the readout's recorded v - v_rest over the steps as the surrogate's
-    readout does (its ``pool``: mean or max). ``layout``: see :class:`Layout`.
+    readout does (its ``pool``: mean or max).
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+    x : numpy.ndarray
+        Input spikes (samples, steps, ``n_in``) of 0 and 1.
+    device : str
+        The Brian2 backend (one of ``dgnsim.brian.backend.DEVICES``).
+    record_state : bool
+        Record the hidden variables of the threshold, for the distance to threshold.
+    layout : str
+        One of :data:`LAYOUTS` (see :class:`Layout`).
+
+    Returns
+    -------
+    ForwardRecord
+        Its ``timings`` hold the backend's (``network_s``: the binary's own run,
+        ``codegen_s``, ``compile_s``, ``run_s``) and the wall time of the phases around
+        them: ``objects_s`` (making the Brian2 objects), ``build_s`` (:meth:`Simulation.build`),
+        ``read_s`` (reading the monitors), ``arrays_s`` (spikes, logits and distances
+        from them).
     """
     start = time.perf_counter()
     x = check_input(x, net.hidden.n_in)
     n_h = net.hidden.n_out
-    with Simulation(device, dt=net.hidden.dt * ms) as sim:
-        bn = build(net, x, sim, record_state=record_state, layout=layout)
-        lay = bn.layout
-        sim.build(lay.total_steps * sim.dt)
-        sim.run()
-        idx = np.array(bn.spikes.i[:])
-        st = np.round(np.array(bn.spikes.t[:] / sim.dt)).astype(int)
-        v = np.array(mv_ms_value(bn.readout_v.v[:])).T  # (total steps, copies*n_out)
-        state = None
-        if bn.hidden_state is not None:
-            state = {
-                var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])).T
-                for var in bn.hidden_state.record_variables
-            }
-        timings = dict(sim.timings)
+    phases: dict[str, float] = {}
+    if device == "cpp_standalone":
+        binary, timings = _standalone_binary(net, x, device, record_state, layout, phases)
+        lay = binary.layout
+        mark = time.perf_counter()
+        table = input_table(lay, x)
+        phases["inputs_s"] = time.perf_counter() - mark
+        idx, st, v, state, run_timings = binary.run(table, phases)
+        timings = {**timings, **run_timings}
+    else:
+        with Simulation(device, dt=net.hidden.dt * ms) as sim:
+            mark = time.perf_counter()
+            bn = build(net, x, sim, record_state=record_state, layout=layout)
+            lay = bn.layout
+            phases["objects_s"], mark = time.perf_counter() - mark, time.perf_counter()
+            sim.build(lay.total_steps * sim.dt)
+            phases["build_s"] = time.perf_counter() - mark
+            sim.run()
+            mark = time.perf_counter()
+            idx = np.array(bn.spikes.i[:])
+            st = np.round(np.array(bn.spikes.t[:] / sim.dt)).astype(int)
+            v = np.array(mv_ms_value(bn.readout_v.v[:])).T  # (total steps, copies*n_out)
+            state = None
+            if bn.hidden_state is not None:
+                state = {
+                    var: np.array(mv_ms_value(getattr(bn.hidden_state, var)[:])).T
+                    for var in bn.hidden_state.record_variables
+                }
+            phases["read_s"] = time.perf_counter() - mark
+            timings = dict(sim.timings)
     import torch
 
+    mark = time.perf_counter()
     spikes = lay.spikes(idx, st, n_h)
     logits = readout_logits(lay, v, readout_v_rest(net), net.readout.pool)
     distance = None
     if state is not None:
         st_t = {k: torch.as_tensor(np.ascontiguousarray(lay.trace(a, n_h))) for k, a in state.items()}
         distance = _distance(net, st_t, torch.float64)
-    return ForwardRecord(spikes, logits, distance, time.perf_counter() - start, timings)
+    phases["arrays_s"] = time.perf_counter() - mark
+    return ForwardRecord(spikes, logits, distance, time.perf_counter() - start, {**timings, **phases})
+
+
+@dataclass(frozen=True)
+class _Binary:
+    """A standalone build of a bridged network, run directly: its inputs go in as a run argument
+    (the input table, written with numpy), its monitors are read with numpy.
+
+    ``files``: ``{key: (results file, dtype, columns or 0 for one column, unit)}`` for the
+    keys ``i``, ``t`` (the hidden spikes), ``v`` (the readout) and ``state:<var>``."""
+
+    directory: Path
+    layout: Layout
+    dt: float
+    table: str
+    table_shape: tuple
+    files: dict
+    environment: dict
+
+    def run(self, table: np.ndarray, phases: dict):
+        """Run once on the input ``table``; (spike indices, spike steps, readout v, hidden state, timings)."""
+        import subprocess
+        import uuid
+
+        if table.shape != self.table_shape:
+            raise BridgeError(f"input table of shape {table.shape}, the build takes {self.table_shape}")
+        tag = uuid.uuid4().hex
+        values = Path("static_arrays") / f"bridge_input_{tag}.dat"
+        results = self.directory / "results" / tag
+        mark = time.perf_counter()
+        try:
+            np.ascontiguousarray(table, dtype=np.float64).tofile(self.directory / values)
+            results.mkdir(parents=True)
+            phases["write_s"], mark = time.perf_counter() - mark, time.perf_counter()
+            with open(results / "stdout.txt", "w") as out:
+                code = subprocess.call(
+                    ["./main", "--results_dir", f"{results}/", f"{self.table}.values={values}"],
+                    cwd=self.directory,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, **self.environment},
+                )
+            run_s, mark = time.perf_counter() - mark, time.perf_counter()
+            if code != 0:
+                raise BackendError(
+                    f"{self.directory}/main failed (exit {code}): {(results / 'stdout.txt').read_text()[-2000:]}"
+                )
+            network_s = float((results / "last_run_info.txt").read_text().split()[0])
+            arrays = {}
+            for key, (name, dtype, columns, unit) in self.files.items():
+                a = np.fromfile(results / name, dtype=dtype)
+                arrays[key] = (a.reshape(-1, columns) if columns else a, unit)
+        finally:
+            (self.directory / values).unlink(missing_ok=True)
+            shutil.rmtree(results, ignore_errors=True)
+        idx = arrays["i"][0].astype(np.int64)
+        st = np.round(arrays["t"][0] / self.dt).astype(int)
+        v = np.array(mv_ms_value(Quantity(arrays["v"][0], dim=arrays["v"][1].dim)))
+        state = {
+            key.split(":", 1)[1]: np.array(mv_ms_value(Quantity(a, dim=unit.dim)))
+            for key, (a, unit) in arrays.items()
+            if key.startswith("state:")
+        } or None
+        phases["read_s"] = time.perf_counter() - mark
+        return idx, st, v, state, {"network_s": network_s, "run_s": run_s}
+
+
+#: Standalone builds of bridged networks made in this process, by :func:`_binary_key`.
+_BINARIES: dict[str, _Binary] = {}
+
+
+def _binary_key(net, x: np.ndarray, device: str, record_state: bool, layout: str) -> str:
+    """What a standalone build of the bridged ``net`` depends on: its Brian2 values, options and shapes."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    from dgnsim.brian.backend import build_root
+
+    key = [device, record_state, layout, x.shape, net.config, str(build_root())]
+    digest.update(json.dumps(key, sort_keys=True, default=str).encode())
+    digest.update(net.hidden.spec.sha256.encode())
+    for group, values in sorted(brian2_values(net).items()):
+        for name, q in sorted(values.items()):
+            a = np.ascontiguousarray(np.asarray(q), dtype=np.float64)
+            digest.update(f"{group}.{name}{a.shape}{get_dimensions(q)}".encode())
+            digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def _standalone_binary(net, x, device, record_state, layout, phases) -> tuple[_Binary, dict]:
+    """The build for ``net`` and inputs of the shape of ``x``: from this process's earlier runs, or made."""
+    from brian2 import get_device, prefs
+
+    key = _binary_key(net, x, device, record_state, layout)
+    binary = _BINARIES.get(key)
+    if binary is not None and (binary.directory / "main").exists():
+        return binary, {"codegen_s": 0.0, "compile_s": 0.0, "reused": True, "in_process": True}
+    with Simulation(device, dt=net.hidden.dt * ms) as sim:
+        mark = time.perf_counter()
+        bn = build(net, x, sim, record_state=record_state, layout=layout, inputs_at_run=True)
+        phases["objects_s"], mark = time.perf_counter() - mark, time.perf_counter()
+        sim.build(bn.layout.total_steps * sim.dt)
+        phases["build_s"] = time.perf_counter() - mark
+        dev = get_device()
+
+        def file(monitor, var, columns):
+            variable = monitor.variables[var]
+            return (dev.get_array_filename(variable), variable.dtype, columns, Quantity(1.0, dim=variable.dim))
+
+        files = {
+            "i": file(bn.spikes, "i", 0),
+            "t": file(bn.spikes, "t", 0),
+            "v": file(bn.readout_v, "v", len(bn.readout)),
+        }
+        if bn.hidden_state is not None:
+            for var in bn.hidden_state.record_variables:
+                files[f"state:{var}"] = file(bn.hidden_state, var, len(bn.hidden))
+        environment = {
+            **prefs["devices.cpp_standalone.run_environment_variables"],
+            **dev.run_environment_variables,
+        }
+        assert sim.directory is not None
+        binary = _Binary(
+            sim.directory,
+            bn.layout,
+            float(sim.dt),
+            bn.input_table.name,
+            bn.input_table.values.shape,
+            files,
+            environment,
+        )
+        timings = dict(sim.timings)
+    _BINARIES[key] = binary
+    return binary, timings
 
 
 def run_torch(net, x: np.ndarray) -> ForwardRecord:
@@ -652,6 +1101,17 @@ def run_torch(net, x: np.ndarray) -> ForwardRecord:
 
     The hidden loop calls :func:`dgnsim.surrogate.step`, the step of the layer's own
     forward pass, and records the distance each step's spikes were decided on.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+    x : numpy.ndarray
+        Input spikes (samples, steps, ``n_in``) of 0 and 1.
+
+    Returns
+    -------
+    ForwardRecord
     """
     import torch
 
@@ -689,9 +1149,27 @@ def run_torch(net, x: np.ndarray) -> ForwardRecord:
 class SampleAgreement:
     """One sample: identical spike trains, or the first step where they differ.
 
-    ``first_step``: None if identical; ``neurons``: hidden neurons differing at that step;
-    ``torch_distance_mv`` / ``brian2_distance_mv``: the largest |distance to threshold|
-    (mV) over those neurons at that step, before the threshold test.
+    Parameters
+    ----------
+    index : int
+        The sample.
+    identical : bool
+        Whether the hidden spike trains are identical.
+    first_step : int or None
+        The first step where they differ (None if identical).
+    neurons : tuple of int
+        Hidden neurons differing at that step.
+    torch_distance_mv : float or None
+        The largest ``abs(distance to threshold)`` (mV) over those neurons at that step,
+        before the threshold test, in PyTorch.
+    brian2_distance_mv : float or None
+        The same in Brian2.
+    torch_class : int
+        The class PyTorch gives.
+    brian2_class : int
+        The class Brian2 gives.
+    label : int or None
+        The true class, if known.
     """
 
     index: int
@@ -707,7 +1185,27 @@ class SampleAgreement:
 
 @dataclass(frozen=True)
 class Agreement:
-    """Agreement of Brian2 with PyTorch over a set of samples."""
+    """Agreement of Brian2 with PyTorch over a set of samples.
+
+    Parameters
+    ----------
+    samples : tuple of SampleAgreement
+        One per sample.
+    spike_identical : int
+        Samples with identical hidden spikes.
+    class_identical : int
+        Samples given the same class.
+    n : int
+        Number of samples.
+    torch_accuracy : float or None
+        PyTorch's accuracy (with labels).
+    brian2_accuracy : float or None
+        Brian2's accuracy (with labels).
+    max_distance_mv : float or None
+        Largest distance to threshold (mV) where spikes differ, both sides.
+    max_logit_difference_mv : float
+        Largest difference of the logits (mV).
+    """
 
     samples: tuple
     spike_identical: int
@@ -719,6 +1217,7 @@ class Agreement:
     max_logit_difference_mv: float
 
     def as_dict(self) -> dict:
+        """The agreement as JSON-ready values (the samples as dicts)."""
         return {
             "n": self.n,
             "spike_identical": self.spike_identical,
@@ -733,7 +1232,26 @@ class Agreement:
 
 
 def compare(reference: ForwardRecord, other: ForwardRecord, labels=None) -> Agreement:
-    """Per-sample agreement of ``other`` (Brian2) with ``reference`` (PyTorch)."""
+    """Per-sample agreement of ``other`` (Brian2) with ``reference`` (PyTorch).
+
+    Parameters
+    ----------
+    reference : ForwardRecord
+        PyTorch's forward pass.
+    other : ForwardRecord
+        Brian2's.
+    labels : array_like, optional
+        True classes, for the accuracies.
+
+    Returns
+    -------
+    Agreement
+
+    Raises
+    ------
+    BridgeError
+        If the records have different shapes.
+    """
     if reference.spikes.shape != other.spikes.shape:
         raise BridgeError(f"records of different shapes {reference.spikes.shape} and {other.spikes.shape}")
     out, worst = [], None
@@ -776,6 +1294,22 @@ def from_surrogate_groups(net, *, name: str = "bridged"):
     where ``weights_in`` are the input weights (``{param: Quantity (n_in, H)}``), to be
     connected from any source with :func:`dgnsim.connect`. A network with input delays is
     refused here (its weights are one block per delay); :func:`build` connects those.
+
+    Parameters
+    ----------
+    net : dgnsim.surrogate.Classifier
+        The network.
+    name : str
+        Prefix of the Brian2 names.
+
+    Returns
+    -------
+    tuple
+
+    Raises
+    ------
+    BridgeError
+        If the network has input delays.
     """
     if net.hidden.delays != (0.0,):
         raise BridgeError(
@@ -859,6 +1393,34 @@ def to_surrogate(
     layer's input delays; output and recurrent synapses may not. ``dt``: the time step
     (default: the hidden group's clock). Read the values on the runtime device (standalone
     values are only known after a run).
+
+    Parameters
+    ----------
+    hidden : brian2.NeuronGroup
+        The hidden group.
+    readout : brian2.NeuronGroup
+        The ``lif`` readout group.
+    input_synapses : brian2.Synapses
+        Input -> hidden (delays allowed).
+    output_synapses : brian2.Synapses
+        Hidden -> readout.
+    recurrent_synapses : brian2.Synapses, optional
+        Hidden -> hidden.
+    dt : Quantity (time), optional
+        The time step (default: the hidden group's clock).
+    reset : str, optional
+        The hidden model's reset variant.
+    **options
+        Other Classifier options.
+
+    Returns
+    -------
+    dgnsim.surrogate.Classifier
+
+    Raises
+    ------
+    BridgeError
+        If the groups and synapses do not form such a network.
     """
     import torch
 
@@ -973,18 +1535,67 @@ class BridgeRun:
 
 
 def run_test_split(
-    path, device: str = "cpp_standalone", *, data=None, limit: int | None = None, model: str | None = None
+    path,
+    device: str = "cpp_standalone",
+    *,
+    data=None,
+    limit: int | None = None,
+    model: str | None = None,
+    layout: str = "auto",
 ) -> BridgeRun:
-    """Load a trained network, run its test split (first ``limit`` samples) in PyTorch and Brian2."""
+    """Load a trained network, run its test split (first ``limit`` samples) in PyTorch and Brian2.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A checkpoint directory or a PyTorch file (see :func:`load_surrogate`).
+    device : str
+        The Brian2 backend (one of ``dgnsim.brian.backend.DEVICES``).
+    data : str or pathlib.Path, optional
+        The FSDD folder (default: the package's data location).
+    limit : int, optional
+        Run only the first ``limit`` test samples.
+    model : str, optional
+        The hidden model's name, for a plain ``state_dict`` (which names none).
+    layout : str
+        ``"auto"`` (the default): the serial layout, which holds one copy of the synapses
+        instead of one per sample and so builds and runs faster, unless the network's
+        initial state is at threshold, then ``"copies"``; or one of :data:`LAYOUTS`.
+
+    Returns
+    -------
+    BridgeRun
+        Both forward passes and their agreement.
+
+    Raises
+    ------
+    BridgeError
+        If ``limit`` is not positive, the layout is unknown, or the network was trained on
+        another input encoding.
+    """
     from dgnsim.fsdd.data import load_fsdd
 
     if limit is not None and limit < 1:
         raise BridgeError(f"limit must be positive, got {limit}")
+    if layout not in ("auto", *LAYOUTS):
+        raise BridgeError(f"layout: 'auto' or one of {', '.join(LAYOUTS)}, not {layout!r}")
     net, manifest = load_surrogate(path, model=model)
     ds = load_fsdd(data, split=(manifest or {}).get("split", "official"))
     if manifest is not None and ds.encoding_key != manifest["encoding"].get("key"):
         raise BridgeError(f"{path}: trained on a different input encoding")
     x, y = ds.test_x[:limit], ds.test_y[:limit]
+    if layout == "auto":
+        try:
+            _check_initial_below_threshold(net)
+            layout = "serial"
+        except BridgeError:
+            layout = "copies"
     ref = run_torch(net, x)
-    other = run_brian2(net, x, device)
+    other = run_brian2(net, x, device, layout=layout, record_state=False)
+    differ = np.nonzero((ref.spikes != other.spikes).any(axis=(1, 2)))[0]
+    if len(differ):  # the distances to threshold, only where they are reported: run those samples again
+        again = run_brian2(net, x[differ], device, layout=layout)
+        distance = np.full(other.spikes.shape, np.nan)
+        distance[differ] = again.distance
+        other = ForwardRecord(other.spikes, other.logits, distance, other.seconds + again.seconds, other.timings)
     return BridgeRun(compare(ref, other, y), ref, other, x, y, manifest, device)
