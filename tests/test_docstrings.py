@@ -29,31 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 #: Public names (module.qualname) whose docstring has no complete ``Parameters`` section yet.
-UNDOCUMENTED: frozenset[str] = frozenset(
-    {
-        "dgnsim.interop.bridge.Agreement",
-        "dgnsim.interop.bridge.Agreement.as_dict",
-        "dgnsim.interop.bridge.ForwardRecord",
-        "dgnsim.interop.bridge.Layout",
-        "dgnsim.interop.bridge.Layout.make",
-        "dgnsim.interop.bridge.Layout.position",
-        "dgnsim.interop.bridge.Layout.spikes",
-        "dgnsim.interop.bridge.Layout.trace",
-        "dgnsim.interop.bridge.SampleAgreement",
-        "dgnsim.interop.bridge.brian2_values",
-        "dgnsim.interop.bridge.build",
-        "dgnsim.interop.bridge.check_input",
-        "dgnsim.interop.bridge.compare",
-        "dgnsim.interop.bridge.dense_pairs",
-        "dgnsim.interop.bridge.from_surrogate_groups",
-        "dgnsim.interop.bridge.load_surrogate",
-        "dgnsim.interop.bridge.readout_logits",
-        "dgnsim.interop.bridge.readout_v_rest",
-        "dgnsim.interop.bridge.run_brian2",
-        "dgnsim.interop.bridge.run_torch",
-        "dgnsim.interop.bridge.to_surrogate",
-    }
-)
+UNDOCUMENTED: frozenset[str] = frozenset()
 
 
 def _docs_ext():
