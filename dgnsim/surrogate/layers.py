@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
 
@@ -164,7 +165,8 @@ class SpikingLayer(nn.Module):
         self.delays, self.delay_steps = input_delays(delays, self.dt)
         if not isinstance(compile_loop, bool):
             raise ValueError(f"compile_loop: True or False, got {compile_loop!r}")
-        self.compile_loop, self._compile_failed, self._compiled_loop = compile_loop, False, None
+        self.compile_loop, self._compile_failed = compile_loop, False
+        self._compiled_loop: Callable | None = None
         self.register_buffer("_dt", torch.tensor(float(dt), dtype=torch.float64), persistent=False)
         # variables Brian2 holds while refractory
         self._clamped = frozenset(self.spec.clamped)

@@ -1,9 +1,11 @@
 """Spike functions: an exact Heaviside forward, a surrogate derivative backward.
 
 ``x`` is the distance to threshold in mV, ``width`` the surrogate's width in mV:
+
 - ``fast_sigmoid``: 1 / (1 + ``abs(x)``/width)**2 (Zenke & Ganguli 2018);
 - ``gaussian``: exp(-x**2 / (2 width**2)) (the seed's, sigma = width);
 - ``arctan``: 1 / (1 + (pi x / width)**2) (Fang et al. 2021, up to scale).
+
 Each derivative peaks at 1 for x = 0, so widths are comparable across shapes.
 """
 

@@ -512,46 +512,8 @@ def write_api_pages(app) -> None:
     LOG.info(f"dgnsim: wrote {len(modules)} API module pages")
 
 
-# ----------------------------------------------------------------------------- docstrings
-
-_PIPES = re.compile(r"(?<![|`\\\w])\|(?=[^\s|])([^|`\n]*?[^\s|\\])\|(?![|`\w])")
-_BULLET = re.compile(r"^(\s*)[-*+] \S")
-
-
-def _outside_literals(line: str, fix) -> str:
-    parts = re.split(r"(``.*?``|:math:`.*?`)", line)
-    return "".join(p if k % 2 else fix(p) for k, p in enumerate(parts))
-
-
-def fix_docstring(app, what, name, obj, options, lines) -> None:
-    """Prose conventions of dgnsim's docstrings that reStructuredText reads otherwise.
-
-    ``|x|`` (an absolute value or a norm, written in prose) would be a substitution
-    reference: it is escaped. A bullet list that starts right after a paragraph line, or
-    a paragraph that follows a list without a blank line, gets the blank line that
-    reStructuredText needs. Nothing else is changed.
-    """
-    out: list[str] = []
-    in_list = False
-    for line in lines:
-        line = _outside_literals(line, lambda text: _PIPES.sub(r"\\|\1\\|", text))
-        bullet = _BULLET.match(line)
-        if bullet and out and out[-1].strip() and not _BULLET.match(out[-1]) and not in_list:
-            out.append("")
-        if in_list and line.strip() and not bullet and not line.startswith((" ", "\t")):
-            out.append("")
-            in_list = False
-        if bullet and not line.startswith((" ", "\t")):
-            in_list = True
-        elif not line.strip():
-            in_list = False
-        out.append(line)
-    lines[:] = out
-
-
 def setup(app):
     app.connect("builder-inited", write_model_pages, priority=400)  # before the gallery runs
     app.connect("builder-inited", write_result_pages, priority=400)
     app.connect("builder-inited", write_api_pages, priority=400)
-    app.connect("autodoc-process-docstring", fix_docstring, priority=600)  # after numpydoc
     return {"parallel_read_safe": True, "parallel_write_safe": True}
