@@ -364,6 +364,23 @@ def test_label_smoothing_is_recorded_and_trains_another_network(tmp_path):
     assert smooth.history[0]["loss"] != plain.history[0]["loss"]
 
 
+@pytest.mark.slow
+def test_compiled_training_trains_the_eager_network(tmp_path, recwarn):
+    """`train(compile_loop=True)` (`dgnsim train --compile`): the eager run's losses and accuracies, and
+    the same recorded configuration (the option is not part of it)."""
+    from dgnsim.fsdd.train import train
+
+    kwargs = dict(hidden=16, epochs=2, batch=50, seed=3, limit=100, progress=False)
+    eager = train("lif", tmp_path / "eager", **kwargs)
+    compiled = train("lif", tmp_path / "compiled", compile_loop=True, **kwargs)
+    assert not [w for w in recwarn if "torch.compile failed" in str(w.message)], "it ran eager"
+    for a, b in zip(eager.history, compiled.history, strict=True):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-4)
+        assert b["test_accuracy"] == pytest.approx(a["test_accuracy"], abs=0.02)  # a sample may flip by rounding
+    recorded = [json.loads((tmp_path / d / "manifest.json").read_text())["training"] for d in ("eager", "compiled")]
+    assert recorded[0] == recorded[1]
+
+
 def test_input_delays_are_recorded_and_reach_the_gradient(tmp_path):
     from dgnsim.fsdd.train import train
 

@@ -58,6 +58,11 @@ def add_arguments(parser) -> None:
         help="train on a random subset of N training samples (quick trials; default all)",
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="the time loop under torch.compile: 2-4x faster training after 10-20 s of compilation",
+    )
     parser.add_argument("--out", required=True, help="output directory (checkpoint, model.safetensors, manifest.json)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -95,6 +100,7 @@ def run(args) -> int:
         reset=args.reset,
         delays=delays,
         limit=args.limit,
+        compile_loop=args.compile,
     )
     summary = {
         "out": str(result.directory),
