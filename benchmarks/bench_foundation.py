@@ -14,7 +14,8 @@
 4. cpp_standalone against the runtime target (numpy) on the same (smaller) network.
 
 Writes benchmarks/results/foundation.json and .md. Usage:
-``python benchmarks/bench_foundation.py [--quick] [--rounds R]``.
+``python benchmarks/bench_foundation.py [--quick] [--rounds R]``; ``--profile``: only Brian2's
+per-code-object timers of LIF and DGN (2 s runs), to foundation_profile.json and .md.
 """
 
 from __future__ import annotations
@@ -63,9 +64,15 @@ def network(sim, model, n, duration, method=None, rate=10 * Hz, dtype=None):
     return grp, spikes
 
 
-def build_binary(model, n, duration, method=None, dtype=None) -> dict:
-    """Build one contender (cold), run it once for its rate; its directory for the timed runs."""
+def build_binary(model, n, duration, method=None, dtype=None, profile=False) -> dict:
+    """Build one contender (cold), run it once for its rate; its directory for the timed runs.
+
+    ``profile``: Brian2's per-code-object timers in the binary (``profiling_info.txt``)."""
+    from brian2 import get_device
+
     with dgnsim.Simulation("cpp_standalone", seed=0) as sim:
+        if profile:
+            get_device().build_options["profile"] = True
         _grp, spikes = network(sim, model, n, duration, method, dtype=dtype)
         start = time.perf_counter()
         sim.build(duration)
@@ -76,14 +83,78 @@ def build_binary(model, n, duration, method=None, dtype=None) -> dict:
     return {"directory": directory, "build_s": build_s, "rate_hz": rate}
 
 
-def run_binary(directory: Path) -> float:
-    """Run a built binary as Brian2 does (``main --results_dir``); its own network time (s)."""
+def run_binary(directory: Path, profile: dict | None = None) -> float:
+    """Run a built binary as Brian2 does (``main --results_dir``); its own network time (s).
+
+    ``profile``: a dict that gets the seconds of each code object appended (a profiled build)."""
     results = directory / "results" / "bench"
     results.mkdir(parents=True, exist_ok=True)
     subprocess.run(["./main", "--results_dir", f"{results}/"], cwd=directory, check=True, stdout=subprocess.DEVNULL)
     seconds = float((results / "last_run_info.txt").read_text().split()[0])
+    if profile is not None:
+        for line in (results / "profiling_info.txt").read_text().splitlines():
+            name, value = line.split()
+            name = re.sub(r"_codeobject(_\d+)?$", "", name).removeprefix("neurons_")
+            profile.setdefault(name, []).append(float(value))
     shutil.rmtree(results, ignore_errors=True)
     return seconds
+
+
+def profile_main(rounds: int) -> int:
+    """Where the DGN spends more than the LIF: Brian2's per-code-object timers, 10,000 neurons, 2 s.
+
+    Writes benchmarks/results/foundation_profile.json and .md."""
+    n, duration = 10_000, 2 * second
+    build_dir = Path(tempfile.mkdtemp(prefix="dgnsim-bench-"))
+    os.environ["DGNSIM_BUILD_DIR"] = str(build_dir)
+    labels = ("lif", "dgn")
+    built = {label: build_binary(label, n, duration, profile=True) for label in labels}
+    totals: dict[str, list[float]] = {label: [] for label in labels}
+    parts: dict[str, dict[str, list[float]]] = {label: {} for label in labels}
+    for r in range(rounds):
+        for label, b in built.items():
+            totals[label].append(run_binary(b["directory"], parts[label]))
+        print(
+            f"   round {r + 1}/{rounds}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in totals.items()), file=sys.stderr
+        )
+    med = {label: {k: statistics.median(v) for k, v in parts[label].items()} for label in labels}
+    total = {label: statistics.median(v) for label, v in totals.items()}
+    steps = round(float(duration) / 1e-4)
+    result = {
+        "network": {"neurons": n, "duration_s": float(duration), "rounds": rounds},
+        "network_s": total,
+        "ratio_dgn_lif": total["dgn"] / total["lif"],
+        "code_objects_s": med,
+        "rate_hz": {label: b["rate_hz"] for label, b in built.items()},
+        "loop_bytes_per_neuron_step": {label: loop_bytes(b["directory"])["total_bytes"] for label, b in built.items()},
+    }
+    names = sorted(set(med["lif"]) | set(med["dgn"]), key=lambda k: -med["dgn"].get(k, 0))
+    lines = [
+        "# Where the DGN spends more than the LIF (cpp_standalone, Brian2's per-code-object timers)",
+        "",
+        f"{n} neurons, ~100 Poisson synapses each, {duration}, dt 0.1 ms (the foundation network, 2 s); "
+        f"{rounds} rounds, both binaries once per round in turn; medians (s).",
+        "",
+        "| code object | LIF (s) | DGN (s) | DGN - LIF (s) | DGN / LIF | ns per neuron-step (LIF, DGN) |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {k} | {med['lif'].get(k, 0):.4f} | {med['dgn'].get(k, 0):.4f} | "
+            f"{med['dgn'].get(k, 0) - med['lif'].get(k, 0):+.4f} | "
+            f"{med['dgn'].get(k, 0) / max(med['lif'].get(k, 0), 1e-12):.2f} | "
+            f"{med['lif'].get(k, 0) / (n * steps) * 1e9:.3f}, {med['dgn'].get(k, 0) / (n * steps) * 1e9:.3f} |"
+            for k in names
+        ],
+        f"| network (binary's clock) | {total['lif']:.4f} | {total['dgn']:.4f} | "
+        f"{total['dgn'] - total['lif']:+.4f} | {total['dgn'] / total['lif']:.2f} | |",
+        "",
+        f"Rates: LIF {built['lif']['rate_hz']:.1f} Hz, DGN {built['dgn']['rate_hz']:.1f} Hz.",
+        "",
+    ]
+    shutil.rmtree(build_dir, ignore_errors=True)
+    write_json(RESULTS / "foundation_profile.json", result)
+    write_text(RESULTS / "foundation_profile.md", "\n".join(lines))
+    print(f"wrote {RESULTS}/foundation_profile.json and .md", file=sys.stderr)
+    return 0
 
 
 def loop_bytes(directory: Path) -> dict:
@@ -161,7 +232,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 5, quick 2)")
+    parser.add_argument(
+        "--profile", action="store_true", help="only the per-code-object profile of LIF and DGN (foundation_profile.*)"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile_main(args.rounds or 7)
     n, duration = (2000, 1 * second) if args.quick else (10_000, 10 * second)
     rounds = args.rounds or (2 if args.quick else 5)
     build_dir = Path(tempfile.mkdtemp(prefix="dgnsim-bench-"))
