@@ -54,11 +54,9 @@ def _network(model: str, scratch: Path) -> Path:
 
 
 def _brian2(net, x, reference, layout: str, new_process: bool = False) -> dict:
-    """One Brian2 run; ``new_process``: forget this process's builds first (as a new process would:
-    Brian2 makes the objects and generates the code again, the compiled binary is reused)."""
-    if new_process:  # forget this network's build (others stay)
-        bridge._BINARIES.pop(bridge._binary_key(net, x, "cpp_standalone", False, layout), None)
-    rec = bridge.run_brian2(net, x, "cpp_standalone", layout=layout, record_state=False)
+    """One Brian2 run; ``new_process``: as a new process would run it (Brian2 makes the objects and
+    generates the code again, the compiled binary is reused)."""
+    rec = bridge.run_brian2(net, x, "cpp_standalone", layout=layout, record_state=False, reuse_build=not new_process)
     agreement = bridge.compare(reference, rec)
     t = rec.timings
     return {

@@ -51,7 +51,10 @@ def test_one_binary_runs_new_inputs_spike_for_spike(layout, tmp_path, monkeypatc
     assert not np.array_equal(x1, x2)
     first = bridge.run_brian2(net, x1, "cpp_standalone", layout=layout)
     second = bridge.run_brian2(net, x2, "cpp_standalone", layout=layout)
+    again = bridge.run_brian2(net, x2, "cpp_standalone", layout=layout, reuse_build=False)  # as a new process
     assert not first.timings.get("in_process") and second.timings["in_process"]
+    assert not again.timings.get("in_process") and again.timings["reused"]  # objects anew, binary from the cache
+    np.testing.assert_array_equal(again.spikes, second.spikes)
     assert len(list(tmp_path.glob("cpp_standalone-*"))) == 1  # one build serves both inputs
     for x, rec in ((x1, first), (x2, second)):
         a = bridge.compare(bridge.run_torch(net, x), rec)

@@ -887,7 +887,13 @@ def readout_logits(layout: Layout, v: np.ndarray, v_rest: np.ndarray, pool: str)
 
 
 def run_brian2(
-    net, x: np.ndarray, device: str = "cpp_standalone", *, record_state: bool = True, layout: str = "copies"
+    net,
+    x: np.ndarray,
+    device: str = "cpp_standalone",
+    *,
+    record_state: bool = True,
+    layout: str = "copies",
+    reuse_build: bool = True,
 ) -> ForwardRecord:
     """Run ``net`` on inputs ``x`` (B, T, n_in) in Brian2 (one build for all B samples).
 
@@ -906,6 +912,11 @@ def run_brian2(
         Record the hidden variables of the threshold, for the distance to threshold.
     layout : str
         One of :data:`LAYOUTS` (see :class:`Layout`).
+    reuse_build : bool
+        In cpp_standalone, run the build that an earlier call of this process made for the same
+        network and input shape directly (no Brian2 objects, no code generation). False makes
+        the objects and the code again, as the first call of a new process does (the compiled
+        binary is still taken from the build cache when the code is the same).
 
     Returns
     -------
@@ -921,7 +932,7 @@ def run_brian2(
     n_h = net.hidden.n_out
     phases: dict[str, float] = {}
     if device == "cpp_standalone":
-        binary, timings = _standalone_binary(net, x, device, record_state, layout, phases)
+        binary, timings = _standalone_binary(net, x, device, record_state, layout, phases, reuse_build)
         lay = binary.layout
         mark = time.perf_counter()
         table = input_table(lay, x)
@@ -1049,12 +1060,12 @@ def _binary_key(net, x: np.ndarray, device: str, record_state: bool, layout: str
     return digest.hexdigest()
 
 
-def _standalone_binary(net, x, device, record_state, layout, phases) -> tuple[_Binary, dict]:
+def _standalone_binary(net, x, device, record_state, layout, phases, reuse: bool = True) -> tuple[_Binary, dict]:
     """The build for ``net`` and inputs of the shape of ``x``: from this process's earlier runs, or made."""
     from brian2 import get_device, prefs
 
     key = _binary_key(net, x, device, record_state, layout)
-    binary = _BINARIES.get(key)
+    binary = _BINARIES.get(key) if reuse else None
     if binary is not None and (binary.directory / "main").exists():
         return binary, {"codegen_s": 0.0, "compile_s": 0.0, "reused": True, "in_process": True}
     with Simulation(device, dt=net.hidden.dt * ms) as sim:
