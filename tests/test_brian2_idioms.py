@@ -102,3 +102,35 @@ def test_runtime_is_brian2s_name_for_the_runtime_target():
         sim.build(10 * ms)
         sim.run()
         assert float(G.v[0]) == pytest.approx(np.exp(-1), rel=1e-9)
+
+
+def test_one_simulation_at_a_time_per_process():
+    """Brian2's device and scope are the process's: another thread waits while a Simulation is open,
+    and the lock is given back when the block ends, also by an exception."""
+    import threading
+
+    from dgnsim.brian.backend import BRIAN2_LOCK
+
+    def free_elsewhere() -> bool:
+        result = []
+
+        def probe():
+            got = BRIAN2_LOCK.acquire(blocking=False)
+            if got:
+                BRIAN2_LOCK.release()
+            result.append(got)
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+        return result[0]
+
+    with Simulation("numpy"):
+        assert not free_elsewhere()
+        with Simulation("numpy"):  # re-entrant in its own thread
+            pass
+        assert not free_elsewhere()
+    assert free_elsewhere()
+    with pytest.raises(RuntimeError, match="inside"), Simulation("numpy"):
+        raise RuntimeError("inside")
+    assert free_elsewhere()

@@ -23,7 +23,6 @@ written into ``I_ext`` by a ``run_regularly`` operation before each state update
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,7 +32,7 @@ from scipy.integrate import quad
 from scipy.special import erfcx
 
 from dgnsim.analysis.gating_linear import linearise
-from dgnsim.brian.backend import Simulation
+from dgnsim.brian.backend import BRIAN2_LOCK, Simulation
 from dgnsim.brian.network import connect, make_group
 from dgnsim.core.expressions import compile_expression, model_origin
 from dgnsim.core.models import ModelError, NeuronModel, load_model
@@ -280,12 +279,9 @@ def _has_volt(value) -> bool:
     return getattr(value, "dim", None) == volt.dim
 
 
-_BRIAN = threading.Lock()  # one network at a time per process (a Dask worker may run threads)
-
-
 def _simulate_batch(common: dict, batch: list) -> list[dict]:
     """One network of the points in ``batch`` (see :func:`_simulate`); per point its traces and spikes."""
-    with _BRIAN:
+    with BRIAN2_LOCK:
         model, dt, n = common["model"], common["dt"], len(batch)
         params = _group_params(model, [b["params"] for b in batch])
         noise = None

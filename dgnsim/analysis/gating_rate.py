@@ -43,14 +43,13 @@ theory is off by O(dt/tau_eff) and O(dt/tau_syn) (about 1-2 % at dt = 0.1 ms, ta
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 from brian2 import Hz, StateMonitor, TimedArray, ms, mV, second, volt
 
-from dgnsim.brian.backend import Simulation
+from dgnsim.brian.backend import BRIAN2_LOCK, Simulation
 from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.expressions import compile_expression, model_origin, synapse_jumps
 from dgnsim.core.models import NeuronModel, load_model
@@ -661,9 +660,6 @@ def rate_response(
     )
 
 
-_BRIAN = threading.Lock()  # one network at a time per process (a Dask worker may run threads)
-
-
 def _rate_batch(common: dict, batch: list) -> list[dict]:
     """One network for the rates in ``batch`` (see :func:`rate_response`); per rate its traces.
 
@@ -671,7 +667,7 @@ def _rate_batch(common: dict, batch: list) -> list[dict]:
     probed. Each rate's inputs are drawn from its own seed, so a rate's traces do not depend
     on which other rates share its network.
     """
-    with _BRIAN:
+    with BRIAN2_LOCK:
         model, n_pairs, n_inputs, K = common["model"], common["n_pairs"], common["n_inputs"], len(batch)
         n = 2 * K * n_pairs
         p, duration, seed = common["params"], common["duration"], common["seed"]

@@ -24,7 +24,6 @@ a stated regime and compares (:mod:`dgnsim.cli.commands.stability` is its comman
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,7 +32,7 @@ import numpy as np
 from brian2 import Quantity, SpikeMonitor, StateMonitor, ms, mV, second, volt
 from scipy import stats
 
-from dgnsim.brian.backend import Simulation
+from dgnsim.brian.backend import BRIAN2_LOCK, Simulation
 from dgnsim.brian.network import connect, make_group, poisson_input
 from dgnsim.core.models import NeuronModel, load_model
 from dgnsim.core.parallel import cluster_options, map_points
@@ -1387,9 +1386,6 @@ def check_bound(
     return rows, summary
 
 
-_BRIAN = threading.Lock()  # one network at a time per process (a Dask worker may run threads)
-
-
 def chunk_seed(seed: int, first: int) -> int:
     """The Brian2 seed of the run whose first parameter set is ``first``: ``seed`` itself for the
     first run (so one run of every set is the unchunked Monte-Carlo), an independent seed
@@ -1415,7 +1411,7 @@ def chunk_seed(seed: int, first: int) -> int:
 def _mc_batch(common: dict, sets: list) -> list[dict]:
     """One run of the parameter sets ``sets`` (indices, consecutive) of :func:`monte_carlo`; per set
     its samples (trials + 1, times), smallest gate and spiking trials."""
-    with _BRIAN:
+    with BRIAN2_LOCK:
         model, trials, dt, spacing = common["model"], common["trials"], common["dt"], common["spacing"]
         first, duration, seed = common["first"], common["duration"], chunk_seed(common["seed"], sets[0])
         idx = np.asarray(sets)

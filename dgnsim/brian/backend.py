@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import os
 import shutil
+import threading
 import time
 import uuid
 import weakref
@@ -47,6 +48,11 @@ from dgnsim.core.units import require_quantity
 #: ``runtime`` is Brian2's own name for its runtime target (code generation target "auto").
 DEVICES = ("runtime", "numpy", "cython", "cpp_standalone", "cuda_standalone")
 STANDALONE = ("cpp_standalone", "cuda_standalone")
+
+#: Brian2's device, preferences and object scope belong to the process, so one network at a time:
+#: every :class:`Simulation` holds this lock for its ``with`` block, and code that makes Brian2
+#: objects before entering one (a Dask worker may run several threads) holds it around both.
+BRIAN2_LOCK = threading.RLock()
 #: Brian2's memoised functions whose keys hold the variables of a network (functions included).
 _NETWORK_CACHES = (translation.make_statements, StateUpdateMethod.apply_stateupdater, LinearStateUpdater.__call__)
 
@@ -252,6 +258,14 @@ class Simulation:
 
     # -- device switching -------------------------------------------------------
     def __enter__(self):
+        BRIAN2_LOCK.acquire()
+        try:
+            return self._enter()
+        except BaseException:
+            BRIAN2_LOCK.release()
+            raise
+
+    def _enter(self):
         _forget_network_caches()
         gc.collect()  # forget objects of earlier simulations, so generated names repeat
         prefs._backup()  # CUDA settings must not leak into later builds
@@ -271,11 +285,14 @@ class Simulation:
         return self
 
     def __exit__(self, *exc):
-        self._drop_results()
-        if self.device in STANDALONE:
-            get_device().reinit()
-        set_device("runtime")
-        prefs._restore()
+        try:
+            self._drop_results()
+            if self.device in STANDALONE:
+                get_device().reinit()
+            set_device("runtime")
+            prefs._restore()
+        finally:
+            BRIAN2_LOCK.release()
         return False
 
     def add(self, *objects):
