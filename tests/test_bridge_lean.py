@@ -55,6 +55,8 @@ def test_one_binary_runs_new_inputs_spike_for_spike(layout, tmp_path, monkeypatc
     assert not first.timings.get("in_process") and second.timings["in_process"]
     assert not again.timings.get("in_process") and again.timings["reused"]  # objects anew, binary from the cache
     np.testing.assert_array_equal(again.spikes, second.spikes)
+    for rec in (first, second, again):  # the binary's own clock, read from its results, inside the wall time
+        assert 0 < rec.timings["network_s"] < rec.seconds
     assert len(list(tmp_path.glob("cpp_standalone-*"))) == 1  # one build serves both inputs
     for x, rec in ((x1, first), (x2, second)):
         a = bridge.compare(bridge.run_torch(net, x), rec)

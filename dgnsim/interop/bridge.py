@@ -57,8 +57,6 @@ every value bit for bit (exp(log(x)) and x*1000/1000 alone would not).
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +68,8 @@ from dgnsim.brian.backend import BackendError, Simulation
 from dgnsim.brian.network import connect, make_group, model_of
 from dgnsim.core.units import mv_ms_value
 from dgnsim.io.checkpoint import load as load_checkpoint
+from dgnsim.sweep.engine import standalone_plan
+from dgnsim.sweep.worker import RunPlan, run_point
 
 __all__ = [
     "INPUT_BITS",
@@ -973,68 +973,57 @@ def run_brian2(
     return ForwardRecord(spikes, logits, distance, time.perf_counter() - start, {**timings, **phases})
 
 
+def _raw_arrays(arrays: dict) -> dict:
+    """The reducer of a bridged run: the monitored arrays as they are (SI units)."""
+    return arrays
+
+
 @dataclass(frozen=True)
 class _Binary:
-    """A standalone build of a bridged network, run directly: its inputs go in as a run argument
-    (the input table, written with numpy), its monitors are read with numpy.
+    """A standalone build of a bridged network, run directly through the sweep's worker
+    (:func:`dgnsim.sweep.run_point`): its inputs go in as a run argument (the input table,
+    written with numpy), its monitors come back as numpy arrays.
 
-    ``files``: ``{key: (results file, dtype, columns or 0 for one column, unit)}`` for the
-    keys ``i``, ``t`` (the hidden spikes), ``v`` (the readout) and ``state:<var>``."""
+    ``plan``: the binary and its monitored arrays (keys ``i``, ``t`` (the hidden spikes),
+    ``v`` (the readout) and ``state:<var>``); ``columns`` and ``units``: the neurons and the
+    unit of each recorded key."""
 
-    directory: Path
+    plan: RunPlan
     layout: Layout
     dt: float
     table: str
     table_shape: tuple
-    files: dict
-    environment: dict
+    columns: dict
+    units: dict
 
     def run(self, table: np.ndarray, phases: dict):
         """Run once on the input ``table``; (spike indices, spike steps, readout v, hidden state, timings)."""
-        import subprocess
         import uuid
 
         if table.shape != self.table_shape:
             raise BridgeError(f"input table of shape {table.shape}, the build takes {self.table_shape}")
-        tag = uuid.uuid4().hex
-        values = Path("static_arrays") / f"bridge_input_{tag}.dat"
-        results = self.directory / "results" / tag
+        values = Path("static_arrays") / f"bridge_input_{uuid.uuid4().hex}.dat"
         mark = time.perf_counter()
         try:
-            np.ascontiguousarray(table, dtype=np.float64).tofile(self.directory / values)
-            results.mkdir(parents=True)
-            phases["write_s"], mark = time.perf_counter() - mark, time.perf_counter()
-            with open(results / "stdout.txt", "w") as out:
-                code = subprocess.call(
-                    ["./main", "--results_dir", f"{results}/", f"{self.table}.values={values}"],
-                    cwd=self.directory,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env={**os.environ, **self.environment},
-                )
-            run_s, mark = time.perf_counter() - mark, time.perf_counter()
-            if code != 0:
-                raise BackendError(
-                    f"{self.directory}/main failed (exit {code}): {(results / 'stdout.txt').read_text()[-2000:]}"
-                )
-            network_s = float((results / "last_run_info.txt").read_text().split()[0])
-            arrays = {}
-            for key, (name, dtype, columns, unit) in self.files.items():
-                a = np.fromfile(results / name, dtype=dtype)
-                arrays[key] = (a.reshape(-1, columns) if columns else a, unit)
+            np.ascontiguousarray(table, dtype=np.float64).tofile(Path(self.plan.cwd) / values)
+            phases["write_s"] = time.perf_counter() - mark
+            record = run_point(self.plan, 0, (f"{self.table}.values={values}",))
         finally:
-            (self.directory / values).unlink(missing_ok=True)
-            shutil.rmtree(results, ignore_errors=True)
-        idx = arrays["i"][0].astype(np.int64)
-        st = np.round(arrays["t"][0] / self.dt).astype(int)
-        v = np.array(mv_ms_value(Quantity(arrays["v"][0], dim=arrays["v"][1].dim)))
-        state = {
-            key.split(":", 1)[1]: np.array(mv_ms_value(Quantity(a, dim=unit.dim)))
-            for key, (a, unit) in arrays.items()
-            if key.startswith("state:")
-        } or None
+            (Path(self.plan.cwd) / values).unlink(missing_ok=True)
+        if record["status"] != "done":
+            raise BackendError(f"{self.plan.binary}: {record['message']}")
+        mark = time.perf_counter()
+        arrays = record["values"]
+
+        def mv_ms(key):
+            return np.array(mv_ms_value(Quantity(arrays[key], dim=self.units[key]))).reshape(-1, self.columns[key])
+
+        idx = arrays["i"].astype(np.int64)
+        st = np.round(arrays["t"] / self.dt).astype(int)
+        v = mv_ms("v")
+        state = {key.split(":", 1)[1]: mv_ms(key) for key in arrays if key.startswith("state:")} or None
         phases["read_s"] = time.perf_counter() - mark
-        return idx, st, v, state, {"network_s": network_s, "run_s": run_s}
+        return idx, st, v, state, {"network_s": record["network_s"], "run_s": record["run_s"]}
 
 
 #: Standalone builds of bridged networks made in this process, by :func:`_binary_key`.
@@ -1062,11 +1051,9 @@ def _binary_key(net, x: np.ndarray, device: str, record_state: bool, layout: str
 
 def _standalone_binary(net, x, device, record_state, layout, phases, reuse: bool = True) -> tuple[_Binary, dict]:
     """The build for ``net`` and inputs of the shape of ``x``: from this process's earlier runs, or made."""
-    from brian2 import get_device, prefs
-
     key = _binary_key(net, x, device, record_state, layout)
     binary = _BINARIES.get(key) if reuse else None
-    if binary is not None and (binary.directory / "main").exists():
+    if binary is not None and Path(binary.plan.binary).exists():
         return binary, {"codegen_s": 0.0, "compile_s": 0.0, "reused": True, "in_process": True}
     with Simulation(device, dt=net.hidden.dt * ms) as sim:
         mark = time.perf_counter()
@@ -1074,33 +1061,22 @@ def _standalone_binary(net, x, device, record_state, layout, phases, reuse: bool
         phases["objects_s"], mark = time.perf_counter() - mark, time.perf_counter()
         sim.build(bn.layout.total_steps * sim.dt)
         phases["build_s"] = time.perf_counter() - mark
-        dev = get_device()
-
-        def file(monitor, var, columns):
-            variable = monitor.variables[var]
-            return (dev.get_array_filename(variable), variable.dtype, columns, Quantity(1.0, dim=variable.dim))
-
-        files = {
-            "i": file(bn.spikes, "i", 0),
-            "t": file(bn.spikes, "t", 0),
-            "v": file(bn.readout_v, "v", len(bn.readout)),
-        }
+        monitored = {"i": (bn.spikes, "i", 1), "t": (bn.spikes, "t", 1), "v": (bn.readout_v, "v", len(bn.readout))}
         if bn.hidden_state is not None:
             for var in bn.hidden_state.record_variables:
-                files[f"state:{var}"] = file(bn.hidden_state, var, len(bn.hidden))
-        environment = {
-            **prefs["devices.cpp_standalone.run_environment_variables"],
-            **dev.run_environment_variables,
-        }
+                monitored[f"state:{var}"] = (bn.hidden_state, var, len(bn.hidden))
+        variables = {key: (monitor.variables[var], columns) for key, (monitor, var, columns) in monitored.items()}
         assert sim.directory is not None
+        results = Path(sim.directory) / "results"  # each run's own folder in there, removed after it
+        results.mkdir(exist_ok=True)
         binary = _Binary(
-            sim.directory,
+            standalone_plan(sim, variables, scratch=str(results), reducer=_raw_arrays),
             bn.layout,
             float(sim.dt),
             bn.input_table.name,
             bn.input_table.values.shape,
-            files,
-            environment,
+            {key: columns for key, (_, columns) in variables.items()},
+            {key: variable.dim for key, (variable, _) in variables.items()},
         )
         timings = dict(sim.timings)
     _BINARIES[key] = binary

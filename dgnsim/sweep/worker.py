@@ -169,6 +169,15 @@ def _read(folder: str, spec: ArrayFile) -> np.ndarray:
     return data.reshape(-1, spec.columns) if spec.columns > 1 else data
 
 
+def _network_time(folder: str) -> float | None:
+    """The binary's own clock for its network run (Brian2's ``last_run_info.txt``), if it wrote one."""
+    path = os.path.join(folder, "last_run_info.txt")
+    if not os.path.exists(path):
+        return None
+    with open(path) as info:
+        return float(info.read().split()[0])
+
+
 def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
     """Run the binary for one point and reduce its results.
 
@@ -187,7 +196,8 @@ def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
     Returns
     -------
     dict
-        The record of :func:`reduce` with ``index`` and ``run_s`` (seconds on the worker).
+        The record of :func:`reduce` with ``index``, ``run_s`` (seconds on the worker) and, for a
+        run that finished, ``network_s`` (the binary's own clock for the network run).
     """
     start = time.perf_counter()
     folder = tempfile.mkdtemp(prefix=f"dgnsim-sweep-{index}-", dir=plan.scratch)
@@ -213,6 +223,7 @@ def run_point(plan: RunPlan, index: int, args: tuple) -> dict:
                 )
             else:
                 record = reduce({k: _read(folder, f) for k, f in plan.arrays.items()}, plan)
+                record["network_s"] = _network_time(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     record["index"] = index
