@@ -300,15 +300,13 @@ def brian2_values(net) -> dict:
 class Layout:
     """Where step t of sample b of a batch runs in a bridged network (see the module docstring).
 
-    ``kind``: ``"copies"`` (copy b, step t) or ``"serial"`` (copy 0, step ``b*period + offset + t``);
-    ``copies``: copies of the network in its groups; ``period``: steps per sample, with the
-    initialising step and the gap (serial); ``offset``: steps before a sample's first step.
-    Small and picklable: the sweep engine's workers unpack results with it.
+    Copies: copy b, step t; serial: copy 0, step ``b*period + offset + t``. Small and
+    picklable: the sweep engine's workers unpack results with it.
 
     Parameters
     ----------
     kind : str
-        One of :data:`LAYOUTS`.
+        One of :data:`LAYOUTS`: ``"copies"`` or ``"serial"``.
     samples : int
         Number of samples.
     steps : int
