@@ -19,6 +19,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from dgnsim.core.extras import require_extra
+
 __all__ = ["cluster_options", "map_points"]
 
 #: How many times a batch is submitted before its points count as failed when workers keep dying.
@@ -163,6 +165,7 @@ def map_points(
                 deliver(part, values, None)
         return results
 
+    require_extra("sweep", "dask", "distributed")
     from dask.distributed import Client, LocalCluster, as_completed
 
     owned: list = []

@@ -4,11 +4,11 @@
 Zarr store, which :func:`open_sweep` reads as an xarray Dataset. Other networks use the
 same machinery: :func:`standalone_plan` (a built binary and its reduction), :func:`run_arg`
 and :func:`run_points` (serially here, or on Dask), as the bridged network's perturbation
-studies do (:mod:`dgnsim.interop.study`). Needs the ``sweep`` extra (dask[distributed],
-xarray, zarr).
+studies do (:mod:`dgnsim.interop.study`). Running on Dask and writing the store need the
+``sweep`` extra (dask[distributed], xarray, zarr); a build and its points run in this
+process (:func:`standalone_plan`, :func:`run_point`, as the bridge uses them) need only
+the core install, so importing this package never requires the extra.
 """
-
-from importlib.util import find_spec
 
 from dgnsim.sweep.engine import (
     SweepSummary,
@@ -23,14 +23,6 @@ from dgnsim.sweep.engine import (
 from dgnsim.sweep.spec import MEASURES, SweepSpec, load_spec, parse_spec
 from dgnsim.sweep.store import SweepStore, open_sweep
 from dgnsim.sweep.worker import RunPlan, reduce, run_batch, run_point
-
-# found, not imported: a worker process imports this package to run its points, and needs
-# neither xarray nor zarr (the client imports them where it writes and reads the store)
-_missing = [name for name in ("dask", "distributed", "xarray", "zarr") if find_spec(name) is None]
-if _missing:  # pragma: no cover - exercised without the extra only
-    raise ImportError(
-        f"dgnsim.sweep needs the 'sweep' extra: pip install 'dgnsim[sweep]' (missing: {', '.join(_missing)})"
-    )
 
 __all__ = [
     "MEASURES",

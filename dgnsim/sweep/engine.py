@@ -25,6 +25,7 @@ from brian2 import SpikeMonitor, StateMonitor, get_device, prefs
 
 from dgnsim.brian.backend import STANDALONE, Simulation
 from dgnsim.brian.network import check_time_step, connect, make_group, poisson_input
+from dgnsim.core.extras import require_extra
 from dgnsim.core.parallel import cluster_options, map_points
 from dgnsim.io.progress import progress_bar
 from dgnsim.sweep.spec import SweepSpec, load_spec
@@ -423,8 +424,11 @@ def run_sweep(
     ValueError
         For a bad spec, a store of another spec, or a varied parameter the binary cannot take
         as a run argument (before anything runs).
+    ImportError
+        Without the ``sweep`` extra (Dask, xarray, Zarr), before anything runs.
     """
     started = time.perf_counter()
+    require_extra("sweep", "dask", "distributed", "xarray", "zarr")
     cluster_options(workers, scheduler, client)
     if workers is None and scheduler is None and client is None:
         workers = os.cpu_count() or 1

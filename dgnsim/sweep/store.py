@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dgnsim.core.extras import require_extra
 from dgnsim.sweep.spec import MEASURES, SweepSpec
 
 __all__ = ["DONE", "FAILED", "PENDING", "SweepStore", "open_sweep"]
@@ -41,6 +42,7 @@ CHUNK_POINTS = 4096
 
 
 def _dataset(spec: SweepSpec):
+    require_extra("sweep", "xarray", "zarr")
     import xarray as xr
 
     shape, dims = spec.shape, spec.dims
@@ -90,6 +92,7 @@ class SweepStore:
     """
 
     def __init__(self, path, spec: SweepSpec):
+        require_extra("sweep", "xarray", "zarr")
         import zarr
 
         self.path = Path(path)
@@ -191,6 +194,7 @@ def open_sweep(path):
     xarray.Dataset
         The measured quantities over the grid (or the points), with ``status``, ``message``, ``run_s``.
     """
+    require_extra("sweep", "xarray", "zarr")
     import xarray as xr
 
     return xr.open_zarr(str(path), consolidated=False)

@@ -11,6 +11,7 @@ from brian2 import ms, second
 
 from dgnsim.brian.backend import DEVICES
 from dgnsim.cli.options import UsageError, check_writable, quantity
+from dgnsim.core.extras import require_extra
 from dgnsim.interop.nir import DISCRETISATIONS
 
 NAME = "nir"
@@ -90,9 +91,9 @@ def _run(args) -> int:
     from dgnsim.io.files import write_npz
 
     try:
-        import nir  # noqa: F401 - the optional extra
-    except ImportError:
-        raise UsageError("dgnsim nir needs the nir package: pip install 'dgnsim[nir]'") from None
+        require_extra("nir", "nir")
+    except ImportError as exc:
+        raise UsageError(f"dgnsim nir: {exc}") from None
     dt = quantity("--dt", args.dt, second, "ms", "positive")
     if not Path(args.graph).is_file():
         raise UsageError(f"GRAPH: no such file {args.graph!r}")

@@ -6,6 +6,7 @@ import json
 import sys
 
 from dgnsim.cli.options import UsageError, count
+from dgnsim.core.extras import require_extra
 
 NAME = "sweep"
 HELP = "run a parameter sweep from a TOML spec on Dask; results go to a Zarr store as points finish (resumable)"
@@ -31,9 +32,11 @@ def run(args) -> int:
     if args.workers is not None and args.scheduler is not None:
         raise UsageError("--workers: give --workers (a local cluster) or --scheduler (an existing one), not both")
     try:
-        from dgnsim.sweep import load_spec, run_sweep
+        require_extra("sweep", "dask", "distributed", "xarray", "zarr")
     except ImportError as exc:
-        raise UsageError(f"sweep: needs the 'sweep' extra (pip install 'dgnsim[sweep]'): {exc}") from None
+        raise UsageError(f"sweep: {exc}") from None
+    from dgnsim.sweep import load_spec, run_sweep
+
     spec = load_spec(args.spec)
     if not args.out.rstrip("/").endswith(".zarr"):
         raise UsageError(f"--out: a Zarr store named DIR.zarr, got {args.out!r}")
