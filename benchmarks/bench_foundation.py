@@ -41,14 +41,17 @@ from dgnsim.io import write_json, write_text
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Weights that give both models a few Hz under the common drive (mean input 15-20 mV).
 SYNAPSE = {"lif": {"w": 3.0 * mV}, "dgn": {"w": 4.0 * mV, "c": 0.1}}
-#: label -> (model, integration method or None for the model's own, dtype or None for float64)
+#: label -> (model, integration method or None for the model's own, dtype or None for float64,
+#: threshold: "block" for dgnsim's vectorised template, "brian2" for Brian2's own)
 CONTENDERS = {
-    "lif": ("lif", None, None),
-    "dgn": ("dgn", None, None),
-    "dgn_exponential_euler": ("dgn", "exponential_euler", None),
-    "dgn_euler": ("dgn", "euler", None),
-    "lif_float32": ("lif", None, np.float32),
-    "dgn_float32": ("dgn", None, np.float32),
+    "lif": ("lif", None, None, "block"),
+    "dgn": ("dgn", None, None, "block"),
+    "dgn_exponential_euler": ("dgn", "exponential_euler", None, "block"),
+    "dgn_euler": ("dgn", "euler", None, "block"),
+    "lif_float32": ("lif", None, np.float32, "block"),
+    "dgn_float32": ("dgn", None, np.float32, "block"),
+    "lif_brian2_threshold": ("lif", None, None, "brian2"),
+    "dgn_brian2_threshold": ("dgn", None, None, "brian2"),
 }
 #: Bytes of the C++ types in the generated code.
 _SIZES = {"double": 8, "float": 4, "char": 1, "int32_t": 4, "int64_t": 8, "bool": 1}
@@ -64,16 +67,21 @@ def network(sim, model, n, duration, method=None, rate=10 * Hz, dtype=None):
     return grp, spikes
 
 
-def build_binary(model, n, duration, method=None, dtype=None, profile=False) -> dict:
+def build_binary(model, n, duration, method=None, dtype=None, threshold="block", profile=False) -> dict:
     """Build one contender (cold), run it once for its rate; its directory for the timed runs.
 
-    ``profile``: Brian2's per-code-object timers in the binary (``profiling_info.txt``)."""
+    ``threshold``: "block" (what ``make_group`` gives on cpp_standalone) or "brian2" (Brian2's
+    own threshold template). ``profile``: Brian2's per-code-object timers in the binary
+    (``profiling_info.txt``)."""
     from brian2 import get_device
 
     with dgnsim.Simulation("cpp_standalone", seed=0) as sim:
         if profile:
             get_device().build_options["profile"] = True
-        _grp, spikes = network(sim, model, n, duration, method, dtype=dtype)
+        grp, spikes = network(sim, model, n, duration, method, dtype=dtype)
+        if threshold == "brian2":
+            for thresholder in grp.thresholder.values():
+                thresholder.codeobj_class = None
         start = time.perf_counter()
         sim.build(duration)
         build_s = time.perf_counter() - start
@@ -257,7 +265,8 @@ def main(argv=None) -> int:
     }
     print(f"1/4 build {len(CONTENDERS)} contenders: {n} neurons, {duration}, cpp_standalone", file=sys.stderr)
     built = {
-        label: build_binary(model, n, duration, method, dtype) for label, (model, method, dtype) in CONTENDERS.items()
+        label: build_binary(model, n, duration, method, dtype, threshold)
+        for label, (model, method, dtype, threshold) in CONTENDERS.items()
     }
     times: dict[str, list[float]] = {label: [] for label in CONTENDERS}
     for r in range(rounds):
@@ -295,6 +304,11 @@ def main(argv=None) -> int:
         "ratio_dgn_exponential_euler": cost["dgn_exponential_euler"]["ratio_to_lif"],
         "ratio_dgn_euler": cost["dgn_euler"]["ratio_to_lif"],
         "ratio_dgn_float32_to_lif_float32": cost["dgn_float32"]["ratio_to_lif_same_dtype"],
+        "ratio_dgn_brian2_threshold_to_lif_brian2_threshold": cost["dgn_brian2_threshold"]["network_s"]
+        / cost["lif_brian2_threshold"]["network_s"],
+        "ratio_dgn_to_lif_brian2_threshold": cost["dgn"]["network_s"] / cost["lif_brian2_threshold"]["network_s"],
+        "speedup_block_threshold_lif": cost["lif_brian2_threshold"]["network_s"] / cost["lif"]["network_s"],
+        "speedup_block_threshold_dgn": cost["dgn_brian2_threshold"]["network_s"] / cost["dgn"]["network_s"],
     }
     results["bandwidth"] = {"copy_in_cache_bytes_per_s": in_cache, "copy_memory_bytes_per_s": memory}
     print("3/4 warm rerun with new parameters vs cold build", file=sys.stderr)
@@ -344,7 +358,7 @@ def _small_run(device, n, duration) -> float:
 
 
 def _markdown(results, cost, quick, n, duration, rounds, in_cache, memory) -> str:
-    rr, cr = results["rerun_vs_cold_build"], results["cpp_vs_runtime"]
+    rr, cr, d = results["rerun_vs_cold_build"], results["cpp_vs_runtime"], results["dgn_vs_lif"]
     return "\n".join(
         [
             f"# Foundation benchmarks ({'quick' if quick else 'full'})",
@@ -354,17 +368,25 @@ def _markdown(results, cost, quick, n, duration, rounds, in_cache, memory) -> st
             "the median of the binary's own network time (without the build); 'fastest rounds': each contender's "
             "fastest round over the LIF's (on a shared machine the least disturbed round).",
             "",
-            "| model / method | state | network time (s), median | all rounds (s) | rate (Hz) | ratio to LIF "
-            "| ratio to LIF, same dtype | ratio to LIF, fastest rounds | neuron-steps/s | loop bytes per neuron-step "
-            "| limit in cache (neuron-steps/s) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| model / method | state | threshold | network time (s), median | all rounds (s) | rate (Hz) "
+            "| ratio to LIF | ratio to LIF, same dtype | ratio to LIF, fastest rounds | neuron-steps/s "
+            "| loop bytes per neuron-step | limit in cache (neuron-steps/s) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *[
-                f"| {k} | {'float32' if CONTENDERS[k][2] is not None else 'float64'} | {v['network_s']:.2f} | "
+                f"| {k} | {'float32' if CONTENDERS[k][2] is not None else 'float64'} | "
+                f"{'Brian2' if CONTENDERS[k][3] == 'brian2' else 'block'} | {v['network_s']:.2f} | "
                 f"{', '.join(f'{t:.2f}' for t in v['all_network_s'])} | {v['rate_hz']:.1f} | {v['ratio_to_lif']:.3f} | "
                 f"{v['ratio_to_lif_same_dtype']:.3f} | {v['ratio_to_lif_min']:.3f} | {v['neuron_steps_per_s']:.3g} | "
                 f"{v['loop_bytes_per_neuron_step']} | {v['limit_neuron_steps_per_s_in_cache']:.3g} |"
                 for k, v in cost.items()
             ],
+            "",
+            f"Threshold: 'block' is dgnsim's vectorised template (what `make_group` gives on cpp_standalone), "
+            f"'Brian2' is Brian2's own loop; the same spikes (tests/test_block_threshold.py). The block threshold "
+            f"makes the LIF {d['speedup_block_threshold_lif']:.2f}x and the DGN "
+            f"{d['speedup_block_threshold_dgn']:.2f}x faster; with Brian2's threshold on both, DGN/LIF is "
+            f"{d['ratio_dgn_brian2_threshold_to_lif_brian2_threshold']:.3f}; the DGN with the block threshold "
+            f"against the LIF with Brian2's: {d['ratio_dgn_to_lif_brian2_threshold']:.3f}.",
             "",
             f"Bandwidth of `y[i] += a*x[i]` in C (gcc -O3 -march=native, bytes loaded + stored): "
             f"{in_cache / 1e9:.0f} GB/s at the size of six neuron arrays ({6 * n * 8 // 1000} kB, in cache), "

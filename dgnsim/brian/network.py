@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from brian2 import Hz, NeuronGroup, Quantity, SpikeGeneratorGroup, Synapses, TimedArray, defaultclock, second
 
+from dgnsim.brian.codeobject import use_block_threshold
 from dgnsim.core import integration  # noqa: F401  (registers the 'sequential' method)
 from dgnsim.core.models import MIN_STEPS_PER_TIME_CONSTANT, NeuronModel, load_model
 from dgnsim.core.units import require_quantity
@@ -232,6 +233,7 @@ def make_group(
     for var, expr in model.initial.items():
         setattr(group, var, expr)
     object.__setattr__(group, "_dgnsim_noise", noise)
+    use_block_threshold(group)
     _MODEL_OF[group] = model
     return group
 
