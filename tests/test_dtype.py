@@ -6,6 +6,8 @@ refuse a dtype that is not a floating-point type. The float64 default is unchang
 (the spike-for-spike tests elsewhere run in float64).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from brian2 import StateMonitor, mV
@@ -45,6 +47,14 @@ def test_float32_group_follows_the_closed_form_runtime():
     assert np.dtype(d64["v"]) == np.float64
     np.testing.assert_allclose(v64, _closed_form(), rtol=0, atol=1e-10)
     assert np.max(np.abs(v - v64)) > 0  # the float32 run really ran in float32
+
+
+def test_float32_runs_without_brian2s_spurious_overflow_warning():
+    """Brian2's check `np.abs(v) > 1e50` warns of an overflow for every float32 array; silenced."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        _free_dgn("numpy", np.float32)
+    assert not [w for w in caught if "overflow" in str(w.message)]
 
 
 @pytest.mark.standalone

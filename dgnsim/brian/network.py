@@ -7,6 +7,7 @@ the standalone targets simulate the same network and give the same spikes.
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from collections.abc import Callable
 
@@ -250,6 +251,13 @@ def _float_dtype(dtype):
         kind = None
     if kind is None or kind.kind != "f":
         raise TypeError(f"dtype: a numpy floating-point type such as numpy.float32, not {dtype!r}")
+    if kind.itemsize < 8:
+        # Brian2 checks each state array with `np.abs(v) > 1e50` before a run; for a float32
+        # array numpy casts 1e50 to float32 (inf) and warns of an overflow each time. The
+        # check itself stays right (nothing finite exceeds inf), so only that warning goes.
+        warnings.filterwarnings(
+            "ignore", message="overflow encountered in cast", category=RuntimeWarning, module=r"brian2\.groups\.group"
+        )
     return kind
 
 
