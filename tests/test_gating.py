@@ -6,6 +6,8 @@ time constant tau_mem/(1+g), the steady state I/(1+g) and the transfer function
 constant is -dt/ln(1 - dt/tau). The gate-removed control (c=0 / gate 0) must not match.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from brian2 import Hz, ms, mV
@@ -79,8 +81,11 @@ def test_gate_trace_under_bursts():
     r = gate_dynamics("dgn")
     assert np.allclose(r.gate_sim, r.gate_analytic, atol=1e-9)
     assert np.allclose(r.decay_sim_ms, 5.0, rtol=0.01)
-    zero = gate_dynamics("dgn", strengths=np.array([0.0, 0.5]))  # c = 0: no gate at all
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no 0/0 on the way
+        zero = gate_dynamics("dgn", strengths=np.array([0.0, 0.5]))  # c = 0: no gate at all
     assert np.all(zero.gate_sim[0] == 0)
+    assert np.isnan(zero.decay_sim_ms[0]) and zero.decay_sim_ms[1] == pytest.approx(5.0, rel=0.01)
 
 
 def test_fi_curve_noise_free_matches_discrete_period():

@@ -983,15 +983,14 @@ def gate_dynamics(
             lag = t[None, :] - times[:, None] - dtf
             kern = np.where(lag >= -1e-12, np.exp(-np.clip(lag, 0, None) / tau_g), 0.0).sum(axis=0)
             g_an = s_arr[:, None] * kern[None, :]
-        decay = np.array([_fit_tau(t[after] - t[after][0], g[k, after] / g[k, after][0]) for k in range(n)])
-        if spec.gate_follows_v:  # the gate tracks v first; fit its late decay only
-            late = t > times[-1] + 5 * tau_g * 0 + 0.05
-            decay = np.array(
-                [
-                    _fit_tau(t[late] - t[late][0], g[k, late] / g[k, late][0]) if g[k, late][0] > 0 else np.nan
-                    for k in range(n)
-                ]
-            )
+        # a gate that follows v tracks it first: fit only its late decay, from 50 ms after the burst
+        window = t > times[-1] + 0.05 if spec.gate_follows_v else after
+        decay = np.array(
+            [
+                _fit_tau(t[window] - t[window][0], g[k, window] / g[k, window][0]) if g[k, window][0] > 0 else np.nan
+                for k in range(n)
+            ]
+        )
         rise = np.array([_rise(t, g[k], burst_end) for k in range(n)])
         rise_an = (
             np.array([_rise(t, g_an[k], burst_end) for k in range(n)])
